@@ -1,0 +1,334 @@
+//! airlock's redaction engine.
+//!
+//! This crate owns finding secrets in bytes and replacing them with `SECRET_REF(...)`
+//! placeholders. It is pure: no I/O, no sockets, no files, no async, no logging, and it never
+//! puts a matched value into an error, a `Debug` string or a finding. Callers hand it bytes and
+//! get back bytes plus findings (layer, rule or secret name, span, placeholder).
+//!
+//! # Brief overview
+//! - [`Redactor`] is built once with [`Redactor::builder`] from the registry secrets (known
+//!   values, from the vault), a [`RuleSet`] (token formats, from `rules/redaction.toml`) and a
+//!   [`PlaceholderKey`], then shared (`Send + Sync`) and used for every request.
+//! - [`Redactor::redact`] runs the layers in order: registry (exact known values, raw and
+//!   JSON-escaped) → regex rules (on JSON string content unescaped). An earlier layer wins an
+//!   overlap, but every byte any layer flags is replaced: where a later layer's match reaches
+//!   past an earlier one, the rest is replaced too, so no part of a secret survives.
+//! - The result is a [`Redaction`], which only this crate can make: the proxy's upstream
+//!   client accepts nothing else, so an unredacted body cannot be forwarded by mistake.
+//!
+//! Replacements never cut a JSON escape sequence in half, so the output is valid JSON
+//! whenever the input was.
+//!
+//! # Resource usage
+//! The registry automaton is a DFA, roughly 1-2 KiB per registry form for small registries;
+//! [`Redactor::memory_usage`] reports the real heap size. Build once and reuse: building costs
+//! far more than a scan.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod json_view;
+mod placeholder;
+mod registry;
+mod rules;
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use zeroize::Zeroizing;
+
+pub use error::BuildError;
+pub use placeholder::{is_valid_name, PlaceholderKey};
+pub use rules::{ExampleFailure, Rule, RuleSet};
+
+/// Registry values shorter than this are refused: they would match inside ordinary text.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// Which layer found a secret. Earlier layers win overlaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    /// An exact known value from the vault.
+    Registry,
+    /// A token-format rule.
+    Regex,
+}
+
+impl Layer {
+    /// The layer's name in summaries and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Registry => "registry",
+            Layer::Regex => "regex",
+        }
+    }
+}
+
+/// One replaced span. Never holds the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The layer that found it.
+    pub layer: Layer,
+    /// The vault name (registry) or rule id (regex).
+    pub source: String,
+    /// The replaced bytes of the input.
+    pub span: Range<usize>,
+    /// What replaced them.
+    pub placeholder: String,
+}
+
+/// Redacted bytes and what was replaced. Only [`Redactor::redact`] makes one.
+pub struct Redaction<'a> {
+    output: Cow<'a, [u8]>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Redaction<'a> {
+    /// The redacted bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.output
+    }
+    /// The redacted bytes, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.output.into_owned()
+    }
+    /// The replaced spans, in input order.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    /// How many spans `layer` replaced.
+    pub fn count(&self, layer: Layer) -> usize {
+        self.findings.iter().filter(|f| f.layer == layer).count()
+    }
+}
+
+impl std::fmt::Debug for Redaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The output is redacted, but its size and findings are all a log ever needs.
+        f.debug_struct("Redaction")
+            .field("len", &self.output.len())
+            .field("findings", &self.findings)
+            .finish()
+    }
+}
+
+/// Collects what a [`Redactor`] is built from.
+pub struct RedactorBuilder {
+    key: PlaceholderKey,
+    secrets: Vec<(String, Zeroizing<Vec<u8>>)>,
+    rules: RuleSet,
+}
+
+impl RedactorBuilder {
+    /// Adds a registry secret under its vault name. The value is copied into zeroizing memory.
+    pub fn secret(&mut self, name: &str, value: &[u8]) -> &mut Self {
+        self.secrets
+            .push((name.to_owned(), Zeroizing::new(value.to_vec())));
+        self
+    }
+
+    /// Sets the regex layer's rules (none by default).
+    pub fn rules(&mut self, rules: RuleSet) -> &mut Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Builds the engine.
+    ///
+    /// # Errors
+    /// [`BuildError::InvalidSecretName`] or [`BuildError::SecretTooShort`] for a bad registry
+    /// entry, [`BuildError::Automaton`] when the automaton cannot be built.
+    pub fn build(self) -> Result<Redactor, BuildError> {
+        for (name, value) in &self.secrets {
+            if !is_valid_name(name) {
+                return Err(BuildError::InvalidSecretName { name: name.clone() });
+            }
+            if value.len() < MIN_SECRET_LEN {
+                return Err(BuildError::SecretTooShort {
+                    name: name.clone(),
+                    min: MIN_SECRET_LEN,
+                });
+            }
+        }
+        Ok(Redactor {
+            registry: registry::Registry::build(&self.secrets)?,
+            rules: self.rules,
+            key: self.key,
+        })
+    }
+}
+
+/// The redaction engine: immutable once built, shared across requests.
+pub struct Redactor {
+    registry: registry::Registry,
+    rules: RuleSet,
+    key: PlaceholderKey,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("registry_secrets", &self.registry.len())
+            .field("rules", &self.rules.rules().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A span some layer wants replaced, before overlaps are settled.
+struct Candidate {
+    layer: Layer,
+    start: usize,
+    end: usize,
+    source: String,
+    placeholder: String,
+}
+
+impl Redactor {
+    /// Starts a builder; `key` makes the handles of detected values.
+    pub fn builder(key: PlaceholderKey) -> RedactorBuilder {
+        RedactorBuilder {
+            key,
+            secrets: Vec::new(),
+            rules: RuleSet::empty(),
+        }
+    }
+
+    /// How many registry secrets the engine holds.
+    pub fn registry_len(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// The rules of the regex layer.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Heap bytes held by the automata (regexes not included).
+    pub fn memory_usage(&self) -> usize {
+        self.registry.memory_usage()
+    }
+
+    /// Redacts `input`. Borrows it unchanged when nothing is found.
+    pub fn redact<'a>(&self, input: &'a [u8]) -> Redaction<'a> {
+        let mut candidates = Vec::new();
+        for (start, end, name) in self.registry.find(input) {
+            let (start, end) = widen_to_escapes(input, start, end);
+            candidates.push(Candidate {
+                layer: Layer::Registry,
+                start,
+                end,
+                source: name.to_owned(),
+                placeholder: placeholder::named(name),
+            });
+        }
+        self.regex_candidates(input, &mut candidates);
+        if candidates.is_empty() {
+            return Redaction {
+                output: Cow::Borrowed(input),
+                findings: Vec::new(),
+            };
+        }
+        let findings = settle(candidates);
+        let mut output = Vec::with_capacity(input.len());
+        let mut at = 0;
+        for finding in &findings {
+            output.extend_from_slice(&input[at..finding.span.start]);
+            output.extend_from_slice(finding.placeholder.as_bytes());
+            at = finding.span.end;
+        }
+        output.extend_from_slice(&input[at..]);
+        Redaction {
+            output: Cow::Owned(output),
+            findings,
+        }
+    }
+
+    fn regex_candidates(&self, input: &[u8], candidates: &mut Vec<Candidate>) {
+        if self.rules.rules().is_empty() {
+            return;
+        }
+        let view = json_view::View::new(input);
+        let text = view.text();
+        for index in self.rules.triggered(text) {
+            let rule = &self.rules.rules()[index];
+            for (start, end) in rule.find_spans(text) {
+                let (raw_start, raw_end) = view.raw_span(start, end);
+                if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
+                    continue;
+                }
+                candidates.push(Candidate {
+                    layer: Layer::Regex,
+                    start: raw_start,
+                    end: raw_end,
+                    source: rule.id().to_owned(),
+                    placeholder: self.key.detected(rule.id(), &text[start..end]),
+                });
+            }
+        }
+    }
+}
+
+/// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.
+fn widen_to_escapes(input: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let start = json_view::escape_around(input, start).map_or(start, |(s, _)| s);
+    let end = json_view::escape_around(input, end).map_or(end, |(_, e)| e);
+    (start, end)
+}
+
+/// Whether the span lies inside one of our own placeholders: redacting twice must change
+/// nothing, so a rule that happens to match a handle's text is ignored there.
+fn is_placeholder_at(input: &[u8], start: usize, end: usize) -> bool {
+    const OPEN: &[u8] = b"SECRET_REF(";
+    const LONGEST: usize = OPEN.len() + 64 + 1;
+    let window = &input[start.saturating_sub(LONGEST)..(start + OPEN.len()).min(input.len())];
+    let Some(open) = memchr::memmem::rfind(window, OPEN) else {
+        return false;
+    };
+    let body = start.saturating_sub(LONGEST) + open + OPEN.len();
+    let name_len = input[body..]
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .count();
+    let close = body + name_len;
+    input.get(close) == Some(&b')') && end <= close + 1
+}
+
+/// Settles overlaps: candidates are taken layer by layer, leftmost-longest within a layer;
+/// the part of a candidate already claimed stays with its first claimant, and whatever is left
+/// of it is replaced under its own placeholder.
+fn settle(mut candidates: Vec<Candidate>) -> Vec<Finding> {
+    candidates.sort_by(|a, b| {
+        (a.layer, a.start, std::cmp::Reverse(a.end)).cmp(&(b.layer, b.start, std::cmp::Reverse(b.end)))
+    });
+    // Claimed spans, disjoint and sorted by start.
+    let mut claimed: Vec<Finding> = Vec::new();
+    for c in candidates {
+        let mut pieces = Vec::new();
+        let mut at = c.start;
+        let first = claimed.partition_point(|f| f.span.end <= c.start);
+        for f in claimed[first..].iter().take_while(|f| f.span.start < c.end) {
+            if f.span.start > at {
+                pieces.push(at..f.span.start);
+            }
+            at = at.max(f.span.end);
+        }
+        if at < c.end {
+            pieces.push(at..c.end);
+        }
+        for span in pieces {
+            let position = claimed.partition_point(|f| f.span.start < span.start);
+            claimed.insert(
+                position,
+                Finding {
+                    layer: c.layer,
+                    source: c.source.clone(),
+                    span,
+                    placeholder: c.placeholder.clone(),
+                },
+            );
+        }
+    }
+    claimed
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! Table tests for the engine: layers alone and together, overlaps, escapes, positions.
+
+use super::*;
+
+const KEY: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+const RULES: &str = r#"
+[[rule]]
+id = "github.pat"
+description = "GitHub classic token"
+regex = '''(ghp_[A-Za-z0-9]{36})'''
+keywords = ["ghp_"]
+examples = ["ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"]
+negative_examples = ["ghp_short"]
+
+[[rule]]
+id = "pem.private_key"
+description = "PEM private key block"
+regex = '''-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----'''
+keywords = ["PRIVATE KEY-----"]
+examples = ["-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"]
+negative_examples = ["-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"]
+"#;
+
+const TOKEN: &str = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+
+fn engine(secrets: &[(&str, &str)]) -> Redactor {
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    for (name, value) in secrets {
+        b.secret(name, value.as_bytes());
+    }
+    b.rules(RuleSet::from_toml("test", RULES).unwrap());
+    b.build().unwrap()
+}
+
+fn redact(engine: &Redactor, input: &str) -> String {
+    String::from_utf8(engine.redact(input.as_bytes()).into_bytes()).unwrap()
+}
+
+#[test]
+fn registry_table() {
+    let e = engine(&[("db_password", "hunter2-very-secret"), ("api", "sk-live-0000-1111")]);
+    let cases: &[(&str, &str)] = &[
+        ("hunter2-very-secret", "SECRET_REF(db_password)"),
+        ("x hunter2-very-secret", "x SECRET_REF(db_password)"),
+        ("hunter2-very-secret y", "SECRET_REF(db_password) y"),
+        (
+            "hunter2-very-secret hunter2-very-secret hunter2-very-secret",
+            "SECRET_REF(db_password) SECRET_REF(db_password) SECRET_REF(db_password)",
+        ),
+        ("sk-live-0000-1111hunter2-very-secret", "SECRET_REF(api)SECRET_REF(db_password)"),
+        ("\"a\\nhunter2-very-secret\\\"\"", "\"a\\nSECRET_REF(db_password)\\\"\""),
+        ("héllo wörld→hunter2-very-secret←ünïcode", "héllo wörld→SECRET_REF(db_password)←ünïcode"),
+        ("nothing here", "nothing here"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(redact(&e, input), *want, "input {input:?}");
+    }
+}
+
+#[test]
+fn registry_matches_json_escaped_form() {
+    let e = engine(&[("quoted", "pa\"ss\\wo\nrd!")]);
+    let json = serde_json::to_string(&serde_json::json!({ "text": "say pa\"ss\\wo\nrd! now" })).unwrap();
+    let out = redact(&e, &json);
+    assert_eq!(out, r#"{"text":"say SECRET_REF(quoted) now"}"#);
+}
+
+#[test]
+fn overlapping_registry_secrets_take_the_longest() {
+    let e = engine(&[("short", "abcdefgh"), ("long", "abcdefghijkl")]);
+    assert_eq!(redact(&e, "abcdefghijkl"), "SECRET_REF(long)");
+    assert_eq!(redact(&e, "abcdefgh-ijkl"), "SECRET_REF(short)-ijkl");
+}
+
+#[test]
+fn overlap_across_layers_keeps_the_registry_name_and_leaves_nothing() {
+    // The vault holds the tail of a token that the regex layer also finds.
+    let tail = &TOKEN[10..];
+    let e = engine(&[("tail", tail)]);
+    let out = redact(&e, &format!("t={TOKEN}."));
+    assert!(out.contains("SECRET_REF(tail)"), "{out}");
+    assert!(out.contains("SECRET_REF(github.pat."), "{out}");
+    assert!(!out.contains("ghp_"), "{out}");
+    assert!(out.ends_with(')') || out.ends_with(")."), "{out}");
+}
+
+#[test]
+fn regex_sees_through_json_escapes() {
+    let e = engine(&[]);
+    for glue in ["\\n", "\\\"", "\\t", "\\u0020", "\\/"] {
+        let input = format!("{{\"t\":\"key:{glue}{TOKEN}{glue}end\"}}");
+        let out = redact(&e, &input);
+        assert!(!out.contains(TOKEN), "{glue}: {out}");
+        assert!(out.contains(&format!("{glue}SECRET_REF(github.pat.")), "{glue}: {out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    }
+}
+
+#[test]
+fn pem_block_with_escaped_newlines_is_replaced_whole() {
+    let e = engine(&[]);
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nQ2x9Zp\n-----END RSA PRIVATE KEY-----";
+    let json = serde_json::to_string(&serde_json::json!({ "k": pem, "n": 1 })).unwrap();
+    let out = redact(&e, &json);
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let k = parsed["k"].as_str().unwrap();
+    assert!(k.starts_with("SECRET_REF(pem.private_key.") && k.ends_with(')'), "{k}");
+    assert_eq!(parsed["n"], 1);
+}
+
+#[test]
+fn detected_handles_are_stable_and_keyed() {
+    let e = engine(&[]);
+    let a = redact(&e, TOKEN);
+    assert_eq!(a, redact(&e, &format!("{TOKEN}")));
+    let other = {
+        let mut b = Redactor::builder(PlaceholderKey::from_bytes(&[7u8; 32]).unwrap());
+        b.rules(RuleSet::from_toml("test", RULES).unwrap());
+        b.build().unwrap()
+    };
+    assert_ne!(a, redact(&other, TOKEN), "a different key must give a different handle");
+    assert!(!a.contains("aBcDeF"));
+}
+
+#[test]
+fn redaction_is_idempotent_on_placeholders() {
+    let e = engine(&[("db_password", "hunter2-very-secret")]);
+    let once = redact(&e, &format!("a hunter2-very-secret b {TOKEN} c"));
+    assert_eq!(redact(&e, &once), once);
+}
+
+#[test]
+fn registry_match_inside_an_escape_keeps_json_valid() {
+    // Raw bytes `\nightly-build-42` contain "nightly-build-42" starting inside the `\n`.
+    let e = engine(&[("n", "nightly-build-42")]);
+    let json = r#"{"a":"x\nightly-build-42"}"#;
+    let out = redact(&e, json);
+    serde_json::from_str::<serde_json::Value>(&out).unwrap();
+    assert!(!out.contains("ightly-build-42"), "{out}");
+}
+
+#[test]
+fn findings_never_carry_values() {
+    let e = engine(&[("db_password", "hunter2-very-secret")]);
+    let input = format!("hunter2-very-secret {TOKEN}");
+    let r = e.redact(input.as_bytes());
+    let debug = format!("{r:?} {e:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(!debug.contains("aBcDeF"), "{debug}");
+    assert_eq!(r.count(Layer::Registry), 1);
+    assert_eq!(r.count(Layer::Regex), 1);
+    assert_eq!(r.findings()[0].span, 0..19);
+}
+
+#[test]
+fn builder_refuses_bad_secrets() {
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    b.secret("x", b"short");
+    assert!(matches!(b.build(), Err(BuildError::SecretTooShort { .. })));
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    b.secret("bad name(", b"long enough value");
+    assert!(matches!(b.build(), Err(BuildError::InvalidSecretName { .. })));
+    assert!(PlaceholderKey::from_bytes(b"short").is_err());
+}
+
+#[test]
+fn rule_file_errors_name_the_rule() {
+    let bad_regex = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"(\"\nexamples=[\"a\"]\nnegative_examples=[\"b\"]";
+    let err = RuleSet::from_toml("f.toml", bad_regex).err().unwrap().to_string();
+    assert!(err.contains("f.toml") && err.contains("x.y") && err.contains("regex"), "{err}");
+    let no_examples = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"a\"";
+    let err = RuleSet::from_toml("f.toml", no_examples).err().unwrap().to_string();
+    assert!(err.contains("example"), "{err}");
+    let unknown = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"a\"\nbogus = 1";
+    let err = RuleSet::from_toml("f.toml", unknown).err().unwrap().to_string();
+    assert!(err.contains("bogus") && err.contains("line"), "{err}");
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn planted_registry_secret_never_survives_and_json_stays_valid(
+            before in "\\PC{0,40}", after in "\\PC{0,40}", secret in "[!-~]{8,40}",
+        ) {
+            let e = engine(&[("planted", &secret)]);
+            let text = format!("{before}{secret}{after}");
+            let json = serde_json::to_string(&serde_json::json!({ "t": text })).unwrap();
+            let out = redact(&e, &json);
+            let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let t = parsed["t"].as_str().unwrap();
+            prop_assert!(!t.contains(&secret));
+            prop_assert!(t.contains("SECRET_REF(planted)"));
+        }
+
+        #[test]
+        fn redaction_never_panics_and_is_idempotent(input in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let e = engine(&[("planted", "hunter2-very-secret")]);
+            let once = e.redact(&input).into_bytes();
+            let twice = e.redact(&once).into_bytes();
+            prop_assert_eq!(once, twice);
+        }
+    }
+}
