@@ -1,1 +1,135 @@
-//! placeholder
+//! airlock's localhost egress proxy.
+//!
+//! This crate owns the HTTP listener that OpenClaw uses as its LLM base URL, routing each
+//! request to a configured upstream (`/{upstream}/{rest}` → `{url}{rest}`), redacting the
+//! request target and body with the [`airlock_redact::Redactor`] it is given before anything
+//! is sent, and streaming the upstream's response back as it arrives (SSE frames are relayed
+//! one by one, never held until the end). It fails closed: a body it cannot fully inspect is
+//! refused with a JSON error and nothing is forwarded.
+//!
+//! It must never know secret values beyond what the engine holds, log request or response
+//! content, or reach a host that is not a configured upstream.
+//!
+//! # Brief overview
+//! - [`Proxy::bind`] validates the configuration, builds one client per upstream and binds.
+//! - [`Proxy::serve`] accepts connections until its shutdown future resolves, then drains.
+//! - `stack.rs` is one request's path, top to bottom; `body.rs`, `headers.rs`, `route.rs` and
+//!   `upstream.rs` are its stages; `error.rs` turns every refusal into a response.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod body;
+mod error;
+mod headers;
+mod route;
+mod server;
+mod stack;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use airlock_redact::Redactor;
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+
+pub use error::{ProxyError, Refusal};
+pub use upstream::UpstreamConfig;
+
+/// The default `max_body_bytes`: 32 MiB, enough for long agent sessions with images.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What the proxy needs to run.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Where to listen (loopback).
+    pub listen: SocketAddr,
+    /// The largest request body accepted, before and after decoding.
+    pub max_body_bytes: usize,
+    /// The allowlist of upstreams.
+    pub upstreams: Vec<UpstreamConfig>,
+}
+
+/// The body of every response the proxy sends: relayed upstream frames or its own errors.
+pub type ResponseBody = UnsyncBoxBody<Bytes, hyper::Error>;
+
+pub(crate) fn full_body(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}
+
+/// State shared by every connection.
+pub(crate) struct Shared {
+    upstreams: Vec<upstream::Upstream>,
+    /// Configured names, for the unknown-upstream hint.
+    upstream_names: String,
+    max_body_bytes: usize,
+    redactor: Arc<Redactor>,
+}
+
+/// A bound proxy, ready to serve.
+pub struct Proxy {
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Proxy {
+    /// Checks the configuration, builds the upstream clients and binds the listener.
+    ///
+    /// # Errors
+    /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`] for a bad upstream,
+    /// [`ProxyError::Bind`] when the address cannot be bound.
+    pub async fn bind(config: ProxyConfig, redactor: Arc<Redactor>) -> Result<Self, ProxyError> {
+        let mut upstreams: Vec<upstream::Upstream> = Vec::with_capacity(config.upstreams.len());
+        for upstream_config in &config.upstreams {
+            if upstreams.iter().any(|u| u.name == upstream_config.name) {
+                return Err(ProxyError::Upstream {
+                    name: upstream_config.name.clone(),
+                    reason: "configured twice".into(),
+                });
+            }
+            upstreams.push(upstream::Upstream::new(upstream_config)?);
+        }
+        let upstream_names = upstreams
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ProxyError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        Ok(Proxy {
+            listener,
+            shared: Arc::new(Shared {
+                upstreams,
+                upstream_names,
+                max_body_bytes: config.max_body_bytes,
+                redactor,
+            }),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    ///
+    /// # Errors
+    /// The OS error if the socket has no address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and waits up to `drain` for
+    /// in-flight requests and streams to finish.
+    ///
+    /// # Errors
+    /// [`ProxyError::Accept`] when the listener fails for good.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        drain: std::time::Duration,
+    ) -> Result<(), ProxyError> {
+        server::serve(self.listener, self.shared, shutdown, drain).await
+    }
+}

@@ -209,6 +209,16 @@ impl Redactor {
 
     /// Redacts `input`. Borrows it unchanged when nothing is found.
     pub fn redact<'a>(&self, input: &'a [u8]) -> Redaction<'a> {
+        self.redact_with(input, false)
+    }
+
+    /// Redacts `input` for line-oriented output: a replaced span that held line breaks is
+    /// followed by as many `\n`, so line numbers in a redacted file still match the original.
+    pub fn redact_keeping_lines<'a>(&self, input: &'a [u8]) -> Redaction<'a> {
+        self.redact_with(input, true)
+    }
+
+    fn redact_with<'a>(&self, input: &'a [u8], keep_lines: bool) -> Redaction<'a> {
         let mut candidates = Vec::new();
         for (start, end, name) in self.registry.find(input) {
             let (start, end) = widen_to_escapes(input, start, end);
@@ -233,6 +243,10 @@ impl Redactor {
         for finding in &findings {
             output.extend_from_slice(&input[at..finding.span.start]);
             output.extend_from_slice(finding.placeholder.as_bytes());
+            if keep_lines {
+                let breaks = memchr::memchr_iter(b'\n', &input[finding.span.clone()]).count();
+                output.resize(output.len() + breaks, b'\n');
+            }
             at = finding.span.end;
         }
         output.extend_from_slice(&input[at..]);

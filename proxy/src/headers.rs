@@ -1,0 +1,56 @@
+//! Which headers cross the proxy, in each direction.
+//!
+//! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and are never forwarded,
+//! including any header the `Connection` header names. Towards the upstream the proxy also
+//! drops what it rewrites itself: `Host` (from the upstream URL), `Content-Length` and
+//! `Content-Encoding` (the body was decoded and redacted), and asks for an identity response
+//! so that the stream it relays (and will meter) is readable frame by frame, whatever the
+//! client said in `Accept-Encoding`.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+    headers.remove(header::UPGRADE);
+}
+
+/// Headers for the upstream request, from the client's.
+pub(crate) fn to_upstream(mut headers: HeaderMap) -> HeaderMap {
+    strip_hop_by_hop(&mut headers);
+    for name in [
+        header::HOST,
+        header::CONTENT_LENGTH,
+        header::CONTENT_ENCODING,
+        header::EXPECT,
+        header::ACCEPT_ENCODING,
+    ] {
+        headers.remove(name);
+    }
+    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    headers
+}
+
+/// Headers for the client's response, from the upstream's.
+pub(crate) fn to_client(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
+}

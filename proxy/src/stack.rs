@@ -1,0 +1,100 @@
+//! One request's way through the proxy, top to bottom.
+//!
+//! route → read and decode the body → redact path and body → forward → relay the response.
+//! Nothing reaches the upstream that did not pass through [`airlock_redact::Redactor`]:
+//! [`forward`] accepts the body only as a [`airlock_redact::Redaction`].
+
+use std::time::Instant;
+
+use airlock_redact::{Layer, Redaction};
+use bytes::Bytes;
+use http::{Request, Response, Version};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use crate::upstream::Upstream;
+use crate::{body, headers, route, Refusal, ResponseBody, Shared};
+
+/// Handles one client request; never fails (refusals become responses).
+pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let (parts, incoming) = request.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+
+    // 1. Route: the first path segment must name a configured upstream.
+    let Some((upstream, rest)) = route::route(&shared.upstreams, &path_and_query) else {
+        return refuse(shared, None, Refusal::UnknownUpstream);
+    };
+
+    // 2. Read the whole body, decoded, and check that it can be inspected.
+    let body = match body::read(&parts.headers, incoming, shared.max_body_bytes).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse(shared, Some(upstream), refusal),
+    };
+
+    // 3. Redact the target and the body with the engine in force.
+    let redactor = shared.redactor.clone();
+    let target = redactor.redact(rest.as_bytes());
+    let Some(uri) = std::str::from_utf8(target.as_bytes())
+        .ok()
+        .and_then(|rest| upstream.target(rest).ok())
+    else {
+        return refuse(shared, Some(upstream), Refusal::InvalidTarget);
+    };
+    let redacted = redactor.redact(&body);
+    let findings = (
+        target.count(Layer::Registry) + redacted.count(Layer::Registry),
+        target.count(Layer::Regex) + redacted.count(Layer::Regex),
+    );
+
+    // 4. Forward, and relay the response as it streams in.
+    let mut outbound = Request::new(());
+    *outbound.method_mut() = parts.method;
+    *outbound.uri_mut() = uri;
+    *outbound.version_mut() = Version::HTTP_11;
+    *outbound.headers_mut() = headers::to_upstream(parts.headers);
+    let response = forward(upstream, outbound, redacted).await;
+    match response {
+        Ok(mut response) => {
+            headers::to_client(response.headers_mut());
+            tracing::info!(
+                upstream = %upstream.name,
+                status = response.status().as_u16(),
+                redacted_registry = findings.0,
+                redacted_regex = findings.1,
+                overhead_us = started.elapsed().as_micros() as u64,
+                "forwarded"
+            );
+            response.map(|body| body.boxed_unsync())
+        }
+        Err(error) => {
+            tracing::warn!(upstream = %upstream.name, error = %error, "upstream failed");
+            refuse(shared, Some(upstream), Refusal::UpstreamUnavailable)
+        }
+    }
+}
+
+/// Sends a redacted body upstream. The body type is the proof that redaction ran.
+async fn forward(
+    upstream: &Upstream,
+    head: Request<()>,
+    body: Redaction<'_>,
+) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
+    let (parts, ()) = head.into_parts();
+    let request = Request::from_parts(parts, Full::new(Bytes::from(body.into_bytes())));
+    upstream.client.request(request).await
+}
+
+fn refuse(shared: &Shared, upstream: Option<&Upstream>, refusal: Refusal) -> Response<ResponseBody> {
+    tracing::warn!(
+        upstream = upstream.map_or("-", |u| u.name.as_str()),
+        reason = refusal.code(),
+        status = refusal.status().as_u16(),
+        "refused"
+    );
+    refusal.into_response(&shared.upstream_names)
+}

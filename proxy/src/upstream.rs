@@ -1,0 +1,141 @@
+//! Upstreams: the allowlist of where requests may go, and the client that takes them there.
+//!
+//! Each configured upstream is a base URL (`https://`, or `http://` for local model servers
+//! and tests) with its own connection pool. TLS trusts the Mozilla roots built into the binary
+//! plus, per upstream, the certificates of an optional `ca_file`. Nothing else is reachable:
+//! the proxy never builds a URL from anything but a configured base and the request's path.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{PathAndQuery, Scheme, Uri};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+use crate::ProxyError;
+
+/// What the operator configures for one upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// The name clients use as the first path segment.
+    pub name: String,
+    /// The base URL requests are appended to.
+    pub url: String,
+    /// Extra trust roots (PEM) for this upstream's TLS.
+    pub ca_file: Option<PathBuf>,
+}
+
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<bytes::Bytes>>;
+
+/// A ready upstream: its base URL, parsed, and its client.
+pub(crate) struct Upstream {
+    pub(crate) name: String,
+    scheme: Scheme,
+    authority: http::uri::Authority,
+    /// The base path without a trailing slash ("" for the root).
+    base_path: String,
+    pub(crate) client: HttpClient,
+}
+
+impl Upstream {
+    pub(crate) fn new(config: &UpstreamConfig) -> Result<Self, ProxyError> {
+        let bad = |reason: &str| ProxyError::Upstream {
+            name: config.name.clone(),
+            reason: reason.to_owned(),
+        };
+        if config.name.is_empty()
+            || !config
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(bad("the name must be non-empty, from A-Z a-z 0-9 _ - ."));
+        }
+        let uri: Uri = config
+            .url
+            .parse()
+            .map_err(|_| bad("url is not a valid URL"))?;
+        let scheme = uri.scheme().cloned().ok_or_else(|| bad("url needs a scheme"))?;
+        if scheme != Scheme::HTTPS && scheme != Scheme::HTTP {
+            return Err(bad("url must start with https:// (or http:// for local servers)"));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| bad("url needs a host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("url must not carry credentials; use the vault"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("url must not have a query"));
+        }
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        Ok(Upstream {
+            name: config.name.clone(),
+            scheme,
+            authority,
+            base_path,
+            client: client(config)?,
+        })
+    }
+
+    /// The upstream URL for the path (and query) that followed the upstream's name.
+    pub(crate) fn target(&self, rest: &str) -> Result<Uri, http::Error> {
+        let slash = if rest.starts_with('/') { "" } else { "/" };
+        let path_and_query: PathAndQuery = format!("{}{slash}{rest}", self.base_path).parse()?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+}
+
+fn client(config: &UpstreamConfig) -> Result<HttpClient, ProxyError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &config.ca_file {
+        let ca_error = |reason: String| ProxyError::CaFile {
+            name: config.name.clone(),
+            path: path.clone(),
+            reason,
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_error(e.to_string()))? {
+            let cert = cert.map_err(|e| ca_error(e.to_string()))?;
+            roots.add(cert).map_err(|e| ca_error(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(ca_error("holds no PEM certificate".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProxyError::Upstream {
+            name: config.name.clone(),
+            reason: format!("TLS setup: {e}"),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector))
+}

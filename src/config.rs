@@ -1,0 +1,131 @@
+//! `airlock.toml`: the configuration contract of design.md §3, with embedded defaults.
+//!
+//! `airlock serve` runs with no file at all. A file overrides what it names; an `[upstreams]`
+//! table in a file replaces the default upstreams as a whole, because the upstream list is the
+//! egress allowlist and must say exactly what the operator wrote. Relative paths in a file are
+//! resolved against the file's directory.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// Where state lives when nothing else says.
+const DEFAULT_HOME: &str = "/var/lib/airlock";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    home: Option<PathBuf>,
+    #[serde(default)]
+    proxy: ProxySection,
+    upstreams: Option<BTreeMap<String, UpstreamSection>>,
+    #[serde(default)]
+    redaction: RedactionSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxySection {
+    listen: Option<SocketAddr>,
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamSection {
+    url: String,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactionSection {
+    /// Extra rule files, added to the embedded `rules/redaction.toml`.
+    #[serde(default)]
+    rule_files: Vec<PathBuf>,
+}
+
+/// The configuration in force: defaults, then the file, then the environment.
+#[derive(Debug)]
+pub struct Config {
+    /// Where the vault and other state live.
+    pub home: PathBuf,
+    /// Whether `home` was chosen explicitly (file or `AIRLOCK_HOME`).
+    pub home_explicit: bool,
+    /// The proxy's settings.
+    pub proxy: airlock_proxy::ProxyConfig,
+    /// Operator rule files, in order.
+    pub rule_files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Loads `file` (or nothing) and applies `AIRLOCK_HOME`.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let (parsed, base) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let parsed: FileConfig = toml::from_str(&text)
+                    .with_context(|| format!("config file {}", path.display()))?;
+                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                (parsed, base)
+            }
+            None => (FileConfig::default(), PathBuf::new()),
+        };
+        let env_home = std::env::var_os("AIRLOCK_HOME").filter(|h| !h.is_empty());
+        let home_explicit = env_home.is_some() || parsed.home.is_some();
+        let home = env_home
+            .map(PathBuf::from)
+            .or_else(|| parsed.home.map(|h| base.join(h)))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_HOME));
+        let upstreams = match parsed.upstreams {
+            Some(table) => table
+                .into_iter()
+                .map(|(name, u)| airlock_proxy::UpstreamConfig {
+                    name,
+                    url: u.url,
+                    ca_file: u.ca_file.map(|p| base.join(p)),
+                })
+                .collect(),
+            None => default_upstreams(),
+        };
+        Ok(Config {
+            home,
+            home_explicit,
+            proxy: airlock_proxy::ProxyConfig {
+                listen: parsed
+                    .proxy
+                    .listen
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787))),
+                max_body_bytes: parsed
+                    .proxy
+                    .max_body_bytes
+                    .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
+                upstreams,
+            },
+            rule_files: parsed
+                .redaction
+                .rule_files
+                .into_iter()
+                .map(|p| base.join(p))
+                .collect(),
+        })
+    }
+}
+
+fn default_upstreams() -> Vec<airlock_proxy::UpstreamConfig> {
+    [
+        ("anthropic", "https://api.anthropic.com"),
+        ("openai", "https://api.openai.com"),
+    ]
+    .into_iter()
+    .map(|(name, url)| airlock_proxy::UpstreamConfig {
+        name: name.into(),
+        url: url.into(),
+        ca_file: None,
+    })
+    .collect()
+}

@@ -1,0 +1,60 @@
+//! Wiring: opening the vault under `home` and building the redaction engine from it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use airlock_redact::{PlaceholderKey, Redactor, RuleSet};
+use airlock_vault::Vault;
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+
+/// The rules shipped with airlock, embedded so that a bare `airlock serve` has them.
+pub const EMBEDDED_RULES: &str = include_str!("../rules/redaction.toml");
+
+/// Opens the vault. Without an explicit home, a user who cannot create the system default
+/// (`/var/lib/airlock`) gets a per-user home instead of an error.
+pub fn open_vault(config: &Config) -> Result<Vault> {
+    match Vault::open(&config.home) {
+        Err(airlock_vault::VaultError::Io { source, .. })
+            if !config.home_explicit && source.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            let fallback = user_home().context(
+                "cannot create /var/lib/airlock and $HOME is not set; set AIRLOCK_HOME",
+            )?;
+            tracing::info!(home = %fallback.display(), "no access to /var/lib/airlock; using a per-user home");
+            Vault::open(&fallback).with_context(|| format!("opening the vault in {}", fallback.display()))
+        }
+        other => other.with_context(|| format!("opening the vault in {}", config.home.display())),
+    }
+}
+
+fn user_home() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("airlock"))
+}
+
+/// Compiles the embedded rules plus the operator's rule files.
+pub fn load_rules(config: &Config) -> Result<RuleSet> {
+    let mut rules = RuleSet::from_toml("embedded rules/redaction.toml", EMBEDDED_RULES)?;
+    for path in &config.rule_files {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read rule file {name}"))?;
+        rules = rules.extend(RuleSet::from_toml(&name, &text)?, &name)?;
+    }
+    Ok(rules)
+}
+
+/// Builds the engine from every vault secret and the rules in force.
+pub fn build_redactor(vault: &mut Vault, rules: RuleSet) -> Result<Arc<Redactor>> {
+    let key = vault.placeholder_key()?;
+    let mut builder = Redactor::builder(PlaceholderKey::from_bytes(key.expose())?);
+    for (name, value) in vault.secrets()? {
+        builder.secret(name.as_str(), value.expose());
+    }
+    builder.rules(rules);
+    Ok(Arc::new(builder.build()?))
+}

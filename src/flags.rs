@@ -1,0 +1,88 @@
+//! Command-line flags: parsed and validated here, with no I/O; `main.rs` turns them into work.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// airlock: the egress firewall between an AI agent and the outside world.
+///
+/// Runs on its embedded defaults with no configuration file; see `--config`.
+#[derive(Debug, Parser)]
+#[command(name = "airlock", version, propagate_version = true)]
+pub struct Args {
+    /// Configuration file (airlock.toml). Without one, the embedded defaults apply.
+    #[arg(long, short, global = true, env = "AIRLOCK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the redacting LLM egress proxy.
+    ///
+    /// Point the agent's LLM base URL at http://LISTEN/{upstream}, for example
+    /// http://127.0.0.1:8787/anthropic. Stops on SIGTERM or Ctrl-C after draining requests.
+    Serve,
+    /// Manage the secrets the proxy keeps from leaving this server.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// Redact a file (or stdin) with the vault and rules in force and print the result.
+    ///
+    /// Line structure is preserved; a one-line summary of matches per layer goes to stderr.
+    Redact {
+        /// The file to redact; stdin when absent or `-`.
+        file: Option<PathBuf>,
+    },
+}
+
+/// `airlock vault ...`
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Add a secret. The value is read from stdin (never from the command line); one
+    /// trailing newline is dropped. On a terminal the input is not echoed.
+    Add {
+        /// The secret's name: 1-64 characters from A-Z a-z 0-9 _ . - (it appears in
+        /// placeholders as SECRET_REF(NAME)).
+        name: String,
+    },
+    /// List secrets: names and times, never values.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a secret.
+    #[command(alias = "remove")]
+    Rm {
+        /// The secret's name.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+}
