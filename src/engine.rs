@@ -19,11 +19,11 @@ pub fn open_vault(config: &Config) -> Result<Vault> {
         Err(airlock_vault::VaultError::Io { source, .. })
             if !config.home_explicit && source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
-            let fallback = user_home().context(
-                "cannot create /var/lib/airlock and $HOME is not set; set AIRLOCK_HOME",
-            )?;
+            let fallback = user_home()
+                .context("cannot create /var/lib/airlock and $HOME is not set; set AIRLOCK_HOME")?;
             tracing::info!(home = %fallback.display(), "no access to /var/lib/airlock; using a per-user home");
-            Vault::open(&fallback).with_context(|| format!("opening the vault in {}", fallback.display()))
+            Vault::open(&fallback)
+                .with_context(|| format!("opening the vault in {}", fallback.display()))
         }
         other => other.with_context(|| format!("opening the vault in {}", config.home.display())),
     }
@@ -42,7 +42,8 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
     let mut rules = RuleSet::from_toml("embedded rules/redaction.toml", EMBEDDED_RULES)?;
     for path in &config.rule_files {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read rule file {name}"))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read rule file {name}"))?;
         rules = rules.extend(RuleSet::from_toml(&name, &text)?, &name)?;
     }
     Ok(rules)

@@ -11,7 +11,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "airlock", version, propagate_version = true)]
 pub struct Args {
     /// Configuration file (airlock.toml). Without one, the embedded defaults apply.
-    #[arg(long, short, global = true, env = "AIRLOCK_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "AIRLOCK_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
 
     /// Log format on stderr.

@@ -38,6 +38,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -68,7 +69,11 @@ fn serve(config: Config) -> Result<()> {
         let rules = redactor.rules().rules().len();
         let proxy = airlock_proxy::Proxy::bind(config.proxy, redactor).await?;
         let addr = proxy.local_addr().context("reading the bound address")?;
-        tracing::info!(registry_secrets = registry, rules, "airlock proxy listening on http://{addr}");
+        tracing::info!(
+            registry_secrets = registry,
+            rules,
+            "airlock proxy listening on http://{addr}"
+        );
         proxy.serve(shutdown_signal(), DRAIN).await?;
         Ok(())
     })
@@ -117,7 +122,12 @@ fn vault(config: &Config, command: VaultCommand) -> Result<()> {
                     .collect();
                 writeln!(out, "{}", serde_json::Value::Array(rows))?;
             } else {
-                let width = list.iter().map(|s| s.name.as_str().len()).max().unwrap_or(0).max(4);
+                let width = list
+                    .iter()
+                    .map(|s| s.name.as_str().len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(4);
                 writeln!(out, "{:width$}  {:20}  {:20}", "NAME", "CREATED", "UPDATED")?;
                 for s in &list {
                     writeln!(
@@ -172,7 +182,9 @@ fn redact(config: &Config, file: Option<std::path::PathBuf>) -> Result<()> {
     let input = match file.as_deref() {
         None => read_stdin()?,
         Some(path) if path.as_os_str() == "-" => read_stdin()?,
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        Some(path) => {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
     };
     let redaction = redactor.redact_keeping_lines(&input);
     let mut out = std::io::stdout().lock();

@@ -16,7 +16,11 @@ use hyper::body::Incoming;
 use crate::Refusal;
 
 /// Reads, decodes and checks the body: the bytes returned are exactly what must be redacted.
-pub(crate) async fn read(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Bytes, Refusal> {
+pub(crate) async fn read(
+    headers: &HeaderMap,
+    body: Incoming,
+    limit: usize,
+) -> Result<Bytes, Refusal> {
     let too_large = Refusal::BodyTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -68,17 +72,18 @@ fn encodings(headers: &HeaderMap) -> Result<Vec<Coding>, Refusal> {
 
 fn decode(mut bytes: Bytes, codings: &[Coding], limit: usize) -> Result<Bytes, Refusal> {
     for coding in codings.iter().rev() {
-        bytes = match coding {
-            Coding::Gzip => inflate(flate2::read::MultiGzDecoder::new(&bytes[..]), limit)?,
-            // HTTP's "deflate" is zlib-wrapped; some clients send raw deflate all the same.
-            Coding::Deflate => inflate(flate2::read::ZlibDecoder::new(&bytes[..]), limit)
-                .or_else(|refusal| match refusal {
-                    Refusal::UnreadableBody => {
-                        inflate(flate2::read::DeflateDecoder::new(&bytes[..]), limit)
-                    }
-                    other => Err(other),
-                })?,
-        };
+        bytes =
+            match coding {
+                Coding::Gzip => inflate(flate2::read::MultiGzDecoder::new(&bytes[..]), limit)?,
+                // HTTP's "deflate" is zlib-wrapped; some clients send raw deflate all the same.
+                Coding::Deflate => inflate(flate2::read::ZlibDecoder::new(&bytes[..]), limit)
+                    .or_else(|refusal| match refusal {
+                        Refusal::UnreadableBody => {
+                            inflate(flate2::read::DeflateDecoder::new(&bytes[..]), limit)
+                        }
+                        other => Err(other),
+                    })?,
+            };
     }
     Ok(bytes)
 }

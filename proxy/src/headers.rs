@@ -46,7 +46,10 @@ pub(crate) fn to_upstream(mut headers: HeaderMap) -> HeaderMap {
     ] {
         headers.remove(name);
     }
-    headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     headers
 }
 

@@ -55,7 +55,9 @@ pub struct ProxyConfig {
 pub type ResponseBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
 pub(crate) fn full_body(bytes: Bytes) -> ResponseBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// State shared by every connection.

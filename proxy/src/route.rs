@@ -10,9 +10,7 @@ pub(crate) fn route<'u, 'p>(
     path_and_query: &'p str,
 ) -> Option<(&'u Upstream, &'p str)> {
     let after_slash = path_and_query.strip_prefix('/')?;
-    let end = after_slash
-        .find(['/', '?'])
-        .unwrap_or(after_slash.len());
+    let end = after_slash.find(['/', '?']).unwrap_or(after_slash.len());
     let (name, rest) = after_slash.split_at(end);
     let upstream = upstreams.iter().find(|u| u.name == name)?;
     Some((upstream, rest))

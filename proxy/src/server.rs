@@ -52,7 +52,10 @@ pub(crate) async fn serve(
         });
     }
     tracing::info!("shutting down: no new connections, draining in-flight requests");
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(?drain, "drain bound reached; closing remaining connections");
     }
     Ok(())
@@ -63,5 +66,7 @@ fn is_transient(error: &std::io::Error) -> bool {
     matches!(
         error.kind(),
         ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
-    ) || error.raw_os_error().is_some_and(|code| code == 24 || code == 23) // EMFILE, ENFILE
+    ) || error
+        .raw_os_error()
+        .is_some_and(|code| code == 24 || code == 23) // EMFILE, ENFILE
 }

@@ -89,7 +89,11 @@ async fn forward(
     upstream.client.request(request).await
 }
 
-fn refuse(shared: &Shared, upstream: Option<&Upstream>, refusal: Refusal) -> Response<ResponseBody> {
+fn refuse(
+    shared: &Shared,
+    upstream: Option<&Upstream>,
+    refusal: Refusal,
+) -> Response<ResponseBody> {
     tracing::warn!(
         upstream = upstream.map_or("-", |u| u.name.as_str()),
         reason = refusal.code(),

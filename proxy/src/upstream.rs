@@ -61,9 +61,14 @@ impl Upstream {
             .url
             .parse()
             .map_err(|_| bad("url is not a valid URL"))?;
-        let scheme = uri.scheme().cloned().ok_or_else(|| bad("url needs a scheme"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| bad("url needs a scheme"))?;
         if scheme != Scheme::HTTPS && scheme != Scheme::HTTP {
-            return Err(bad("url must start with https:// (or http:// for local servers)"));
+            return Err(bad(
+                "url must start with https:// (or http:// for local servers)",
+            ));
         }
         let authority = uri
             .authority()

@@ -146,7 +146,13 @@ pub(crate) fn escape_around(raw: &[u8], pos: usize) -> Option<(usize, usize)> {
             let opens_pair = raw[first] == b'\\'
                 && raw.get(first + 1) == Some(&b'u')
                 && hex4(raw, first + 2).is_some_and(|h| (0xD800..0xDC00).contains(&h))
-                && raw[..first].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 0;
+                && raw[..first]
+                    .iter()
+                    .rev()
+                    .take_while(|&&c| c == b'\\')
+                    .count()
+                    % 2
+                    == 0;
             if opens_pair && decode_escape(raw, first).1 == 12 {
                 return Some((first, b + len));
             }

@@ -311,7 +311,11 @@ fn is_placeholder_at(input: &[u8], start: usize, end: usize) -> bool {
 /// of it is replaced under its own placeholder.
 fn settle(mut candidates: Vec<Candidate>) -> Vec<Finding> {
     candidates.sort_by(|a, b| {
-        (a.layer, a.start, std::cmp::Reverse(a.end)).cmp(&(b.layer, b.start, std::cmp::Reverse(b.end)))
+        (a.layer, a.start, std::cmp::Reverse(a.end)).cmp(&(
+            b.layer,
+            b.start,
+            std::cmp::Reverse(b.end),
+        ))
     });
     // Claimed spans, disjoint and sorted by start.
     let mut claimed: Vec<Finding> = Vec::new();

@@ -86,11 +86,16 @@ impl Registry {
 }
 
 /// The forms of one value that the registry matches. The raw form always comes first.
+///
+/// JSON-escaped twice as well as once: tool-call arguments travel as a JSON document inside a
+/// JSON string (OpenAI `arguments`), so a quote in a secret arrives as `\\\"` there.
 fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut forms = vec![Zeroizing::new(value.to_vec())];
-    let escaped = json_escaped(value);
-    if *escaped != value {
-        forms.push(escaped);
+    let once = json_escaped(value);
+    if *once != value {
+        let twice = json_escaped(&once);
+        forms.push(once);
+        forms.push(twice);
     }
     forms
 }

@@ -104,7 +104,12 @@ pub struct ExampleFailure {
 impl std::fmt::Display for ExampleFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.positive {
-            write!(f, "rule {:?}: example {} is not found", self.rule_id, self.index + 1)
+            write!(
+                f,
+                "rule {:?}: example {} is not found",
+                self.rule_id,
+                self.index + 1
+            )
         } else {
             write!(
                 f,
@@ -157,7 +162,7 @@ impl RuleSet {
             };
             if !crate::placeholder::is_valid_name(&spec.id) {
                 return Err(bad(
-                    "the id must be 1-64 characters from A-Z a-z 0-9 _ . -".into(),
+                    "the id must be 1-64 characters from A-Z a-z 0-9 _ . -".into()
                 ));
             }
             if rules.iter().any(|r| r.id == spec.id) {

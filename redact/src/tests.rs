@@ -39,7 +39,10 @@ fn redact(engine: &Redactor, input: &str) -> String {
 
 #[test]
 fn registry_table() {
-    let e = engine(&[("db_password", "hunter2-very-secret"), ("api", "sk-live-0000-1111")]);
+    let e = engine(&[
+        ("db_password", "hunter2-very-secret"),
+        ("api", "sk-live-0000-1111"),
+    ]);
     let cases: &[(&str, &str)] = &[
         ("hunter2-very-secret", "SECRET_REF(db_password)"),
         ("x hunter2-very-secret", "x SECRET_REF(db_password)"),
@@ -48,9 +51,18 @@ fn registry_table() {
             "hunter2-very-secret hunter2-very-secret hunter2-very-secret",
             "SECRET_REF(db_password) SECRET_REF(db_password) SECRET_REF(db_password)",
         ),
-        ("sk-live-0000-1111hunter2-very-secret", "SECRET_REF(api)SECRET_REF(db_password)"),
-        ("\"a\\nhunter2-very-secret\\\"\"", "\"a\\nSECRET_REF(db_password)\\\"\""),
-        ("héllo wörld→hunter2-very-secret←ünïcode", "héllo wörld→SECRET_REF(db_password)←ünïcode"),
+        (
+            "sk-live-0000-1111hunter2-very-secret",
+            "SECRET_REF(api)SECRET_REF(db_password)",
+        ),
+        (
+            "\"a\\nhunter2-very-secret\\\"\"",
+            "\"a\\nSECRET_REF(db_password)\\\"\"",
+        ),
+        (
+            "héllo wörld→hunter2-very-secret←ünïcode",
+            "héllo wörld→SECRET_REF(db_password)←ünïcode",
+        ),
         ("nothing here", "nothing here"),
     ];
     for (input, want) in cases {
@@ -61,9 +73,23 @@ fn registry_table() {
 #[test]
 fn registry_matches_json_escaped_form() {
     let e = engine(&[("quoted", "pa\"ss\\wo\nrd!")]);
-    let json = serde_json::to_string(&serde_json::json!({ "text": "say pa\"ss\\wo\nrd! now" })).unwrap();
+    let json =
+        serde_json::to_string(&serde_json::json!({ "text": "say pa\"ss\\wo\nrd! now" })).unwrap();
     let out = redact(&e, &json);
     assert_eq!(out, r#"{"text":"say SECRET_REF(quoted) now"}"#);
+}
+
+#[test]
+fn registry_matches_a_secret_inside_tool_call_arguments() {
+    // OpenAI tool-call arguments: a JSON document inside a JSON string.
+    let e = engine(&[("quoted", "pa\"ss\\word-1")]);
+    let arguments = serde_json::json!({ "command": "login pa\"ss\\word-1" }).to_string();
+    let body = serde_json::json!({ "arguments": arguments }).to_string();
+    let out = redact(&e, &body);
+    let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let inner: serde_json::Value =
+        serde_json::from_str(outer["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["command"], "login SECRET_REF(quoted)");
 }
 
 #[test]
@@ -92,7 +118,10 @@ fn regex_sees_through_json_escapes() {
         let input = format!("{{\"t\":\"key:{glue}{TOKEN}{glue}end\"}}");
         let out = redact(&e, &input);
         assert!(!out.contains(TOKEN), "{glue}: {out}");
-        assert!(out.contains(&format!("{glue}SECRET_REF(github.pat.")), "{glue}: {out}");
+        assert!(
+            out.contains(&format!("{glue}SECRET_REF(github.pat.")),
+            "{glue}: {out}"
+        );
         serde_json::from_str::<serde_json::Value>(&out).unwrap();
     }
 }
@@ -100,12 +129,16 @@ fn regex_sees_through_json_escapes() {
 #[test]
 fn pem_block_with_escaped_newlines_is_replaced_whole() {
     let e = engine(&[]);
-    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nQ2x9Zp\n-----END RSA PRIVATE KEY-----";
+    let pem =
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nQ2x9Zp\n-----END RSA PRIVATE KEY-----";
     let json = serde_json::to_string(&serde_json::json!({ "k": pem, "n": 1 })).unwrap();
     let out = redact(&e, &json);
     let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
     let k = parsed["k"].as_str().unwrap();
-    assert!(k.starts_with("SECRET_REF(pem.private_key.") && k.ends_with(')'), "{k}");
+    assert!(
+        k.starts_with("SECRET_REF(pem.private_key.") && k.ends_with(')'),
+        "{k}"
+    );
     assert_eq!(parsed["n"], 1);
 }
 
@@ -119,7 +152,11 @@ fn detected_handles_are_stable_and_keyed() {
         b.rules(RuleSet::from_toml("test", RULES).unwrap());
         b.build().unwrap()
     };
-    assert_ne!(a, redact(&other, TOKEN), "a different key must give a different handle");
+    assert_ne!(
+        a,
+        redact(&other, TOKEN),
+        "a different key must give a different handle"
+    );
     assert!(!a.contains("aBcDeF"));
 }
 
@@ -160,20 +197,35 @@ fn builder_refuses_bad_secrets() {
     assert!(matches!(b.build(), Err(BuildError::SecretTooShort { .. })));
     let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
     b.secret("bad name(", b"long enough value");
-    assert!(matches!(b.build(), Err(BuildError::InvalidSecretName { .. })));
+    assert!(matches!(
+        b.build(),
+        Err(BuildError::InvalidSecretName { .. })
+    ));
     assert!(PlaceholderKey::from_bytes(b"short").is_err());
 }
 
 #[test]
 fn rule_file_errors_name_the_rule() {
     let bad_regex = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"(\"\nexamples=[\"a\"]\nnegative_examples=[\"b\"]";
-    let err = RuleSet::from_toml("f.toml", bad_regex).err().unwrap().to_string();
-    assert!(err.contains("f.toml") && err.contains("x.y") && err.contains("regex"), "{err}");
+    let err = RuleSet::from_toml("f.toml", bad_regex)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("f.toml") && err.contains("x.y") && err.contains("regex"),
+        "{err}"
+    );
     let no_examples = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"a\"";
-    let err = RuleSet::from_toml("f.toml", no_examples).err().unwrap().to_string();
+    let err = RuleSet::from_toml("f.toml", no_examples)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("example"), "{err}");
     let unknown = "[[rule]]\nid = \"x.y\"\ndescription = \"d\"\nregex = \"a\"\nbogus = 1";
-    let err = RuleSet::from_toml("f.toml", unknown).err().unwrap().to_string();
+    let err = RuleSet::from_toml("f.toml", unknown)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("bogus") && err.contains("line"), "{err}");
 }
 

@@ -14,8 +14,16 @@ fn engine() -> Redactor {
 #[test]
 fn every_rule_example_holds() {
     let rules = RuleSet::from_toml("rules/redaction.toml", RULES).unwrap();
-    assert!(rules.rules().len() >= 25, "only {} rules", rules.rules().len());
-    let failures: Vec<String> = rules.check_examples().iter().map(ToString::to_string).collect();
+    assert!(
+        rules.rules().len() >= 25,
+        "only {} rules",
+        rules.rules().len()
+    );
+    let failures: Vec<String> = rules
+        .check_examples()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -38,7 +46,8 @@ fn every_positive_example_is_replaced_under_its_own_rule() {
 #[test]
 fn no_finding_on_the_openclaw_fixtures() {
     let engine = engine();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/openclaw");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/openclaw");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("../shared/fixtures/openclaw beside the checkout") {
         let path = entry.unwrap().path();

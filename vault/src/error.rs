@@ -32,7 +32,9 @@ pub enum VaultError {
     #[error("the value is not UTF-8 text; store binary secrets in an encoded form (base64, hex)")]
     ValueNotText,
     /// `add` for a name the vault already holds.
-    #[error("a secret named {name:?} already exists (remove it first with `airlock vault rm {name}`)")]
+    #[error(
+        "a secret named {name:?} already exists (remove it first with `airlock vault rm {name}`)"
+    )]
     AlreadyExists {
         /// The name.
         name: String,
@@ -75,7 +77,9 @@ pub enum VaultError {
     #[error("vault database: {0}")]
     Database(#[from] rusqlite::Error),
     /// The database was written by a newer airlock.
-    #[error("vault database schema version {found} is newer than this airlock supports ({supported})")]
+    #[error(
+        "vault database schema version {found} is newer than this airlock supports ({supported})"
+    )]
     SchemaTooNew {
         /// The version in the file.
         found: i64,

@@ -50,7 +50,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("home", &self.home).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("home", &self.home)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +68,11 @@ impl Vault {
             path: home.to_owned(),
             source,
         };
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(home).map_err(io)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(home)
+            .map_err(io)?;
         let identity = key::load_or_create(&home.join("vault.key"))?;
         let db_path = home.join("vault.db");
         let conn = Connection::open(&db_path)?;
@@ -120,9 +126,10 @@ impl Vault {
     /// # Errors
     /// [`VaultError::NotFound`].
     pub fn remove(&mut self, name: &SecretName) -> Result<(), VaultError> {
-        let removed = self
-            .conn
-            .execute("DELETE FROM secrets WHERE name = ?1", params![name.as_str()])?;
+        let removed = self.conn.execute(
+            "DELETE FROM secrets WHERE name = ?1",
+            params![name.as_str()],
+        )?;
         if removed == 0 {
             return Err(VaultError::NotFound {
                 name: name.to_string(),
@@ -218,9 +225,10 @@ impl Vault {
     }
 
     fn open_sealed(&self, name: &str, sealed: &[u8]) -> Result<Secret, VaultError> {
-        let plain = age::decrypt(&self.identity, sealed).map_err(|_| VaultError::Undecryptable {
-            name: name.to_owned(),
-        })?;
+        let plain =
+            age::decrypt(&self.identity, sealed).map_err(|_| VaultError::Undecryptable {
+                name: name.to_owned(),
+            })?;
         Ok(Secret::new(plain))
     }
 }
@@ -267,7 +275,6 @@ fn from_unix(secs: i64) -> SystemTime {
 pub fn format_time(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -17,8 +17,15 @@ fn add_list_secrets_remove() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = Vault::open(dir.path()).unwrap();
     vault.add(&name("stripe_key"), &secret(VALUE)).unwrap();
-    vault.add(&name("db.password"), &secret("another-long-value")).unwrap();
-    let listed: Vec<String> = vault.list().unwrap().iter().map(|i| i.name.to_string()).collect();
+    vault
+        .add(&name("db.password"), &secret("another-long-value"))
+        .unwrap();
+    let listed: Vec<String> = vault
+        .list()
+        .unwrap()
+        .iter()
+        .map(|i| i.name.to_string())
+        .collect();
     assert_eq!(listed, ["db.password", "stripe_key"]);
     let values = vault.secrets().unwrap();
     assert_eq!(values[1].1.expose(), VALUE.as_bytes());
@@ -35,7 +42,9 @@ fn bad_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut vault = Vault::open(dir.path()).unwrap();
     vault.add(&name("a"), &secret(VALUE)).unwrap();
-    let err = vault.add(&name("a"), &secret("different-value")).unwrap_err();
+    let err = vault
+        .add(&name("a"), &secret("different-value"))
+        .unwrap_err();
     assert!(matches!(err, VaultError::AlreadyExists { .. }), "{err}");
     assert!(matches!(
         vault.add(&name("b"), &secret("short")),
@@ -73,7 +82,9 @@ fn no_plaintext_anywhere_on_disk() {
     {
         let mut vault = Vault::open(dir.path()).unwrap();
         vault.add(&name("a"), &secret(VALUE)).unwrap();
-        vault.add(&name("b"), &secret("second-plaintext-value-99")).unwrap();
+        vault
+            .add(&name("b"), &secret("second-plaintext-value-99"))
+            .unwrap();
         vault.remove(&name("b")).unwrap();
         let _ = vault.placeholder_key().unwrap();
         // Read the files while the connection is open, so the WAL is still there.
@@ -97,8 +108,14 @@ fn key_file_is_private_and_checked() {
     let home = dir.path().join("new-home");
     drop(Vault::open(&home).unwrap());
     let key = home.join("vault.key");
-    assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(fs::metadata(&home).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
     let err = Vault::open(&home).unwrap_err().to_string();
     assert!(err.contains("chmod 600"), "{err}");
@@ -113,7 +130,10 @@ fn a_wrong_key_names_the_secret_and_reveals_nothing() {
     fs::remove_file(dir.path().join("vault.key")).unwrap();
     let vault = Vault::open(dir.path()).unwrap();
     let err = vault.secrets().err().unwrap();
-    assert!(matches!(&err, VaultError::Undecryptable { name } if name == "a"), "{err}");
+    assert!(
+        matches!(&err, VaultError::Undecryptable { name } if name == "a"),
+        "{err}"
+    );
 }
 
 #[test]

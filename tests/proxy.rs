@@ -1,0 +1,542 @@
+//! End to end: the real `airlock` binary between a client and a recording TLS upstream.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use support::{post, send, Airlock, Upstream};
+
+/// Seeded vault secrets: one with a quote and a backslash (escaped forms), one with spaces,
+/// one shaped like a provider token (the registry must win over the regex layer).
+const SECRETS: [(&str, &str); 4] = [
+    ("db_password", "Tr0ub4dor&3-\"horse\"\\staple"),
+    ("smtp_pass", "correct horse battery staple 42"),
+    ("api_token", "tok_9f8e7d6c5b4a39281706"),
+    ("stripe_live", "sk_live_51HgXqL2eZvKYlo2C0ffeeD00d"),
+];
+
+fn config(upstream: &Upstream, extra: &str) -> String {
+    format!(
+        "[proxy]\nlisten = \"127.0.0.1:0\"\n{extra}\n\
+         [upstreams.anthropic]\nurl = \"{url}\"\nca_file = \"{ca}\"\n\
+         [upstreams.openai]\nurl = \"{url}/openai-base\"\nca_file = \"{ca}\"\n",
+        url = upstream.url(),
+        ca = upstream.ca_file.display()
+    )
+}
+
+fn secret(name: &str) -> &'static str {
+    SECRETS.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+/// Appends `text` to a string value.
+fn plant(value: &mut Value, text: &str) {
+    let s = value.as_str().unwrap();
+    *value = Value::String(format!("{s}\n{text}"));
+}
+
+/// The fixture body with secrets planted in the system prompt, a user message, a tool result
+/// and a tool-call argument, in the wire shape of each API.
+fn planted(fixture: &str) -> Value {
+    let mut body = support::fixture(fixture)["body"].clone();
+    let system = format!("db password: {}", secret("db_password"));
+    let user = format!("mail with {}", secret("smtp_pass"));
+    let tool_output = format!(
+        "token={}\nstripe={}",
+        secret("api_token"),
+        secret("stripe_live")
+    );
+    let arguments =
+        json!({ "command": format!("psql 'password={}' -c 'select 1'", secret("db_password")) });
+    match fixture {
+        "anthropic-messages.json" => {
+            plant(&mut body["system"][0]["text"], &system);
+            plant(&mut body["messages"][0]["content"][0]["text"], &user);
+            let messages = body["messages"].as_array_mut().unwrap();
+            messages.push(json!({ "role": "assistant", "content": [
+                { "type": "tool_use", "id": "toolu_01", "name": "exec", "input": arguments }
+            ]}));
+            messages.push(json!({ "role": "user", "content": [
+                { "type": "tool_result", "tool_use_id": "toolu_01", "content": tool_output }
+            ]}));
+        }
+        "openai-responses.json" => {
+            plant(&mut body["input"][0]["content"][0]["text"], &system);
+            plant(&mut body["input"][1]["content"][0]["text"], &user);
+            let input = body["input"].as_array_mut().unwrap();
+            input.push(
+                json!({ "type": "function_call", "call_id": "call_01", "name": "exec",
+                "arguments": arguments.to_string() }),
+            );
+            input.push(json!({ "type": "function_call_output", "call_id": "call_01", "output": tool_output }));
+        }
+        "openai-chat-completions.json" => {
+            plant(&mut body["messages"][0]["content"], &system);
+            plant(&mut body["messages"][1]["content"], &user);
+            let messages = body["messages"].as_array_mut().unwrap();
+            messages.push(
+                json!({ "role": "assistant", "content": null, "tool_calls": [
+                    { "id": "call_01", "type": "function",
+                      "function": { "name": "exec", "arguments": arguments.to_string() } }
+                ]}),
+            );
+            messages
+                .push(json!({ "role": "tool", "tool_call_id": "call_01", "content": tool_output }));
+        }
+        _ => unreachable!(),
+    }
+    body
+}
+
+/// What the upstream must receive: every string with each secret (raw, or JSON-escaped as it
+/// stands inside tool-call arguments) replaced by its placeholder.
+fn expected(value: &Value) -> Value {
+    match value {
+        Value::String(s) => {
+            let mut s = s.clone();
+            for (name, secret) in SECRETS {
+                let escaped = serde_json::to_string(secret).unwrap();
+                let escaped = &escaped[1..escaped.len() - 1];
+                s = s.replace(escaped, &format!("SECRET_REF({name})"));
+                s = s.replace(secret, &format!("SECRET_REF({name})"));
+            }
+            Value::String(s)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(expected).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), expected(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn assert_no_secret(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for (name, secret) in SECRETS {
+        let escaped = serde_json::to_string(secret).unwrap();
+        for form in [secret, &escaped[1..escaped.len() - 1]] {
+            assert!(!text.contains(form), "{name} reached the upstream");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openclaw_requests_reach_the_upstream_with_every_secret_replaced() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let cases = [
+        (
+            "anthropic-messages.json",
+            "/anthropic/v1/messages",
+            "/v1/messages",
+        ),
+        (
+            "openai-responses.json",
+            "/openai/v1/responses",
+            "/openai-base/v1/responses",
+        ),
+        (
+            "openai-chat-completions.json",
+            "/openai/v1/chat/completions",
+            "/openai-base/v1/chat/completions",
+        ),
+    ];
+    for (i, (fixture, path, upstream_path)) in cases.iter().enumerate() {
+        let headers = support::fixture(fixture)["headers"].clone();
+        let body = planted(fixture);
+        let mut request = post(
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        );
+        for (name, value) in headers.as_object().unwrap() {
+            if !["host", "content-length", "connection"].contains(&name.as_str()) {
+                request.headers_mut().insert(
+                    hyper::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.as_str().unwrap().parse().unwrap(),
+                );
+            }
+        }
+        let (status, _, answer) = send(airlock.addr, request).await;
+        assert_eq!(
+            status,
+            200,
+            "{fixture}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        assert_eq!(&answer[..], b"{\"ok\":true}");
+
+        let recorded = upstream.recorded();
+        assert_eq!(recorded.len(), i + 1);
+        let got = &recorded[i];
+        assert_eq!(got.path, *upstream_path, "{fixture}");
+        assert_no_secret(&got.body);
+        let forwarded: Value =
+            serde_json::from_slice(&got.body).expect("forwarded body is valid JSON");
+        assert_eq!(
+            forwarded,
+            expected(&body),
+            "{fixture}: forwarded body differs"
+        );
+        for (name, _) in SECRETS {
+            assert!(
+                String::from_utf8_lossy(&got.body).contains(&format!("SECRET_REF({name})")),
+                "{fixture}: placeholder for {name} missing"
+            );
+        }
+        // The provider credential the client sent travels on; what airlock rewrites does not.
+        let h = &got.headers;
+        assert!(
+            h.contains_key("x-api-key") || h.contains_key("authorization"),
+            "{fixture}"
+        );
+        assert_eq!(h["accept-encoding"], "identity");
+        assert_eq!(h["content-length"], got.body.len().to_string().as_str());
+        assert!(!h.contains_key("connection") && !h.contains_key("keep-alive"));
+    }
+    let log = airlock.log();
+    for (_, secret) in SECRETS {
+        assert!(!log.contains(secret), "a secret value reached the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_frames_reach_the_client_one_by_one() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let mut sender = support::connect(airlock.addr).await;
+    let request = sender.send_request(post(
+        "/anthropic/v1/sse/messages",
+        &[
+            ("content-type", "application/json"),
+            ("accept-encoding", "gzip, deflate"),
+        ],
+        r#"{"stream":true,"messages":[]}"#,
+    ));
+    let response = tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .expect("the response head was held back by the proxy")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    for (i, frame) in support::SSE_FRAMES.iter().enumerate() {
+        // The upstream holds frame i+1 back until the client has seen frame i: a proxy that
+        // buffered the stream would never deliver, and this would time out.
+        let mut got = Vec::new();
+        while got.len() < frame.len() {
+            let next = tokio::time::timeout(Duration::from_secs(10), body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("frame {i} was held back by the proxy"))
+                .expect("stream ended early")
+                .unwrap();
+            if let Ok(data) = next.into_data() {
+                got.extend_from_slice(&data);
+            }
+        }
+        assert_eq!(String::from_utf8(got.clone()).unwrap(), *frame);
+        received.push(got);
+        upstream.release();
+    }
+    assert!(
+        body.frame().await.is_none(),
+        "stream must end after the last frame"
+    );
+    assert_eq!(received.len(), 3);
+}
+
+async fn assert_refused(
+    airlock: &Airlock,
+    upstream: &Upstream,
+    request: hyper::Request<http_body_util::Full<Bytes>>,
+    status: u16,
+    code: &str,
+) {
+    let before = upstream.recorded().len();
+    let (got, headers, body) = send(airlock.addr, request).await;
+    assert_eq!(got, status, "{code}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["content-type"], "application/json");
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["error"]["code"], code);
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("airlock"));
+    assert_eq!(
+        upstream.recorded().len(),
+        before,
+        "{code}: something was forwarded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_answer_with_their_status_and_forward_nothing() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, "max_body_bytes = 65536"), &SECRETS);
+    let json = &[("content-type", "application/json")];
+    let ok = r#"{"messages":[]}"#;
+
+    assert_refused(
+        &airlock,
+        &upstream,
+        post("/nowhere/v1/messages", json, ok),
+        404,
+        "unknown_upstream",
+    )
+    .await;
+    assert_refused(
+        &airlock,
+        &upstream,
+        post("/", json, ok),
+        404,
+        "unknown_upstream",
+    )
+    .await;
+
+    let big = format!("{{\"text\":\"{}\"}}", "a".repeat(70_000));
+    assert_refused(
+        &airlock,
+        &upstream,
+        post("/anthropic/v1/messages", json, big.clone()),
+        413,
+        "body_too_large",
+    )
+    .await;
+    // Without a Content-Length (chunked), the limit holds while reading.
+    let chunked = {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                if tx.send(Bytes::from(vec![b' '; 8192])).await.is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+    let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, ChunkedBody>(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let before = upstream.recorded().len();
+    let response = sender
+        .send_request(
+            hyper::Request::post("/anthropic/v1/messages")
+                .header("host", "127.0.0.1")
+                .header("content-type", "application/json")
+                .body(ChunkedBody(chunked))
+                .unwrap(),
+        )
+        .await;
+    if let Ok(response) = response {
+        assert_eq!(response.status(), 413);
+    }
+    assert_eq!(upstream.recorded().len(), before);
+
+    // A gzip bomb: small on the wire, over the limit decoded.
+    let bomb = gzip(&vec![b' '; 200_000]);
+    assert_refused(
+        &airlock,
+        &upstream,
+        post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            bomb,
+        ),
+        413,
+        "body_too_large",
+    )
+    .await;
+
+    assert_refused(
+        &airlock,
+        &upstream,
+        post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "br"),
+            ],
+            ok,
+        ),
+        415,
+        "unsupported_content_encoding",
+    )
+    .await;
+    assert_refused(
+        &airlock,
+        &upstream,
+        post(
+            "/anthropic/v1/messages",
+            &[("content-type", "application/octet-stream")],
+            ok,
+        ),
+        415,
+        "unsupported_content_type",
+    )
+    .await;
+    assert_refused(
+        &airlock,
+        &upstream,
+        post("/anthropic/v1/messages", json, "{\"messages\": [}"),
+        400,
+        "invalid_json",
+    )
+    .await;
+    assert_refused(
+        &airlock,
+        &upstream,
+        post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            "not gzip",
+        ),
+        400,
+        "unreadable_body",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gzip_request_is_decoded_redacted_and_forwarded_plain() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let body =
+        json!({ "messages": [{ "role": "user", "content": secret("smtp_pass") }] }).to_string();
+    let request = post(
+        "/anthropic/v1/messages",
+        &[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        gzip(body.as_bytes()),
+    );
+    let (status, _, _) = send(airlock.addr, request).await;
+    assert_eq!(status, 200);
+    let got = &upstream.recorded()[0];
+    assert!(!got.headers.contains_key("content-encoding"));
+    let forwarded: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(forwarded["messages"][0]["content"], "SECRET_REF(smtp_pass)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_in_the_path_and_query_are_redacted_too() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let request = hyper::Request::get(format!("/anthropic/v1/models?key={}", secret("api_token")))
+        .header("host", "127.0.0.1")
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let (status, _, _) = send(airlock.addr, request).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        upstream.recorded()[0].path,
+        "/v1/models?key=SECRET_REF(api_token)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_failures_are_clean_errors() {
+    let upstream = Upstream::start().await;
+    // An upstream nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let config = format!(
+        "{}[upstreams.dead]\nurl = \"http://127.0.0.1:{dead_port}\"\n",
+        config(&upstream, "")
+    );
+    let airlock = Airlock::start(&config, &SECRETS);
+    assert_refused(
+        &airlock,
+        &upstream,
+        post(
+            "/dead/v1/messages",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+        502,
+        "upstream_unavailable",
+    )
+    .await;
+    // An upstream error status is relayed as it is.
+    let (status, _, body) = send(
+        airlock.addr,
+        post(
+            "/anthropic/status/529",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 529);
+    assert_eq!(&body[..], b"{\"error\":\"upstream says no\"}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_to_an_untrusted_upstream_is_refused() {
+    let upstream = Upstream::start().await;
+    // Same upstream, but without the test CA: the certificate must not be accepted.
+    let config = format!(
+        "[proxy]\nlisten = \"127.0.0.1:0\"\n[upstreams.anthropic]\nurl = \"{}\"\n",
+        upstream.url()
+    );
+    let airlock = Airlock::start(&config, &[]);
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/v1/messages",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 502);
+    assert!(upstream.recorded().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_proxy_cleanly() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let status = tokio::task::spawn_blocking(move || airlock.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A request body of unknown length, sent chunk by chunk.
+struct ChunkedBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChunkedBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}

@@ -1,0 +1,374 @@
+//! Test harness: a recording TLS upstream with a test CA, the real `airlock` binary, a client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::{mpsc, Notify};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_airlock");
+
+/// The fixtures captured from OpenClaw, beside the checkout.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/openclaw")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (../shared must sit beside the checkout)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A certificate authority made for one test, and a `localhost` leaf it signed.
+pub struct TestCa {
+    pub ca_pem: String,
+    pub leaf_chain: Vec<rustls_pki_types::CertificateDer<'static>>,
+    pub leaf_key: rustls_pki_types::PrivateKeyDer<'static>,
+}
+
+impl TestCa {
+    pub fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "airlock test CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        TestCa {
+            ca_pem: ca_cert.pem(),
+            leaf_chain: vec![leaf.der().clone()],
+            leaf_key: rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        }
+    }
+}
+
+/// What the upstream received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: hyper::HeaderMap,
+    pub body: Bytes,
+}
+
+/// A TLS upstream that records every request. `/sse/...` paths answer with an SSE stream
+/// whose frames are released one by one by [`Upstream::release`]; `/status/N` answers N;
+/// anything else answers a small JSON document.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub ca_file: PathBuf,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+    release: Arc<Notify>,
+    _dir: tempfile::TempDir,
+}
+
+pub const SSE_FRAMES: [&str; 3] = [
+    "event: message_start\ndata: {\"type\":\"message_start\"}\n\n",
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"Hello\"}}\n\n",
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+];
+
+impl Upstream {
+    pub async fn start() -> Self {
+        let ca = TestCa::new();
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(ca.leaf_chain, ca.leaf_key)
+            .unwrap();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let release = Arc::new(Notify::new());
+        let (rec, rel) = (recorded.clone(), release.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, rec, rel) = (acceptor.clone(), rec.clone(), rel.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(move |req| {
+                        let (rec, rel) = (rec.clone(), rel.clone());
+                        async move { Ok::<_, std::convert::Infallible>(answer(req, rec, rel).await) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Upstream {
+            addr,
+            ca_file,
+            recorded,
+            release,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.recorded.lock().unwrap().clone()
+    }
+
+    /// Lets the SSE stream send its next frame.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+}
+
+type TestBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+async fn answer(
+    req: Request<Incoming>,
+    rec: Arc<Mutex<Vec<Recorded>>>,
+    release: Arc<Notify>,
+) -> Response<TestBody> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    rec.lock().unwrap().push(Recorded {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        headers: parts.headers,
+        body,
+    });
+    if path.contains("/sse/") {
+        let (tx, rx) = mpsc::channel::<Bytes>(4);
+        tokio::spawn(async move {
+            for (i, frame) in SSE_FRAMES.iter().enumerate() {
+                if i > 0 {
+                    release.notified().await;
+                }
+                if tx.send(Bytes::from_static(frame.as_bytes())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache")
+            .body(BodyExt::boxed(ChannelBody(rx)))
+            .unwrap();
+    }
+    if let Some(code) = path.strip_prefix("/status/") {
+        let code: u16 = code.parse().unwrap_or(500);
+        return Response::builder()
+            .status(code)
+            .header("content-type", "application/json")
+            .body(BodyExt::boxed(Full::new(Bytes::from_static(
+                b"{\"error\":\"upstream says no\"}",
+            ))))
+            .unwrap();
+    }
+    Response::builder()
+        .header("content-type", "application/json")
+        .header("connection", "keep-alive")
+        .body(BodyExt::boxed(Full::new(Bytes::from_static(
+            b"{\"ok\":true}",
+        ))))
+        .unwrap()
+}
+
+/// An SSE body fed frame by frame from a channel.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|frame| frame.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
+
+/// A running `airlock serve`, killed on drop.
+pub struct Airlock {
+    pub addr: SocketAddr,
+    pub home: tempfile::TempDir,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Runs `airlock` with `home` as AIRLOCK_HOME, `stdin` piped in; returns (status, stdout, stderr).
+pub fn run_cli(home: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("AIRLOCK_HOME", home)
+        .env_remove("AIRLOCK_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Airlock {
+    /// Seeds the vault with `secrets`, writes `config` (TOML, without `home`) and starts the
+    /// proxy on an ephemeral port.
+    pub fn start(config: &str, secrets: &[(&str, &str)]) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        for (name, value) in secrets {
+            let (code, _, err) = run_cli(home.path(), &["vault", "add", name], value.as_bytes());
+            assert_eq!(code, 0, "vault add {name}: {err}");
+        }
+        let config_path = home.path().join("airlock.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .env("AIRLOCK_HOME", home.path())
+            .env("AIRLOCK_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find("listening on http://") {
+                    let addr: SocketAddr = line[at + 20..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("airlock did not start: {}", log.lock().unwrap().join("\n"));
+            }
+        };
+        Airlock {
+            addr,
+            home,
+            child,
+            log,
+        }
+    }
+
+    /// Everything airlock wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        status
+    }
+}
+
+impl Drop for Airlock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 client connection to airlock.
+pub async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// Sends one request and collects the answer.
+pub async fn send(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> (u16, hyper::HeaderMap, Bytes) {
+    let mut sender = connect(addr).await;
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    (
+        status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
+}
+
+/// A POST of `body` to `path` with the given headers.
+pub fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    let mut builder = Request::post(path).header("host", "127.0.0.1");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Full::new(body.into())).unwrap()
+}
