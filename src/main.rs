@@ -128,11 +128,11 @@ fn vault(config: &Config, command: VaultCommand) -> Result<()> {
                     .max()
                     .unwrap_or(0)
                     .max(4);
-                writeln!(out, "{:width$}  {:20}  {:20}", "NAME", "CREATED", "UPDATED")?;
+                writeln!(out, "{:width$}  {:20}  UPDATED", "NAME", "CREATED")?;
                 for s in &list {
                     writeln!(
                         out,
-                        "{:width$}  {:20}  {:20}",
+                        "{:width$}  {:20}  {}",
                         s.name.as_str(),
                         airlock_vault::format_time(s.created_at),
                         airlock_vault::format_time(s.updated_at)

@@ -326,8 +326,7 @@ impl Airlock {
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let status = self.child.wait().unwrap();
-        status
+        self.child.wait().unwrap()
     }
 }
 

@@ -1,0 +1,176 @@
+//! The `airlock` command line, run as a real process.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+
+use support::{run_cli, BIN};
+
+const VALUE: &str = "s3cr3t-Value-for-the-CLI-test";
+
+#[test]
+fn vault_add_list_rm() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_cli(
+        home.path(),
+        &["vault", "add", "crm_token"],
+        format!("{VALUE}\n").as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("SECRET_REF(crm_token)"), "{err}");
+
+    let (code, out, _) = run_cli(home.path(), &["vault", "list"], b"");
+    assert_eq!(code, 0);
+    assert!(out.contains("crm_token") && !out.contains(VALUE), "{out}");
+    let (_, out, _) = run_cli(home.path(), &["vault", "list", "--json"], b"");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed[0]["name"], "crm_token");
+    assert!(listed[0]["created_at"].as_str().unwrap().ends_with('Z'));
+
+    // The trailing newline was dropped: the stored value is exactly VALUE.
+    let (_, out, _) = run_cli(home.path(), &["redact"], format!("x {VALUE}\n").as_bytes());
+    assert_eq!(out, "x SECRET_REF(crm_token)\n");
+
+    let (code, _, err) = run_cli(home.path(), &["vault", "rm", "crm_token"], b"");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_cli(home.path(), &["vault", "rm", "crm_token"], b"");
+    assert_eq!(code, 1);
+    assert!(err.contains("no secret named \"crm_token\""), "{err}");
+}
+
+#[test]
+fn vault_refuses_bad_input_with_clear_messages() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &[u8], &str); 4] = [
+        (&["vault", "add", "short"], b"1234567\n", "at least 8 bytes"),
+        (
+            &["vault", "add", "bad name"],
+            VALUE.as_bytes(),
+            "invalid secret name",
+        ),
+        (&["vault", "add", "binary"], &[0xff; 16], "not UTF-8"),
+        (&["vault", "add", "empty"], b"", "at least 8 bytes"),
+    ];
+    for (args, stdin, message) in cases {
+        let (code, out, err) = run_cli(home.path(), args, stdin);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(out.is_empty());
+    }
+    let (code, _, _) = run_cli(home.path(), &["vault", "add", "dup"], VALUE.as_bytes());
+    assert_eq!(code, 0);
+    let (code, _, err) = run_cli(home.path(), &["vault", "add", "dup"], b"another-long-value");
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    // Nothing changed: one secret, the first value.
+    let (_, out, _) = run_cli(home.path(), &["vault", "list", "--json"], b"");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, out, _) = run_cli(home.path(), &["redact"], VALUE.as_bytes());
+    assert_eq!(out, "SECRET_REF(dup)");
+}
+
+#[test]
+fn no_value_is_stored_in_plaintext() {
+    let home = tempfile::tempdir().unwrap();
+    run_cli(home.path(), &["vault", "add", "a"], VALUE.as_bytes());
+    run_cli(
+        home.path(),
+        &["vault", "add", "b"],
+        b"second-plaintext-value",
+    );
+    for entry in std::fs::read_dir(home.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for needle in [VALUE.as_bytes(), b"second-plaintext-value"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plaintext on disk"
+            );
+        }
+    }
+}
+
+#[test]
+fn redact_keeps_line_structure_and_summarises_on_stderr() {
+    let home = tempfile::tempdir().unwrap();
+    run_cli(home.path(), &["vault", "add", "db"], VALUE.as_bytes());
+    let input = format!(
+        "line 1 {VALUE}\n\
+         -----BEGIN EC PRIVATE KEY-----\n\
+         MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5rJ1hY9mWkCVnoAoGCCqGSM49\n\
+         AwEHoUQDQgAE7xVtCYjSnqFx0Y4ZsVNGEbUl6Y7w3kM0Tzb2J1sG4yQ7i2q1LJ9A\n\
+         -----END EC PRIVATE KEY-----\n\
+         token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 end\n\
+         last line"
+    );
+    let file = home.path().join("input.txt");
+    std::fs::write(&file, &input).unwrap();
+    let (code, out, err) = run_cli(home.path(), &["redact", file.to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), input.lines().count(), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "line 1 SECRET_REF(db)");
+    assert!(lines[1].starts_with("SECRET_REF(pem.private_key."), "{out}");
+    assert!(
+        lines[5].starts_with("token SECRET_REF(github.pat_classic.") && lines[5].ends_with(" end")
+    );
+    assert_eq!(lines[6], "last line");
+    assert!(!out.contains("MHcCAQ") && !out.contains(VALUE));
+    assert!(err.contains("3 replaced (registry 1, regex 2)"), "{err}");
+    // stdin gives the same result.
+    let (_, from_stdin, _) = run_cli(home.path(), &["redact", "-"], input.as_bytes());
+    assert_eq!(from_stdin, out);
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["vault", "--help"],
+        &["vault", "add", "--help"],
+        &["vault", "list", "--help"],
+        &["vault", "rm", "--help"],
+        &["redact", "--help"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("airlock.toml");
+    let cases = [
+        ("[proxy]\nlisten = \"not an address\"\n", "listen"),
+        ("[proxy]\nlisen = \"127.0.0.1:1\"\n", "lisen"),
+        ("[upstreams.x]\nurl = \"ftp://example.com\"\n", "https://"),
+        (
+            "[upstreams.x]\nurl = \"https://example.com\"\nca_file = \"missing.pem\"\n",
+            "missing.pem",
+        ),
+    ];
+    for (text, needle) in cases {
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--config", config.to_str().unwrap()])
+            .env("AIRLOCK_HOME", home.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {err}");
+        assert!(err.contains(needle), "{text}: {err}");
+    }
+}
