@@ -9,7 +9,10 @@ use std::hint::black_box;
 fn corpora() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let fixtures = openclaw_bodies().expect("../shared/fixtures/openclaw");
-    let all: Vec<u8> = fixtures.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+    let all: Vec<u8> = fixtures
+        .iter()
+        .flat_map(|(_, b)| b.iter().copied())
+        .collect();
     out.push(("openclaw-fixtures".to_owned(), all));
     // 1 MB of code-heavy prompt: the fixtures' text repeated, as a long agent session would.
     let mut code = Vec::with_capacity(1 << 20);
@@ -22,7 +25,10 @@ fn corpora() -> Vec<(String, Vec<u8>)> {
     let mut rng = Rng::new(7);
     let media = format!(
         "{{\"type\":\"image\",\"source\":{{\"type\":\"base64\",\"data\":\"{}\"}}}}",
-        rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 1 << 20)
+        rng.string(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            1 << 20
+        )
     );
     out.push(("base64-media-1MB".to_owned(), media.into_bytes()));
     out
@@ -40,12 +46,24 @@ fn layers(c: &mut Criterion) {
             group.bench_with_input(
                 BenchmarkId::new(format!("registry/{registry_size}"), name),
                 input,
-                |b, input| b.iter(|| black_box(registry_only.redact(black_box(input))).findings().len()),
+                |b, input| {
+                    b.iter(|| {
+                        black_box(registry_only.redact(black_box(input)))
+                            .findings()
+                            .len()
+                    })
+                },
             );
             group.bench_with_input(
                 BenchmarkId::new(format!("all-layers/{registry_size}"), name),
                 input,
-                |b, input| b.iter(|| black_box(all_layers.redact(black_box(input))).findings().len()),
+                |b, input| {
+                    b.iter(|| {
+                        black_box(all_layers.redact(black_box(input)))
+                            .findings()
+                            .len()
+                    })
+                },
             );
         }
     }
@@ -53,7 +71,11 @@ fn layers(c: &mut Criterion) {
     for (name, input) in &corpora {
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.bench_with_input(BenchmarkId::new("regex", name), input, |b, input| {
-            b.iter(|| black_box(rules_only.redact(black_box(input))).findings().len())
+            b.iter(|| {
+                black_box(rules_only.redact(black_box(input)))
+                    .findings()
+                    .len()
+            })
         });
     }
     group.finish();

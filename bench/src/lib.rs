@@ -79,7 +79,10 @@ pub fn registry_secrets(count: usize, seed: u64) -> Vec<(String, String)> {
         .map(|i| {
             let prefix = prefixes[i % prefixes.len()];
             let len = 16 + (rng.next_u64() % 33) as usize;
-            (format!("seeded_{i}"), format!("{prefix}{}", rng.string(ALNUM, len)))
+            (
+                format!("seeded_{i}"),
+                format!("{prefix}{}", rng.string(ALNUM, len)),
+            )
         })
         .collect()
 }

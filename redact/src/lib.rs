@@ -44,6 +44,10 @@ pub use rules::{ExampleFailure, Rule, RuleSet};
 /// Registry values shorter than this are refused: they would match inside ordinary text.
 pub const MIN_SECRET_LEN: usize = 8;
 
+/// How often the regex layer may run again on its own output (see `redact_with`). Each pass
+/// replaces new bytes, so the bound only matters for adversarial chains of glued tokens.
+const MAX_REGEX_PASSES: usize = 8;
+
 /// Which layer found a secret. Earlier layers win overlaps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layer {
@@ -222,6 +226,9 @@ impl Redactor {
         let mut candidates = Vec::new();
         for (start, end, name) in self.registry.find(input) {
             let (start, end) = widen_to_escapes(input, start, end);
+            if is_placeholder_at(input, start, end) {
+                continue;
+            }
             candidates.push(Candidate {
                 layer: Layer::Registry,
                 start,
@@ -230,28 +237,50 @@ impl Redactor {
                 placeholder: placeholder::named(name),
             });
         }
-        self.regex_candidates(input, &mut candidates);
-        if candidates.is_empty() {
+        // Findings in input coordinates: sorted, disjoint.
+        let mut findings = settle(candidates, &[]);
+        // The regex layer reads the input as it came (a token that contains a registry secret
+        // is still a token), then runs again on the text as replaced so far until it finds
+        // nothing new: a replacement can turn its neighbour into a standalone token (a word
+        // boundary appears), and redacting the output a second time must change nothing.
+        for pass in 0..MAX_REGEX_PASSES {
+            let (text, segments) = if pass == 0 {
+                let segments = findings
+                    .iter()
+                    .map(|f| Segment {
+                        text: f.span.clone(),
+                        input: f.span.clone(),
+                    })
+                    .collect();
+                (Cow::Borrowed(input), segments)
+            } else {
+                splice(input, &findings, false)
+            };
+            let mut candidates = Vec::new();
+            self.regex_candidates(&text, &mut candidates);
+            let blocked: Vec<Range<usize>> = segments.iter().map(|s| s.text.clone()).collect();
+            let new = settle(candidates, &blocked);
+            // After the first pass on the raw input, one pass on the replaced text always
+            // runs when anything was replaced; later passes only while they find more.
+            if new.is_empty() && (pass > 0 || findings.is_empty()) {
+                break;
+            }
+            for mut finding in new {
+                finding.span =
+                    to_input(&segments, finding.span.start)..to_input(&segments, finding.span.end);
+                let at = findings.partition_point(|f| f.span.start < finding.span.start);
+                findings.insert(at, finding);
+            }
+        }
+        if findings.is_empty() {
             return Redaction {
                 output: Cow::Borrowed(input),
-                findings: Vec::new(),
+                findings,
             };
         }
-        let findings = settle(candidates);
-        let mut output = Vec::with_capacity(input.len());
-        let mut at = 0;
-        for finding in &findings {
-            output.extend_from_slice(&input[at..finding.span.start]);
-            output.extend_from_slice(finding.placeholder.as_bytes());
-            if keep_lines {
-                let breaks = memchr::memchr_iter(b'\n', &input[finding.span.clone()]).count();
-                output.resize(output.len() + breaks, b'\n');
-            }
-            at = finding.span.end;
-        }
-        output.extend_from_slice(&input[at..]);
+        let (output, _) = splice(input, &findings, keep_lines);
         Redaction {
-            output: Cow::Owned(output),
+            output: Cow::Owned(output.into_owned()),
             findings,
         }
     }
@@ -307,9 +336,10 @@ fn is_placeholder_at(input: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// Settles overlaps: candidates are taken layer by layer, leftmost-longest within a layer;
-/// the part of a candidate already claimed stays with its first claimant, and whatever is left
-/// of it is replaced under its own placeholder.
-fn settle(mut candidates: Vec<Candidate>) -> Vec<Finding> {
+/// the part of a candidate already claimed (or `blocked`: placeholders already in the text)
+/// stays with its first claimant, and whatever is left of it is replaced under its own
+/// placeholder. Returns the new claims only, sorted and disjoint.
+fn settle(mut candidates: Vec<Candidate>, blocked: &[Range<usize>]) -> Vec<Finding> {
     candidates.sort_by(|a, b| {
         (a.layer, a.start, std::cmp::Reverse(a.end)).cmp(&(
             b.layer,
@@ -317,35 +347,83 @@ fn settle(mut candidates: Vec<Candidate>) -> Vec<Finding> {
             std::cmp::Reverse(b.end),
         ))
     });
-    // Claimed spans, disjoint and sorted by start.
-    let mut claimed: Vec<Finding> = Vec::new();
+    // Every claimed span, disjoint and sorted by start; `None` marks a blocked one.
+    let mut claimed: Vec<(Range<usize>, Option<Finding>)> =
+        blocked.iter().map(|r| (r.clone(), None)).collect();
     for c in candidates {
         let mut pieces = Vec::new();
         let mut at = c.start;
-        let first = claimed.partition_point(|f| f.span.end <= c.start);
-        for f in claimed[first..].iter().take_while(|f| f.span.start < c.end) {
-            if f.span.start > at {
-                pieces.push(at..f.span.start);
+        let first = claimed.partition_point(|(span, _)| span.end <= c.start);
+        for (span, _) in claimed[first..]
+            .iter()
+            .take_while(|(span, _)| span.start < c.end)
+        {
+            if span.start > at {
+                pieces.push(at..span.start);
             }
-            at = at.max(f.span.end);
+            at = at.max(span.end);
         }
         if at < c.end {
             pieces.push(at..c.end);
         }
         for span in pieces {
-            let position = claimed.partition_point(|f| f.span.start < span.start);
-            claimed.insert(
-                position,
-                Finding {
-                    layer: c.layer,
-                    source: c.source.clone(),
-                    span,
-                    placeholder: c.placeholder.clone(),
-                },
-            );
+            let position = claimed.partition_point(|(s, _)| s.start < span.start);
+            let finding = Finding {
+                layer: c.layer,
+                source: c.source.clone(),
+                span: span.clone(),
+                placeholder: c.placeholder.clone(),
+            };
+            claimed.insert(position, (span, Some(finding)));
         }
     }
-    claimed
+    claimed.into_iter().filter_map(|(_, f)| f).collect()
+}
+
+/// Where a placeholder stands in spliced text, and what it replaced in the input.
+struct Segment {
+    text: Range<usize>,
+    input: Range<usize>,
+}
+
+/// The input with every finding replaced by its placeholder (followed by as many newlines
+/// as the span held when `keep_lines`), and where each placeholder landed.
+fn splice<'a>(
+    input: &'a [u8],
+    findings: &[Finding],
+    keep_lines: bool,
+) -> (Cow<'a, [u8]>, Vec<Segment>) {
+    if findings.is_empty() {
+        return (Cow::Borrowed(input), Vec::new());
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut segments = Vec::with_capacity(findings.len());
+    let mut at = 0;
+    for finding in findings {
+        out.extend_from_slice(&input[at..finding.span.start]);
+        let start = out.len();
+        out.extend_from_slice(finding.placeholder.as_bytes());
+        if keep_lines {
+            let breaks = memchr::memchr_iter(b'\n', &input[finding.span.clone()]).count();
+            out.resize(out.len() + breaks, b'\n');
+        }
+        segments.push(Segment {
+            text: start..out.len(),
+            input: finding.span.clone(),
+        });
+        at = finding.span.end;
+    }
+    out.extend_from_slice(&input[at..]);
+    (Cow::Owned(out), segments)
+}
+
+/// Maps a position of spliced text that is not inside a placeholder back to the input.
+fn to_input(segments: &[Segment], position: usize) -> usize {
+    let before = segments.partition_point(|s| s.text.end <= position);
+    match before.checked_sub(1).map(|i| &segments[i]) {
+        Some(last) => last.input.end + (position - last.text.end),
+        None => position,
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,38 @@ fn registry_table() {
 }
 
 #[test]
+fn regex_table() {
+    let e = engine(&[]);
+    let handle = redact(&e, TOKEN);
+    assert!(
+        handle.starts_with("SECRET_REF(github.pat.") && handle.len() == 31,
+        "{handle}"
+    );
+    let cases: Vec<(String, String)> = vec![
+        (
+            format!("{TOKEN} at the start"),
+            format!("{handle} at the start"),
+        ),
+        (
+            format!("at the end {TOKEN}"),
+            format!("at the end {handle}"),
+        ),
+        (
+            format!("{TOKEN},{TOKEN} {TOKEN}"),
+            format!("{handle},{handle} {handle}"),
+        ),
+        (
+            format!("ünïcødé→{TOKEN}←日本"),
+            format!("ünïcødé→{handle}←日本"),
+        ),
+        (format!("\"{TOKEN}\\n\""), format!("\"{handle}\\n\"")),
+    ];
+    for (input, want) in &cases {
+        assert_eq!(&redact(&e, input), want, "input {input:?}");
+    }
+}
+
+#[test]
 fn registry_matches_json_escaped_form() {
     let e = engine(&[("quoted", "pa\"ss\\wo\nrd!")]);
     let json =
@@ -166,6 +198,31 @@ fn detected_handles_are_stable_and_keyed() {
 fn redaction_is_idempotent_on_placeholders() {
     let e = engine(&[("db_password", "hunter2-very-secret")]);
     let once = redact(&e, &format!("a hunter2-very-secret b {TOKEN} c"));
+    assert_eq!(redact(&e, &once), once);
+}
+
+#[test]
+fn a_replacement_that_frees_a_glued_token_is_redacted_in_the_same_call() {
+    // Found by fuzzing: the registry secret ends in a letter glued to a token whose rule
+    // wants a word boundary; once the secret is replaced, the token stands alone.
+    let glued_rule = r#"
+[[rule]]
+id = "twilio.key"
+description = "d"
+regex = '''\b(SK[0-9a-f]{32})\b'''
+keywords = ["SK"]
+examples = ["SK0123456789abcdef0123456789abcdef"]
+negative_examples = ["xSK0123456789abcdef0123456789abcdef"]
+"#;
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    b.secret("planted", b"planted-secret-z");
+    b.rules(RuleSet::from_toml("test", glued_rule).unwrap());
+    let e = b.build().unwrap();
+    let once = redact(&e, "a planted-secret-zSK0123456789abcdef0123456789abcdef b");
+    assert!(
+        once.starts_with("a SECRET_REF(planted)SECRET_REF(twilio.key."),
+        "{once}"
+    );
     assert_eq!(redact(&e, &once), once);
 }
 
