@@ -248,7 +248,8 @@ pub fn run_cli(home: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // The command may exit before reading stdin (a refused name): a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
