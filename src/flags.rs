@@ -56,6 +56,23 @@ pub enum Command {
         /// The file to redact; stdin when absent or `-`.
         file: Option<PathBuf>,
     },
+    /// Check redaction rule files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `airlock rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Compile rule files and run every rule's examples and negative examples.
+    ///
+    /// Without PATH, checks the rules in force (embedded plus `[redaction] rule_files`).
+    /// PATH may be a rule file or a directory of `*.toml` rule files. Problems are reported as
+    /// FILE:LINE; the exit status is 1 when any check fails.
+    Test {
+        /// A rule file or a directory of them.
+        path: Option<PathBuf>,
+    },
 }
 
 /// `airlock vault ...`

@@ -174,3 +174,69 @@ fn a_bad_config_file_is_a_clear_error() {
         assert!(err.contains(needle), "{text}: {err}");
     }
 }
+
+#[test]
+fn rules_test_passes_on_the_shipped_rules_and_points_at_bad_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let (code, out, err) = run_cli(home.path(), &["rules", "test", shipped], b"");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("redaction.toml: ") && out.contains(" examples: ok"),
+        "{out}"
+    );
+    let (code, out, _) = run_cli(home.path(), &["rules", "test"], b"");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("embedded rules/redaction.toml: "), "{out}");
+
+    let dir = home.path().join("rules.d");
+    std::fs::create_dir(&dir).unwrap();
+    let rule = |id: &str, regex: &str, example: &str, negative: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ndescription = \"test\"\nregex = '''{regex}'''\nkeywords = [\"tok\"]\n\
+             examples = [\"{example}\"]\nnegative_examples = [\"{negative}\"]\n\n"
+        )
+    };
+    // a.toml: ids on line 2 (a good rule), 10 (an example misses), 18 (a negative hits).
+    let a = rule("good", "tok_[0-9]{8}", "tok_12345678", "tok_1")
+        + &rule("misses", "tok_[0-9]{8}", "tok_1234", "nothing")
+        + &rule("flags", "tok_[0-9]+", "tok_1", "tok_2");
+    std::fs::write(dir.join("a.toml"), a).unwrap();
+    // b.toml: a regex that does not compile, on line 2.
+    std::fs::write(dir.join("b.toml"), rule("broken", "tok_(", "tok_", "x")).unwrap();
+    // c.toml: reuses an id from a.toml.
+    std::fs::write(
+        dir.join("c.toml"),
+        rule("good", "tok_[a-z]{8}", "tok_abcdefgh", "tok_1"),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(home.path(), &["rules", "test", dir.to_str().unwrap()], b"");
+    assert_eq!(code, 1, "{out}");
+    let a = dir.join("a.toml");
+    let a = a.display();
+    assert!(
+        out.contains(&format!("{a}:10: rule \"misses\": example 1 is not found")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{a}:18: rule \"flags\": negative example 1 is flagged"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{}:2: rule \"broken\": the regex does not compile",
+            dir.join("b.toml").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{}:2: rule \"good\"",
+            dir.join("c.toml").display()
+        )),
+        "{out}"
+    );
+    assert!(err.contains("rule check(s) failed"), "{err}");
+}

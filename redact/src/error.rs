@@ -32,10 +32,12 @@ pub enum BuildError {
         message: String,
     },
     /// One rule is malformed.
-    #[error("{source_name}: rule {id:?}: {reason}")]
+    #[error("{source_name}:{line}: rule {id:?}: {reason}")]
     Rule {
         /// Where the rules came from.
         source_name: String,
+        /// The line of the rule's `id`.
+        line: usize,
         /// The rule's id.
         id: String,
         /// What is wrong with it.

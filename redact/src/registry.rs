@@ -85,37 +85,154 @@ impl Registry {
     }
 }
 
-/// The forms of one value that the registry matches. The raw form always comes first.
-///
-/// JSON-escaped twice as well as once: tool-call arguments travel as a JSON document inside a
-/// JSON string (OpenAI `arguments`), so a quote in a secret arrives as `\\\"` there.
-fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
-    let mut forms = vec![Zeroizing::new(value.to_vec())];
-    let once = json_escaped(value);
-    if *once != value {
-        let twice = json_escaped(&once);
-        forms.push(once);
-        forms.push(twice);
+/// The forms of one value that the registry matches, raw first. Each is what some client or
+/// encoder writes when the value passes through it:
+/// - JSON-escaped as serde and JavaScript write it, with `\/` for `/` as some encoders do,
+///   with non-ASCII as `\uXXXX` (Python's `ensure_ascii`, either hex case), and all of those
+///   escaped twice (tool-call arguments are a JSON document inside a JSON string);
+/// - percent-encoded (either hex case; `+` for space as in forms);
+/// - hex (either case);
+/// - base64, standard and URL-safe, at each of the three alignments a value can have inside a
+///   longer encoded blob (a Basic auth header, a `.env` file encoded whole): only the
+///   characters that depend on the value's bytes alone are kept.
+pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+    let mut forms: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
+    let mut push = |form: Zeroizing<Vec<u8>>| {
+        if form.len() >= crate::MIN_SECRET_LEN && !forms.iter().any(|f| **f == *form) {
+            forms.push(form);
+        }
+    };
+    let mut json = Vec::new();
+    for unicode in [Unicode::AsIs, Unicode::EscapedLower, Unicode::EscapedUpper] {
+        for slash in [false, true] {
+            let once = json_escaped(value, unicode, slash);
+            json.push(json_escaped(&once, Unicode::AsIs, slash));
+            json.push(once);
+        }
+    }
+    for form in json {
+        push(form);
+    }
+    for upper in [false, true] {
+        push(percent_encoded(value, upper, false));
+        push(percent_encoded(value, upper, true));
+        push(hex(value, upper));
+    }
+    for alphabet in [
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ] {
+        for alignment in 0..3 {
+            push(base64_core(value, alignment, alphabet));
+        }
     }
     forms
 }
 
-/// The value as a JSON encoder writes it inside a string: `"` `\` and control characters
-/// escaped, everything else (including `/` and non-ASCII) as it is.
-fn json_escaped(value: &[u8]) -> Zeroizing<Vec<u8>> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unicode {
+    AsIs,
+    EscapedLower,
+    EscapedUpper,
+}
+
+/// The value inside a JSON string: `"` `\` and control characters escaped, optionally `/` as
+/// `\/` and non-ASCII as `\uXXXX` (surrogate pairs beyond the BMP). A value that is not UTF-8
+/// has no `\u` form; its ASCII specials are escaped byte by byte.
+fn json_escaped(value: &[u8], unicode: Unicode, slash: bool) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() + 8));
-    for &b in value {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-            c => out.push(c),
+    let upper = unicode == Unicode::EscapedUpper;
+    let unit_escape = |out: &mut Vec<u8>, unit: u32| {
+        let text = if upper {
+            format!("\\u{unit:04X}")
+        } else {
+            format!("\\u{unit:04x}")
+        };
+        out.extend_from_slice(text.as_bytes());
+    };
+    let escape_ascii = |out: &mut Vec<u8>, b: u8| match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        b'/' if slash => out.extend_from_slice(b"\\/"),
+        c if c < 0x20 => unit_escape(out, u32::from(c)),
+        c => out.push(c),
+    };
+    match std::str::from_utf8(value) {
+        Ok(text) if unicode != Unicode::AsIs => {
+            for ch in text.chars() {
+                if ch.is_ascii() {
+                    escape_ascii(&mut out, ch as u8);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in ch.encode_utf16(&mut units) {
+                        unit_escape(&mut out, u32::from(*unit));
+                    }
+                }
+            }
+        }
+        _ => {
+            for &b in value {
+                escape_ascii(&mut out, b);
+            }
         }
     }
     out
+}
+
+fn percent_encoded(value: &[u8], upper: bool, plus_for_space: bool) -> Zeroizing<Vec<u8>> {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 3));
+    for &b in value {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b);
+        } else if b == b' ' && plus_for_space {
+            out.push(b'+');
+        } else {
+            out.extend_from_slice(&[
+                b'%',
+                digits[usize::from(b >> 4)],
+                digits[usize::from(b & 15)],
+            ]);
+        }
+    }
+    out
+}
+
+fn hex(value: &[u8], upper: bool) -> Zeroizing<Vec<u8>> {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 2));
+    for &b in value {
+        out.extend_from_slice(&[digits[usize::from(b >> 4)], digits[usize::from(b & 15)]]);
+    }
+    out
+}
+
+/// The base64 characters that encode `value` alone when it starts `alignment` bytes into a
+/// 3-byte group: character `i` carries bits `6i..6i+6`, so with `8a` bits before the value
+/// the ones from `ceil(8a/6)` up to (not including) `floor(8(a+len)/6)` are the value's own.
+fn base64_core(
+    value: &[u8],
+    alignment: usize,
+    engine: &base64::engine::GeneralPurpose,
+) -> Zeroizing<Vec<u8>> {
+    use base64::Engine as _;
+    let mut padded = Zeroizing::new(vec![0u8; alignment]);
+    padded.extend_from_slice(value);
+    let encoded = Zeroizing::new(engine.encode(&*padded));
+    let first = (8 * alignment).div_ceil(6);
+    let last = (8 * (alignment + value.len())) / 6;
+    Zeroizing::new(encoded.as_bytes()[first..last.min(encoded.len())].to_vec())
 }

@@ -26,7 +26,7 @@ struct RuleFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleSpec {
-    id: String,
+    id: toml::Spanned<String>,
     description: String,
     #[serde(default)]
     group: Option<String>,
@@ -42,6 +42,7 @@ struct RuleSpec {
 /// One compiled rule.
 pub struct Rule {
     id: String,
+    line: usize,
     description: String,
     group: Option<String>,
     regex: Regex,
@@ -54,6 +55,10 @@ impl Rule {
     /// The rule's id, as it appears in placeholders.
     pub fn id(&self) -> &str {
         &self.id
+    }
+    /// The line of the rule file that holds the rule's `id` (1-based).
+    pub fn line(&self) -> usize {
+        self.line
     }
     /// What the rule finds, for people.
     pub fn description(&self) -> &str {
@@ -95,6 +100,8 @@ impl Rule {
 pub struct ExampleFailure {
     /// The rule whose example failed.
     pub rule_id: String,
+    /// The line of the rule's `id` in its file.
+    pub line: usize,
     /// `true` for a positive example that was not found, `false` for a negative one that was.
     pub positive: bool,
     /// Which example (0-based, in file order).
@@ -102,22 +109,20 @@ pub struct ExampleFailure {
 }
 
 impl std::fmt::Display for ExampleFailure {
+    /// `LINE: rule "ID": ...`, to be prefixed with the file name as `FILE:`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.positive {
-            write!(
-                f,
-                "rule {:?}: example {} is not found",
-                self.rule_id,
-                self.index + 1
-            )
+        let (kind, outcome) = if self.positive {
+            ("example", "is not found")
         } else {
-            write!(
-                f,
-                "rule {:?}: negative example {} is flagged",
-                self.rule_id,
-                self.index + 1
-            )
-        }
+            ("negative example", "is flagged")
+        };
+        write!(
+            f,
+            "{}: rule {:?}: {kind} {} {outcome}",
+            self.line,
+            self.rule_id,
+            self.index + 1
+        )
     }
 }
 
@@ -155,17 +160,20 @@ impl RuleSet {
         })?;
         let mut rules: Vec<Rule> = Vec::with_capacity(file.rule.len());
         for spec in file.rule {
+            let line = line_of(text, spec.id.span().start);
+            let id = spec.id.into_inner();
             let bad = |reason: String| BuildError::Rule {
                 source_name: source_name.to_owned(),
-                id: spec.id.clone(),
+                line,
+                id: id.clone(),
                 reason,
             };
-            if !crate::placeholder::is_valid_name(&spec.id) {
+            if !crate::placeholder::is_valid_name(&id) {
                 return Err(bad(
                     "the id must be 1-64 characters from A-Z a-z 0-9 _ . -".into()
                 ));
             }
-            if rules.iter().any(|r| r.id == spec.id) {
+            if rules.iter().any(|r| r.id == id) {
                 return Err(bad("the id is used by an earlier rule".into()));
             }
             if spec.examples.is_empty() || spec.negative_examples.is_empty() {
@@ -182,7 +190,8 @@ impl RuleSet {
                 .map_err(|e| bad(format!("the regex does not compile: {e}")))?;
             rules.push(Rule {
                 regex,
-                id: spec.id,
+                id,
+                line,
                 description: spec.description,
                 group: spec.group,
                 keywords: spec.keywords,
@@ -243,6 +252,7 @@ impl RuleSet {
             if rules.iter().any(|r| r.id == rule.id) {
                 return Err(BuildError::Rule {
                     source_name: other_name.to_owned(),
+                    line: rule.line,
                     id: rule.id,
                     reason: "the id is already defined by an earlier rule file".into(),
                 });
@@ -287,6 +297,7 @@ impl RuleSet {
                 if !fires(example) {
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
+                        line: rule.line,
                         positive: true,
                         index,
                     });
@@ -296,6 +307,7 @@ impl RuleSet {
                 if fires(example) {
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
+                        line: rule.line,
                         positive: false,
                         index,
                     });
@@ -304,4 +316,12 @@ impl RuleSet {
         }
         failures
     }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }

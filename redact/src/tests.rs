@@ -316,3 +316,140 @@ mod props {
         }
     }
 }
+
+mod encodings {
+    //! Every supported encoding of a registry secret is caught wherever it sits.
+    use super::*;
+    use base64::Engine as _;
+    use proptest::prelude::*;
+
+    fn percent(text: &str, upper: bool) -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else if upper {
+                    format!("%{b:02X}")
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    fn ensure_ascii_json(text: &str) -> String {
+        let plain = serde_json::to_string(text).unwrap();
+        let mut out = String::new();
+        for ch in plain.chars() {
+            if ch.is_ascii() {
+                out.push(ch);
+            } else {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// (encoding name, the whole text encoded, the secret's own part of that encoding)
+    fn encodings(prefix: &str, secret: &str, suffix: &str) -> Vec<(&'static str, String, String)> {
+        let whole = format!("{prefix}{secret}{suffix}");
+        let json = |s: &str| serde_json::to_string(s).unwrap();
+        let inner = |s: String| s[1..s.len() - 1].to_owned();
+        let mut out = vec![
+            ("raw", whole.clone(), secret.to_owned()),
+            ("json", json(&whole), inner(json(secret))),
+            (
+                "json-twice",
+                json(&json(&whole)),
+                inner(json(&inner(json(secret)))),
+            ),
+            (
+                "json-ascii",
+                ensure_ascii_json(&whole),
+                inner(ensure_ascii_json(secret)),
+            ),
+            (
+                "json-slash",
+                json(&whole).replace('/', "\\/"),
+                inner(json(secret)).replace('/', "\\/"),
+            ),
+            (
+                "percent-upper",
+                percent(&whole, true),
+                percent(secret, true),
+            ),
+            (
+                "percent-lower",
+                percent(&whole, false),
+                percent(secret, false),
+            ),
+            (
+                "hex-lower",
+                hex_string(whole.as_bytes(), false),
+                hex_string(secret.as_bytes(), false),
+            ),
+            (
+                "hex-upper",
+                hex_string(whole.as_bytes(), true),
+                hex_string(secret.as_bytes(), true),
+            ),
+        ];
+        let alignment = prefix.len() % 3;
+        for (name, engine) in [
+            ("base64", &base64::engine::general_purpose::STANDARD),
+            ("base64url", &base64::engine::general_purpose::URL_SAFE),
+        ] {
+            let encoded = engine.encode(whole.as_bytes());
+            let first = (8 * prefix.len()).div_ceil(6);
+            let last = (8 * (prefix.len() + secret.len())) / 6;
+            let _ = alignment;
+            let core = encoded.get(first..last).unwrap_or_default().to_owned();
+            out.push((name, encoded, core));
+        }
+        out
+    }
+
+    fn hex_string(bytes: &[u8], upper: bool) -> String {
+        bytes
+            .iter()
+            .map(|b| {
+                if upper {
+                    format!("{b:02X}")
+                } else {
+                    format!("{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn no_12_byte_window_of_a_registry_secret_survives_in_any_encoding(
+            prefix in "[ -~é→]{0,20}",
+            secret in "[!-~ é日🔑]{8,32}",
+            suffix in "[ -~é→]{0,20}",
+        ) {
+            let e = engine(&[("planted", &secret)]);
+            // What the surroundings alone encode to: a window found there is not a leak.
+            let background = encodings(&prefix, "", &suffix);
+            for ((name, text, core), (_, around, _)) in encodings(&prefix, &secret, &suffix).into_iter().zip(background) {
+                let out = redact(&e, &text);
+                prop_assert!(out.contains("SECRET_REF(planted)"), "{}: not found in {}", name, text);
+                let core = core.as_bytes();
+                if core.len() >= 12 {
+                    for window in core.windows(12) {
+                        let innocent = around.as_bytes().windows(12).any(|w| w == window);
+                        prop_assert!(
+                            innocent || !out.as_bytes().windows(12).any(|w| w == window),
+                            "{}: a 12-byte window survived in {}", name, out
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
