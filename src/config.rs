@@ -46,6 +46,8 @@ struct RedactionSection {
     /// Extra rule files, added to the embedded `rules/redaction.toml`.
     #[serde(default)]
     rule_files: Vec<PathBuf>,
+    /// The entropy layer (on unless turned off).
+    entropy: Option<bool>,
 }
 
 /// The configuration in force: defaults, then the file, then the environment.
@@ -59,6 +61,8 @@ pub struct Config {
     pub proxy: airlock_proxy::ProxyConfig,
     /// Operator rule files, in order.
     pub rule_files: Vec<PathBuf>,
+    /// Whether the entropy layer runs.
+    pub entropy: bool,
 }
 
 impl Config {
@@ -106,6 +110,7 @@ impl Config {
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
                 upstreams,
             },
+            entropy: parsed.redaction.entropy.unwrap_or(true),
             rule_files: parsed
                 .redaction
                 .rule_files

@@ -49,13 +49,14 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
     Ok(rules)
 }
 
-/// Builds the engine from every vault secret and the rules in force.
-pub fn build_redactor(vault: &mut Vault, rules: RuleSet) -> Result<Arc<Redactor>> {
+/// Builds the engine from every vault secret, the rules in force and the entropy setting.
+pub fn build_redactor(vault: &mut Vault, config: &Config, rules: RuleSet) -> Result<Arc<Redactor>> {
     let key = vault.placeholder_key()?;
     let mut builder = Redactor::builder(PlaceholderKey::from_bytes(key.expose())?);
     for (name, value) in vault.secrets()? {
         builder.secret(name.as_str(), value.expose());
     }
     builder.rules(rules);
+    builder.entropy(config.entropy);
     Ok(Arc::new(builder.build()?))
 }

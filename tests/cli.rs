@@ -123,7 +123,10 @@ fn redact_keeps_line_structure_and_summarises_on_stderr() {
     );
     assert_eq!(lines[6], "last line");
     assert!(!out.contains("MHcCAQ") && !out.contains(VALUE));
-    assert!(err.contains("3 replaced (registry 1, regex 2)"), "{err}");
+    assert!(
+        err.contains("3 replaced (registry 1, regex 2, entropy 0)"),
+        "{err}"
+    );
     // stdin gives the same result.
     let (_, from_stdin, _) = run_cli(home.path(), &["redact", "-"], input.as_bytes());
     assert_eq!(from_stdin, out);

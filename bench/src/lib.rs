@@ -101,6 +101,7 @@ pub fn engine(
         builder.secret(name, value.as_bytes());
     }
     if rules {
+        builder.entropy(true);
         builder.rules(airlock_redact::RuleSet::from_toml(
             "rules/redaction.toml",
             include_str!("../../rules/redaction.toml"),

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod entropy;
 mod error;
 mod json_view;
 mod placeholder;
@@ -55,6 +56,8 @@ pub enum Layer {
     Registry,
     /// A token-format rule.
     Regex,
+    /// A high-randomness token no rule claimed.
+    Entropy,
 }
 
 impl Layer {
@@ -63,6 +66,7 @@ impl Layer {
         match self {
             Layer::Registry => "registry",
             Layer::Regex => "regex",
+            Layer::Entropy => "entropy",
         }
     }
 }
@@ -120,6 +124,7 @@ pub struct RedactorBuilder {
     key: PlaceholderKey,
     secrets: Vec<(String, Zeroizing<Vec<u8>>)>,
     rules: RuleSet,
+    entropy: bool,
 }
 
 impl RedactorBuilder {
@@ -133,6 +138,12 @@ impl RedactorBuilder {
     /// Sets the regex layer's rules (none by default).
     pub fn rules(&mut self, rules: RuleSet) -> &mut Self {
         self.rules = rules;
+        self
+    }
+
+    /// Turns the entropy layer on or off (off by default).
+    pub fn entropy(&mut self, enabled: bool) -> &mut Self {
+        self.entropy = enabled;
         self
     }
 
@@ -156,6 +167,11 @@ impl RedactorBuilder {
         Ok(Redactor {
             registry: registry::Registry::build(&self.secrets)?,
             rules: self.rules,
+            entropy: if self.entropy {
+                Some(entropy::Entropy::new()?)
+            } else {
+                None
+            },
             key: self.key,
         })
     }
@@ -165,6 +181,7 @@ impl RedactorBuilder {
 pub struct Redactor {
     registry: registry::Registry,
     rules: RuleSet,
+    entropy: Option<entropy::Entropy>,
     key: PlaceholderKey,
 }
 
@@ -173,6 +190,7 @@ impl std::fmt::Debug for Redactor {
         f.debug_struct("Redactor")
             .field("registry_secrets", &self.registry.len())
             .field("rules", &self.rules.rules().len())
+            .field("entropy", &self.entropy.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +211,7 @@ impl Redactor {
             key,
             secrets: Vec::new(),
             rules: RuleSet::empty(),
+            entropy: false,
         }
     }
 
@@ -257,7 +276,7 @@ impl Redactor {
                 splice(input, &findings, false)
             };
             let mut candidates = Vec::new();
-            self.regex_candidates(&text, &mut candidates);
+            self.pattern_candidates(&text, &mut candidates);
             let blocked: Vec<Range<usize>> = segments.iter().map(|s| s.text.clone()).collect();
             let new = settle(candidates, &blocked);
             // After the first pass on the raw input, one pass on the replaced text always
@@ -285,27 +304,36 @@ impl Redactor {
         }
     }
 
-    fn regex_candidates(&self, input: &[u8], candidates: &mut Vec<Candidate>) {
-        if self.rules.rules().is_empty() {
+    /// The regex and entropy layers' candidates in `input` (raw coordinates).
+    fn pattern_candidates(&self, input: &[u8], candidates: &mut Vec<Candidate>) {
+        if self.rules.rules().is_empty() && self.entropy.is_none() {
             return;
         }
         let view = json_view::View::new(input);
         let text = view.text();
+        let mut push = |layer: Layer, rule_id: &str, start: usize, end: usize| {
+            let (raw_start, raw_end) = view.raw_span(start, end);
+            if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
+                return;
+            }
+            candidates.push(Candidate {
+                layer,
+                start: raw_start,
+                end: raw_end,
+                source: rule_id.to_owned(),
+                placeholder: self.key.detected(rule_id, &text[start..end]),
+            });
+        };
         for index in self.rules.triggered(text) {
             let rule = &self.rules.rules()[index];
             for (start, end) in rule.find_spans(text) {
-                let (raw_start, raw_end) = view.raw_span(start, end);
-                if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
-                    continue;
-                }
-                candidates.push(Candidate {
-                    layer: Layer::Regex,
-                    start: raw_start,
-                    end: raw_end,
-                    source: rule.id().to_owned(),
-                    placeholder: self.key.detected(rule.id(), &text[start..end]),
-                });
+                push(Layer::Regex, rule.id(), start, end);
             }
+        }
+        if let Some(entropy) = &self.entropy {
+            entropy.scan(text, |start, end, alphabet| {
+                push(Layer::Entropy, alphabet.rule_id(), start, end);
+            });
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::engine;
 pub fn run(config: &Config, file: Option<std::path::PathBuf>) -> Result<()> {
     let rules = engine::load_rules(config)?;
     let mut vault = engine::open_vault(config)?;
-    let redactor = engine::build_redactor(&mut vault, rules)?;
+    let redactor = engine::build_redactor(&mut vault, config, rules)?;
     let input = match file.as_deref() {
         None => read_stdin()?,
         Some(path) if path.as_os_str() == "-" => read_stdin()?,
@@ -24,10 +24,11 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>) -> Result<()> {
     out.write_all(redaction.as_bytes())?;
     out.flush()?;
     eprintln!(
-        "airlock redact: {} replaced (registry {}, regex {})",
+        "airlock redact: {} replaced (registry {}, regex {}, entropy {})",
         redaction.findings().len(),
         redaction.count(Layer::Registry),
-        redaction.count(Layer::Regex)
+        redaction.count(Layer::Regex),
+        redaction.count(Layer::Entropy)
     );
     Ok(())
 }

@@ -13,7 +13,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub fn run(config: Config) -> Result<()> {
     let rules = engine::load_rules(&config)?;
     let mut vault = engine::open_vault(&config)?;
-    let redactor = engine::build_redactor(&mut vault, rules)?;
+    let redactor = engine::build_redactor(&mut vault, &config, rules)?;
     drop(vault);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,511 @@
+//! The entropy layer: high-randomness tokens that no rule claims.
+//!
+//! A token is a run of `A-Z a-z 0-9 + _ -` (with up to two trailing `=`) in the unescaped
+//! view. It is flagged when its Shannon entropy reaches what random strings of its length and
+//! alphabet reach 99 times in 100 (hex and the wider alphabets have their own tables), lower
+//! near a context word (`key`, `secret`, `token`, `password`, `auth`, ...). It never fires on:
+//! tokens that are all digits or all letters, UUIDs, hex digests after a hash word (`sha256`,
+//! `integrity`, `commit`, ...), SRI hashes (`sha512-...`), placeholder-looking values
+//! (`xxxx`, `****`, `EXAMPLE`), provider object ids (`toolu_`, `call_`, `msg_`, ...), values
+//! of JSON keys that hold ids, signatures or media (`id`, `*_id`, `signature`,
+//! `encrypted_content`, `data`), base64 after `base64,` (data URLs), or tokens longer than
+//! [`MAX_TOKEN`] (media and ciphertext, which the registry still scans).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// Shorter tokens are never flagged: too few characters to tell random from words.
+const MIN_TOKEN: usize = 16;
+/// Without a context word, tokens must be at least this long.
+const MIN_TOKEN_NO_CONTEXT: usize = 20;
+/// Without a context word, hex must be this long: shorter hex is ids and hashes.
+const MIN_HEX_NO_CONTEXT: usize = 32;
+/// A token must have a run this long without `_` or `-`.
+const MIN_RUN: usize = 12;
+/// Longer tokens are media or ciphertext, not credentials.
+pub(crate) const MAX_TOKEN: usize = 1024;
+/// How far before a token a context word counts.
+const CONTEXT_WINDOW: usize = 40;
+
+/// The token's alphabet, which sets its threshold and names its placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alphabet {
+    Hex,
+    Mixed,
+}
+
+impl Alphabet {
+    pub(crate) fn rule_id(self) -> &'static str {
+        match self {
+            Alphabet::Hex => "entropy.hex",
+            Alphabet::Mixed => "entropy.token",
+        }
+    }
+}
+
+/// The first percentile of the entropy of random strings, by length: hex, then 62-64
+/// character alphabets. Measured on 2,000 random strings per length.
+const P1_HEX: [(usize, f64); 6] = [
+    (16, 2.70),
+    (20, 2.90),
+    (24, 3.07),
+    (32, 3.26),
+    (40, 3.40),
+    (64, 3.63),
+];
+const P1_MIXED: [(usize, f64); 6] = [
+    (16, 3.33),
+    (20, 3.65),
+    (24, 3.89),
+    (32, 4.20),
+    (40, 4.47),
+    (64, 4.89),
+];
+
+fn threshold(alphabet: Alphabet, len: usize, context: bool) -> f64 {
+    let table = match alphabet {
+        Alphabet::Hex => &P1_HEX,
+        Alphabet::Mixed => &P1_MIXED,
+    };
+    let base = interpolate(table, len);
+    // Near a context word, accept the lower tail of random strings too.
+    if context {
+        base - 0.25
+    } else {
+        base
+    }
+}
+
+fn interpolate(table: &[(usize, f64)], len: usize) -> f64 {
+    let (first, last) = (table[0], table[table.len() - 1]);
+    if len <= first.0 {
+        return first.1;
+    }
+    if len >= last.0 {
+        // Past the table, entropy keeps growing slowly; stay at the last value (conservative).
+        return last.1;
+    }
+    for pair in table.windows(2) {
+        let ((l0, h0), (l1, h1)) = (pair[0], pair[1]);
+        if len <= l1 {
+            return h0 + (h1 - h0) * (len - l0) as f64 / (l1 - l0) as f64;
+        }
+    }
+    last.1
+}
+
+/// Words that make a nearby token more likely a credential.
+const CONTEXT_WORDS: &[&str] = &[
+    "key",
+    "secret",
+    "token",
+    "passw",
+    "pwd",
+    "auth",
+    "credential",
+    "bearer",
+    "private",
+    "access",
+    "session",
+    "cookie",
+    "signing",
+];
+/// Words after which a hex token is a digest, not a secret.
+const HASH_WORDS: &[&str] = &[
+    "sha1",
+    "sha-1",
+    "sha256",
+    "sha-256",
+    "sha384",
+    "sha512",
+    "sha-512",
+    "md5",
+    "integrity",
+    "commit",
+    "checksum",
+    "digest",
+    "hash",
+    "etag",
+    "revision",
+    "rev ",
+    "blake",
+    "fingerprint",
+    "object",
+    "tree ",
+    "parent ",
+    "oid",
+    "trace",
+    "span",
+    "request",
+    "correlation",
+    "uuid",
+    "guid",
+    "nonce",
+    "salt",
+    "build",
+    "image",
+    "container",
+    "layer",
+];
+/// Provider object ids: random, public, everywhere in agent traffic.
+const ID_PREFIXES: &[&str] = &[
+    "toolu_",
+    "srvtoolu_",
+    "call_",
+    "msg_",
+    "resp_",
+    "rs_",
+    "fc_",
+    "chatcmpl-",
+    "req_",
+    "file-",
+    "file_",
+    "asst_",
+    "thread_",
+    "run_",
+    "step_",
+    "batch_",
+    "evt_",
+    "ws_",
+    "ctc_",
+    "mcp_",
+];
+/// JSON keys whose values are ids, signatures or media, never credentials.
+const SKIPPED_KEYS: &[&str] = &["signature", "encrypted_content", "data", "b64_json"];
+
+/// The automata for context and hash words, built once per engine.
+pub(crate) struct Entropy {
+    context: AhoCorasick,
+    hash: AhoCorasick,
+}
+
+impl Entropy {
+    pub(crate) fn new() -> Result<Self, crate::BuildError> {
+        let build = |words: &[&str], what: &'static str| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(words)
+                .map_err(|e| crate::BuildError::Automaton {
+                    what,
+                    message: e.to_string(),
+                })
+        };
+        Ok(Entropy {
+            context: build(CONTEXT_WORDS, "entropy context")?,
+            hash: build(HASH_WORDS, "entropy hash-word")?,
+        })
+    }
+
+    /// Calls `found(start, end, alphabet)` for every flagged token of `text`.
+    pub(crate) fn scan(&self, text: &[u8], mut found: impl FnMut(usize, usize, Alphabet)) {
+        let public = public_blocks(text);
+        let mut i = 0;
+        while i < text.len() {
+            // Certificates and public keys are random-looking by nature and not secret.
+            if let Some(block) = public.iter().find(|b| b.contains(&i)) {
+                i = block.end;
+                continue;
+            }
+            if !is_token_byte(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && is_token_byte(text[i]) {
+                i += 1;
+            }
+            let mut end = i;
+            while end < text.len() && end - i < 2 && text[end] == b'=' {
+                end += 1;
+            }
+            i = end.max(i);
+            if let Some(alphabet) = self.judge(text, start, end) {
+                found(start, end, alphabet);
+            }
+        }
+    }
+
+    fn judge(&self, text: &[u8], start: usize, end: usize) -> Option<Alphabet> {
+        let token = &text[start..end];
+        let len = token.len();
+        if !(MIN_TOKEN..=MAX_TOKEN).contains(&len) {
+            return None;
+        }
+        let core = token
+            .strip_suffix(b"==")
+            .or_else(|| token.strip_suffix(b"="))
+            .unwrap_or(token);
+        // Words joined by `_` or `-` (`windows_aarch64_gnullvm`) are names; random tokens
+        // that happen to contain those characters still have long unbroken runs.
+        let longest_run = core
+            .split(|&b| b == b'_' || b == b'-')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        if longest_run < MIN_RUN {
+            return None;
+        }
+        let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
+        let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        if digits == 0 || letters == 0 {
+            return None;
+        }
+        // A hex run behind a name (`libc-94d2f48bd38a8056`, build and image ids) is judged as
+        // hex on its own.
+        let hex_run = core
+            .split(|&b| b == b'_' || b == b'-')
+            .filter(|run| run.len() == longest_run)
+            .find(|run| is_hex(run));
+        let (alphabet, judged) = match hex_run {
+            Some(run) => (Alphabet::Hex, run),
+            None => (Alphabet::Mixed, core),
+        };
+        let before = &text[start.saturating_sub(CONTEXT_WINDOW)..start];
+        let context = self.context.is_match(before);
+        let min_len = match (alphabet, context) {
+            (_, true) => MIN_TOKEN,
+            (Alphabet::Hex, false) => MIN_HEX_NO_CONTEXT,
+            (Alphabet::Mixed, false) => MIN_TOKEN_NO_CONTEXT,
+        };
+        if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged.len(), context) {
+            return None;
+        }
+        let longest = core
+            .split(|&b| b == b'_' || b == b'-')
+            .find(|run| run.len() == longest_run)
+            .unwrap_or(core);
+        if looks_like_words(core) || looks_like_words(longest) || looks_like_sequence(core) {
+            return None;
+        }
+        // Without a context word, SHA-1 and SHA-256 lengths, and hex in a URL path, are
+        // digests and commit ids far more often than credentials.
+        if alphabet == Alphabet::Hex
+            && !context
+            && (matches!(judged.len(), 40 | 64) || before.ends_with(b"/"))
+        {
+            return None;
+        }
+        if looks_like_placeholder(core)
+            || is_uuid(token)
+            || ID_PREFIXES.iter().any(|p| token.starts_with(p.as_bytes()))
+        {
+            return None;
+        }
+        if token.starts_with(b"sha") && token.iter().take(8).any(|&b| b == b'-') {
+            return None; // Subresource integrity: sha512-<base64>.
+        }
+        if alphabet == Alphabet::Hex && self.hash.is_match(before) {
+            return None;
+        }
+        // Data URLs, number literals, and SSH public keys (`ssh-ed25519 AAAAC3...`).
+        if before.ends_with(b"base64,")
+            || token.starts_with(b"0x")
+            || (token.starts_with(b"AAAA") && before.ends_with(b" ") && ssh_key_type_before(before))
+        {
+            return None;
+        }
+        if let Some(key) = json_key_before(text, start) {
+            let lower = key.to_ascii_lowercase();
+            if lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes()) {
+                return None;
+            }
+        }
+        Some(alphabet)
+    }
+}
+
+/// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
+fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    const END: &[u8] = b"-----END ";
+    let mut blocks = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = memchr::memmem::find(&text[at..], BEGIN) {
+        let start = at + offset;
+        let label_end = start
+            + BEGIN.len()
+            + text[start + BEGIN.len()..]
+                .iter()
+                .take(40)
+                .take_while(|&&b| b != b'-')
+                .count();
+        let label = &text[start + BEGIN.len()..label_end];
+        let end = memchr::memmem::find(&text[label_end..], END)
+            .map_or(text.len(), |o| label_end + o + END.len());
+        if !label.windows(7).any(|w| w == b"PRIVATE") {
+            blocks.push(start..end);
+        }
+        at = end.max(start + 1);
+    }
+    blocks
+}
+
+/// Whether the text before a token ends in an SSH public key type (`ssh-rsa `, ...).
+fn ssh_key_type_before(before: &[u8]) -> bool {
+    let word_start = before[..before.len() - 1]
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || *b == b'"')
+        .map_or(0, |p| p + 1);
+    let word = &before[word_start..before.len() - 1];
+    word.starts_with(b"ssh-") || word.starts_with(b"ecdsa-sha2-") || word.starts_with(b"sk-ssh-")
+}
+
+/// Hex digits in one case (mixed-case letters are not hex output).
+fn is_hex(run: &[u8]) -> bool {
+    run.iter().all(u8::is_ascii_hexdigit)
+        && !(run.iter().any(u8::is_ascii_lowercase) && run.iter().any(u8::is_ascii_uppercase))
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
+}
+
+/// Bits per character.
+fn shannon(token: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &b in token {
+        counts[usize::from(b)] += 1;
+    }
+    let n = token.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// The 100 most frequent letter pairs of English prose (measured on crate READMEs): the
+/// adjacent letters of names made of words mostly form them, those of random strings rarely
+/// (about one pair in seven).
+const COMMON_BIGRAMS: &str = "ab ac ad al an ap ar as at ba be bl bu ca ce ch co cr ct de di do ea ec \
+    ed el en er es et ex fo ge ha he hi ht ic il im in io is it la ld le li ll lo ly ma me mi mp na \
+    nc nd ne ng no ns nt oc of om on or ou pa pe pl pr ps ra re ri ro rs ru se sh si st su ta te \
+    th ti to tp tr tt ub un ur us ut ve wi";
+
+fn is_common_bigram(a: u8, b: u8) -> bool {
+    let pair = [a.to_ascii_lowercase(), b.to_ascii_lowercase()];
+    COMMON_BIGRAMS
+        .as_bytes()
+        .chunks(3)
+        .any(|chunk| chunk.len() >= 2 && chunk[..2] == pair)
+}
+
+/// Whether the token reads as words (`SplitByUtf8BoundaryIfWindows`, `AT_L1I_CACHEGEOMETRY`):
+/// its adjacent letters form common English pairs more often than random strings do 99 times
+/// in 100 at that length.
+fn looks_like_words(token: &[u8]) -> bool {
+    let (mut pairs, mut common) = (0usize, 0usize);
+    for w in token.windows(2) {
+        if w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic() {
+            pairs += 1;
+            common += usize::from(is_common_bigram(w[0], w[1]));
+        }
+    }
+    if pairs < 4 {
+        return false;
+    }
+    let bigrams = common as f64 / pairs as f64;
+    let limit = if token.len() >= 24 { 0.42 } else { 0.5 };
+    // camelCase names: mostly capitalised words, and the pairs still lean English.
+    bigrams >= limit || (word_coverage(token) >= 0.65 && bigrams >= 0.3)
+}
+
+/// The share of the token covered by letter words of three or more (`Private`, `Key`,
+/// `HTTP`), splitting at case changes the way camelCase is read.
+fn word_coverage(token: &[u8]) -> f64 {
+    let n = token.len();
+    let run = |from: usize, test: fn(&u8) -> bool| {
+        from + token[from..].iter().take_while(|b| test(b)).count()
+    };
+    let word = |len: usize| if len >= 3 { len } else { 0 };
+    let (mut i, mut covered) = (0, 0);
+    while i < n {
+        if token[i].is_ascii_uppercase() {
+            let upper_end = run(i, u8::is_ascii_uppercase);
+            if upper_end < n && token[upper_end].is_ascii_lowercase() {
+                // `HTTPRequest`: the acronym, then a word that starts at its last capital.
+                covered += word(upper_end - 1 - i);
+                let lower_end = run(upper_end, u8::is_ascii_lowercase);
+                covered += word(lower_end - (upper_end - 1));
+                i = lower_end;
+            } else {
+                covered += word(upper_end - i);
+                i = upper_end;
+            }
+        } else if token[i].is_ascii_lowercase() {
+            let lower_end = run(i, u8::is_ascii_lowercase);
+            covered += word(lower_end - i);
+            i = lower_end;
+        } else {
+            i += 1;
+        }
+    }
+    covered as f64 / n.max(1) as f64
+}
+
+/// Whether the token is mostly runs of consecutive characters (`abcdef0123456789`).
+fn looks_like_sequence(token: &[u8]) -> bool {
+    let steps = token
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    steps * 5 >= token.len() * 2
+}
+
+fn looks_like_placeholder(token: &[u8]) -> bool {
+    let lower = token.to_ascii_lowercase();
+    let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    has(b"xxxx")
+        || has(b"example")
+        || has(b"****")
+        || has(b"secret_ref")
+        || has(b"placeholder")
+        || has(b"redacted")
+        || has(b"changeme")
+}
+
+fn is_uuid(token: &[u8]) -> bool {
+    let groups: Vec<&[u8]> = token.split(|&b| b == b'-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.iter().all(u8::is_ascii_hexdigit))
+}
+
+/// The key of the JSON member whose string value starts at `start`, if the text there has
+/// the shape `"key": "` (whitespace allowed).
+fn json_key_before(text: &[u8], start: usize) -> Option<&[u8]> {
+    let mut i = start;
+    let back = |i: &mut usize| -> Option<u8> {
+        *i = i.checked_sub(1)?;
+        Some(text[*i])
+    };
+    if back(&mut i)? != b'"' {
+        return None;
+    }
+    let mut c = back(&mut i)?;
+    while c.is_ascii_whitespace() {
+        c = back(&mut i)?;
+    }
+    if c != b':' {
+        return None;
+    }
+    c = back(&mut i)?;
+    while c.is_ascii_whitespace() {
+        c = back(&mut i)?;
+    }
+    if c != b'"' {
+        return None;
+    }
+    let key_end = i;
+    let lowest = key_end.saturating_sub(64);
+    while i > lowest {
+        i -= 1;
+        if text[i] == b'"' {
+            return Some(&text[i + 1..key_end]);
+        }
+    }
+    None
+}

@@ -1,0 +1,103 @@
+//! The entropy layer: random tokens are caught, the look-alikes of agent traffic are not.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use airlock_redact::{Layer, PlaceholderKey, Redactor};
+
+fn engine() -> Redactor {
+    let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[3u8; 32]).unwrap());
+    builder.entropy(true);
+    builder.build().unwrap()
+}
+
+fn flagged(engine: &Redactor, text: &str) -> Vec<String> {
+    let out = engine.redact(text.as_bytes());
+    out.findings()
+        .iter()
+        .filter(|f| f.layer == Layer::Entropy)
+        .map(|f| text[f.span.clone()].to_owned())
+        .collect()
+}
+
+#[test]
+fn random_tokens_are_caught() {
+    let e = engine();
+    let cases = [
+        (
+            "plain",
+            "deploy with Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu please",
+            "Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu",
+        ),
+        (
+            "json",
+            r#"{"value":"Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS"}"#,
+            "Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS",
+        ),
+        (
+            "glued to an escape",
+            r#"{"t":"note:\nZ7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS\n"}"#,
+            "Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS",
+        ),
+        (
+            "hex with context",
+            "api_key=4f9a1c7e2b8d3f6a0c5e9b1d7a3f8c2e",
+            "4f9a1c7e2b8d3f6a0c5e9b1d7a3f8c2e",
+        ),
+        (
+            "short with context",
+            "password: Xq7#Tz9 and token k3J9mQ2xV8pL4wR7",
+            "k3J9mQ2xV8pL4wR7",
+        ),
+        (
+            "base64 padded",
+            "secret = dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
+            "dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
+        ),
+    ];
+    for (what, text, secret) in cases {
+        let hits = flagged(&e, text);
+        assert_eq!(hits, [secret], "{what}: {text}");
+        let out = String::from_utf8(e.redact(text.as_bytes()).into_bytes()).unwrap();
+        assert!(out.contains("SECRET_REF(entropy."), "{what}: {out}");
+    }
+}
+
+#[test]
+fn look_alikes_are_left_alone() {
+    let e = engine();
+    let cases = [
+        ("uuid", "request 3f2b8c1e-9a4d-4e7f-b6c2-8d1a5e9f3b7c failed"),
+        ("sha256 digest", "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+        ("commit", "commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904 (HEAD)"),
+        ("lockfile checksum", "checksum = \"c2e5a8f1b3d4e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1\""),
+        ("sri", "\"integrity\": \"sha512-Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk+Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk==\""),
+        ("tool use id", r#"{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9X","name":"exec"}"#),
+        ("call id", r#"{"tool_call_id":"call_Z7kP2qW9xR4mT8vN3bL6cY1d"}"#),
+        ("chat completion id", "chatcmpl-8Xz3Q2vN9kLmP4rT6yW1aB7cD"),
+        ("message id key", r#"{"messageId":"Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS"}"#),
+        ("thinking signature", r#"{"type":"thinking","signature":"EqQBCkgIARABGAIiQL7pK2xZ9mQ4vN8wR3tY6uB1cF5dG0hJ"}"#),
+        ("image data", r#"{"type":"base64","media_type":"image/png","data":"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"}"#),
+        ("data url", r#"{"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"}"#),
+        ("documented example", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"),
+        ("placeholder", "token = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx and ********************"),
+        ("identifiers", "AbstractSingletonProxyFactoryBean handleToolCallResult XMLHttpRequestEventTarget2"),
+        ("snake case", "ENABLE_EXPERIMENTAL_FEATURES_V2 x86_64-unknown-linux-gnu"),
+        ("numbers", "timestamp 1732291200123456789 phone 004915112345678"),
+        ("path", "/usr/lib/x86_64-linux-gnu/libssl.so.3 /home/agent/projects/airlock/src/main.rs"),
+        ("our placeholder", "SECRET_REF(entropy.token.3fa9c2e1) SECRET_REF(github.pat_classic.0badc0de)"),
+        ("words", "the quick brown fox jumps over the lazy dog repeatedly"),
+        ("ssh public key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM agent@host"),
+        ("hex literal", "let mask = 0xFEDCBA9876543210u64;"),
+        ("git sha in a url", "see https://github.com/o/r/blob/3dd58676054223962cd915bb0934d1f9f489d4d2/src/lib.rs"),
+        ("build hash", "target/debug/deps/libc-94d2f48bd38a8056.rlib"),
+        ("traceparent", "traceparent: 00-cc3934d3c25c9eb8a64463da62ceccf1-c2162a6df803444d-01"),
+        ("certificate", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZkwCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----"),
+        ("camel case with digits", "SplitByUtf8BoundaryIfWindows PrivatePkcs8KeyDer sv1578_preferredaffinity"),
+    ];
+    for (what, text) in cases {
+        assert!(
+            flagged(&e, text).is_empty(),
+            "{what}: {:?}",
+            flagged(&e, text)
+        );
+    }
+}
