@@ -198,6 +198,8 @@ impl std::fmt::Debug for Redactor {
 /// A span some layer wants replaced, before overlaps are settled.
 struct Candidate {
     layer: Layer,
+    /// Within a layer, lower ranks win ties: specific rules before generic ones.
+    rank: u8,
     start: usize,
     end: usize,
     source: String,
@@ -250,6 +252,7 @@ impl Redactor {
             }
             candidates.push(Candidate {
                 layer: Layer::Registry,
+                rank: 0,
                 start,
                 end,
                 source: name.to_owned(),
@@ -311,13 +314,14 @@ impl Redactor {
         }
         let view = json_view::View::new(input);
         let text = view.text();
-        let mut push = |layer: Layer, rule_id: &str, start: usize, end: usize| {
+        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
             let (raw_start, raw_end) = view.raw_span(start, end);
             if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                 return;
             }
             candidates.push(Candidate {
                 layer,
+                rank,
                 start: raw_start,
                 end: raw_end,
                 source: rule_id.to_owned(),
@@ -327,12 +331,12 @@ impl Redactor {
         for index in self.rules.triggered(text) {
             let rule = &self.rules.rules()[index];
             for (start, end) in rule.find_spans(text) {
-                push(Layer::Regex, rule.id(), start, end);
+                push(Layer::Regex, rule.rank(), rule.id(), start, end);
             }
         }
         if let Some(entropy) = &self.entropy {
             entropy.scan(text, |start, end, alphabet| {
-                push(Layer::Entropy, alphabet.rule_id(), start, end);
+                push(Layer::Entropy, 0, alphabet.rule_id(), start, end);
             });
         }
     }
@@ -368,13 +372,7 @@ fn is_placeholder_at(input: &[u8], start: usize, end: usize) -> bool {
 /// stays with its first claimant, and whatever is left of it is replaced under its own
 /// placeholder. Returns the new claims only, sorted and disjoint.
 fn settle(mut candidates: Vec<Candidate>, blocked: &[Range<usize>]) -> Vec<Finding> {
-    candidates.sort_by(|a, b| {
-        (a.layer, a.start, std::cmp::Reverse(a.end)).cmp(&(
-            b.layer,
-            b.start,
-            std::cmp::Reverse(b.end),
-        ))
-    });
+    candidates.sort_by_key(|c| (c.layer, c.start, std::cmp::Reverse(c.end), c.rank));
     // Every claimed span, disjoint and sorted by start; `None` marks a blocked one.
     let mut claimed: Vec<(Range<usize>, Option<Finding>)> =
         blocked.iter().map(|r| (r.clone(), None)).collect();

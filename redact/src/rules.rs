@@ -37,6 +37,9 @@ struct RuleSpec {
     examples: Vec<String>,
     #[serde(default)]
     negative_examples: Vec<String>,
+    /// Regexes a found value must not match (variables, placeholders, code).
+    #[serde(default)]
+    ignore_values: Vec<String>,
 }
 
 /// One compiled rule.
@@ -49,6 +52,8 @@ pub struct Rule {
     keywords: Vec<String>,
     examples: Vec<String>,
     negative_examples: Vec<String>,
+    /// One regex over the `ignore_values` alternatives, if the rule has any.
+    ignore: Option<Regex>,
 }
 
 impl Rule {
@@ -67,6 +72,12 @@ impl Rule {
     /// The provider group (`cloud`, `vcs`, ...), if the file gives one.
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref()
+    }
+
+    /// Tie-break among rules that find the same span: the `generic` group yields to
+    /// provider-specific rules, so the placeholder names the most precise rule.
+    pub(crate) fn rank(&self) -> u8 {
+        u8::from(self.group.as_deref() == Some("generic"))
     }
     /// Texts the rule must find a secret in.
     pub fn examples(&self) -> &[String] {
@@ -90,7 +101,11 @@ impl Rule {
             } else {
                 caps.get(0)
             }?;
-            (span.start() < span.end()).then_some((span.start(), span.end()))
+            let ignored = self
+                .ignore
+                .as_ref()
+                .is_some_and(|ignore| ignore.is_match(&text[span.start()..span.end()]));
+            (span.start() < span.end() && !ignored).then_some((span.start(), span.end()))
         })
     }
 }
@@ -188,8 +203,26 @@ impl RuleSet {
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| bad(format!("the regex does not compile: {e}")))?;
+            let ignore = if spec.ignore_values.is_empty() {
+                None
+            } else {
+                let alternatives: Vec<String> = spec
+                    .ignore_values
+                    .iter()
+                    .map(|v| format!("(?:{v})"))
+                    .collect();
+                Some(
+                    RegexBuilder::new(&alternatives.join("|"))
+                        .size_limit(REGEX_SIZE_LIMIT)
+                        .build()
+                        .map_err(|e| {
+                            bad(format!("an ignore_values regex does not compile: {e}"))
+                        })?,
+                )
+            };
             rules.push(Rule {
                 regex,
+                ignore,
                 id,
                 line,
                 description: spec.description,

@@ -29,17 +29,15 @@ fn every_rule_example_holds() {
 }
 
 #[test]
-fn every_positive_example_is_replaced_under_its_own_rule() {
+fn every_positive_example_is_replaced() {
+    // Its own rule fires (every_rule_example_holds); here the whole engine must replace
+    // something, whichever rule's placeholder wins an overlap.
     let engine = engine();
     for rule in engine.rules().rules() {
         for example in rule.examples() {
             let out = engine.redact(example.as_bytes());
             let text = String::from_utf8(out.as_bytes().to_vec()).unwrap();
-            assert!(
-                text.contains(&format!("SECRET_REF({}.", rule.id())),
-                "rule {}: {text}",
-                rule.id()
-            );
+            assert!(text.contains("SECRET_REF("), "rule {}: {text}", rule.id());
         }
     }
 }
@@ -93,18 +91,39 @@ fn no_finding_on_lockfiles_and_source_code() {
 
 #[test]
 fn no_finding_on_the_openclaw_fixtures() {
+    // What the proxy redacts: each captured request body as sent (compact JSON), and the
+    // plugin hook events. (The captures' headers carry the client's dummy API key, which
+    // the proxy forwards as a header and never scans.)
     let engine = engine();
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/openclaw");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("../shared/fixtures/openclaw beside the checkout") {
         let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        let out = engine.redact(&bytes);
-        let flagged: Vec<_> = out.findings().iter().map(|f| f.source.clone()).collect();
-        assert!(flagged.is_empty(), "{}: {flagged:?}", path.display());
-        assert_eq!(out.count(Layer::Regex), 0);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let documents: Vec<Vec<u8>> = if path.extension().is_some_and(|e| e == "json") {
+            let capture: serde_json::Value = serde_json::from_str(&text).unwrap();
+            vec![serde_json::to_vec(&capture["body"]).unwrap()]
+        } else {
+            text.lines().map(|l| l.as_bytes().to_vec()).collect()
+        };
+        for document in documents {
+            let out = engine.redact(&document);
+            let flagged: Vec<String> = out
+                .findings()
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {:?}",
+                        f.source,
+                        String::from_utf8_lossy(&document[f.span.clone()])
+                    )
+                })
+                .collect();
+            assert!(flagged.is_empty(), "{}: {flagged:?}", path.display());
+            assert_eq!(out.count(Layer::Entropy), 0);
+        }
         seen += 1;
     }
-    assert!(seen >= 4);
+    assert!(seen >= 5);
 }
