@@ -197,10 +197,24 @@ impl Entropy {
     }
 
     /// Calls `found(start, end, alphabet)` for every flagged token of `text`.
-    pub(crate) fn scan(&self, text: &[u8], mut found: impl FnMut(usize, usize, Alphabet)) {
+    pub(crate) fn scan(
+        &self,
+        text: &[u8],
+        opaque: &[std::ops::Range<usize>],
+        mut found: impl FnMut(usize, usize, Alphabet),
+    ) {
         let public = public_blocks(text);
+        let mut skip = opaque.iter().peekable();
         let mut i = 0;
         while i < text.len() {
+            // Media and ciphertext: skip the whole run.
+            while skip.peek().is_some_and(|r| r.end <= i) {
+                skip.next();
+            }
+            if let Some(run) = skip.peek().filter(|r| r.start <= i) {
+                i = run.end;
+                continue;
+            }
             // Certificates and public keys are random-looking by nature and not secret.
             if let Some(block) = public.iter().find(|b| b.contains(&i)) {
                 i = block.end;
@@ -385,12 +399,28 @@ const COMMON_BIGRAMS: &str = "ab ac ad al an ap ar as at ba be bl bu ca ce ch co
     nc nd ne ng no ns nt oc of om on or ou pa pe pl pr ps ra re ri ro rs ru se sh si st su ta te \
     th ti to tp tr tt ub un ur us ut ve wi";
 
+/// [`COMMON_BIGRAMS`] as a 26 x 26 table, built at compile time.
+const BIGRAM_TABLE: [[bool; 26]; 26] = {
+    let mut table = [[false; 26]; 26];
+    let text = COMMON_BIGRAMS.as_bytes();
+    let mut i = 0;
+    while i + 1 < text.len() {
+        let (a, b) = (text[i], text[i + 1]);
+        if a.is_ascii_lowercase() && b.is_ascii_lowercase() {
+            table[(a - b'a') as usize][(b - b'a') as usize] = true;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    table
+};
+
 fn is_common_bigram(a: u8, b: u8) -> bool {
-    let pair = [a.to_ascii_lowercase(), b.to_ascii_lowercase()];
-    COMMON_BIGRAMS
-        .as_bytes()
-        .chunks(3)
-        .any(|chunk| chunk.len() >= 2 && chunk[..2] == pair)
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.is_ascii_lowercase()
+        && b.is_ascii_lowercase()
+        && BIGRAM_TABLE[usize::from(a - b'a')][usize::from(b - b'a')]
 }
 
 /// Whether the token reads as words (`SplitByUtf8BoundaryIfWindows`, `AT_L1I_CACHEGEOMETRY`):

@@ -29,6 +29,7 @@
 mod entropy;
 mod error;
 mod json_view;
+mod opaque;
 mod placeholder;
 mod registry;
 mod rules;
@@ -328,14 +329,23 @@ impl Redactor {
                 placeholder: self.key.detected(rule_id, &text[start..end]),
             });
         };
-        for index in self.rules.triggered(text) {
+        let opaque = opaque::runs(text);
+        let mut spans = Vec::new();
+        for (index, windows) in self.rules.windows(text, &opaque) {
             let rule = &self.rules.rules()[index];
-            for (start, end) in rule.find_spans(text) {
+            spans.clear();
+            for window in windows {
+                rule.find_spans(text, window, &mut spans);
+            }
+            // Windows are disjoint, but one match may run from one into the next.
+            spans.sort_unstable();
+            spans.dedup();
+            for &(start, end) in &spans {
                 push(Layer::Regex, rule.rank(), rule.id(), start, end);
             }
         }
         if let Some(entropy) = &self.entropy {
-            entropy.scan(text, |start, end, alphabet| {
+            entropy.scan(text, &opaque, |start, end, alphabet| {
                 push(Layer::Entropy, 0, alphabet.rule_id(), start, end);
             });
         }

@@ -127,3 +127,42 @@ fn no_finding_on_the_openclaw_fixtures() {
     }
     assert!(seen >= 5);
 }
+
+#[test]
+fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
+    let engine = engine();
+    // A 4096-bit RSA key is over 3,000 characters of body: far past the default window.
+    let body: String = (0..52).map(|i| format!("MIIJ{:060}\n", i)).collect();
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----");
+    let json = serde_json::to_string(&serde_json::json!({ "k": pem })).unwrap();
+    let out = String::from_utf8(engine.redact(json.as_bytes()).into_bytes()).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        parsed["k"]
+            .as_str()
+            .unwrap()
+            .starts_with("SECRET_REF(pem.private_key."),
+        "{out}"
+    );
+    assert!(!out.contains("MIIJ"), "{out}");
+
+    // The same key base64-encoded whole, as in a Kubernetes secret.
+    let encoded = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(pem.as_bytes())
+    };
+    let line = format!("tls.key: {encoded}\n");
+    let out = String::from_utf8(engine.redact(line.as_bytes()).into_bytes()).unwrap();
+    assert!(
+        out.len() < 100,
+        "part of the encoded key survived: {} bytes left",
+        out.len()
+    );
+
+    // A token that straddles the end of a keyword window is still replaced whole.
+    let filler = "x".repeat(500);
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    let text = format!("password {filler} {token}");
+    let out = String::from_utf8(engine.redact(text.as_bytes()).into_bytes()).unwrap();
+    assert!(!out.contains("ghp_"), "{out}");
+}
