@@ -203,38 +203,35 @@ impl Entropy {
         opaque: &[std::ops::Range<usize>],
         mut found: impl FnMut(usize, usize, Alphabet),
     ) {
-        let public = public_blocks(text);
-        let mut skip = opaque.iter().peekable();
+        // Media runs, and certificates and public keys (random-looking by nature and not
+        // secret), in order: tokens starting inside them are skipped.
+        let mut skipped: Vec<std::ops::Range<usize>> =
+            opaque.iter().cloned().chain(public_blocks(text)).collect();
+        skipped.sort_by_key(|r| r.start);
+        let mut skip = skipped.iter().peekable();
         let mut i = 0;
         while i < text.len() {
-            // Media and ciphertext: skip the whole run.
+            // The next token: a tight loop over the bytes between tokens.
+            match text[i..].iter().position(|&b| is_token_byte(b)) {
+                Some(offset) => i += offset,
+                None => break,
+            }
             while skip.peek().is_some_and(|r| r.end <= i) {
                 skip.next();
             }
-            if let Some(run) = skip.peek().filter(|r| r.start <= i) {
-                i = run.end;
-                continue;
-            }
-            // Certificates and public keys are random-looking by nature and not secret.
-            if let Some(block) = public.iter().find(|b| b.contains(&i)) {
-                i = block.end;
-                continue;
-            }
-            if !is_token_byte(text[i]) {
-                i += 1;
+            if let Some(range) = skip.peek().filter(|r| r.start <= i) {
+                i = range.end;
                 continue;
             }
             let start = i;
-            while i < text.len() && is_token_byte(text[i]) {
-                i += 1;
-            }
-            let mut end = i;
-            while end < text.len() && end - i < 2 && text[end] == b'=' {
-                end += 1;
-            }
-            i = end.max(i);
-            if let Some(alphabet) = self.judge(text, start, end) {
-                found(start, end, alphabet);
+            i += text[i..].iter().take_while(|&&b| is_token_byte(b)).count();
+            let padding = text[i..].iter().take(2).take_while(|&&b| b == b'=').count();
+            let end = i + padding;
+            i = end;
+            if end - start >= MIN_TOKEN {
+                if let Some(alphabet) = self.judge(text, start, end) {
+                    found(start, end, alphabet);
+                }
             }
         }
     }
@@ -371,8 +368,19 @@ fn is_hex(run: &[u8]) -> bool {
 }
 
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
+    TOKEN_BYTES[usize::from(b)]
 }
+
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'_' | b'-');
+        b += 1;
+    }
+    table
+};
 
 /// Bits per character.
 fn shannon(token: &[u8]) -> f64 {

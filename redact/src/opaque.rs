@@ -12,20 +12,31 @@ pub(crate) const OPAQUE_RUN: usize = 4096;
 
 /// The runs of at least [`OPAQUE_RUN`] base64 characters, in order.
 pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
+    let is_base64 = |b: u8| BASE64[usize::from(b)];
     let mut runs = Vec::new();
-    if text.len() < OPAQUE_RUN {
-        return runs;
-    }
-    let mut i = 0;
-    while i < text.len() {
-        let start = i;
-        while i < text.len() && BASE64[usize::from(text[i])] {
-            i += 1;
+    // Any run of OPAQUE_RUN bytes that starts at or after `from` covers the byte at
+    // `from + OPAQUE_RUN - 1`: probing that byte skips ordinary text almost for free.
+    let mut from = 0;
+    while from + OPAQUE_RUN <= text.len() {
+        let probe = from + OPAQUE_RUN - 1;
+        if !is_base64(text[probe]) {
+            from = probe + 1;
+            continue;
         }
-        if i - start >= OPAQUE_RUN {
-            runs.push(start..i);
+        let start = from
+            + text[from..probe]
+                .iter()
+                .rposition(|&b| !is_base64(b))
+                .map_or(0, |p| p + 1);
+        let end = probe
+            + text[probe..]
+                .iter()
+                .position(|&b| !is_base64(b))
+                .unwrap_or(text.len() - probe);
+        if end - start >= OPAQUE_RUN {
+            runs.push(start..end);
         }
-        i += 1;
+        from = end + 1;
     }
     runs
 }

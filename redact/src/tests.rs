@@ -453,3 +453,46 @@ mod encodings {
         }
     }
 }
+
+mod opaque_runs {
+    use crate::opaque::{runs, OPAQUE_RUN};
+    use proptest::prelude::*;
+
+    /// The obvious definition, to check the skipping scan against.
+    fn reference(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, &b) in text
+            .iter()
+            .enumerate()
+            .chain(std::iter::once((text.len(), &b' ')))
+        {
+            let base64 = i < text.len() && (b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+            match (base64, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    if i - s >= OPAQUE_RUN {
+                        out.push(s..i);
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn skipping_scan_finds_exactly_the_long_runs(
+            pieces in proptest::collection::vec((0usize..6000, any::<bool>()), 0..6),
+        ) {
+            let mut text = Vec::new();
+            for (len, base64) in pieces {
+                text.extend(std::iter::repeat_n(if base64 { b'A' } else { b' ' }, len));
+            }
+            prop_assert_eq!(runs(&text), reference(&text));
+        }
+    }
+}
