@@ -20,6 +20,12 @@ pub enum BuildError {
         /// The minimum length in bytes.
         min: usize,
     },
+    /// The secret's name is part of its value, so its placeholder would show part of it.
+    #[error("secret {name:?}: the name is part of the value; choose a name that is not")]
+    NameInValue {
+        /// The secret's name.
+        name: String,
+    },
     /// The placeholder key is too short to make handles unguessable.
     #[error("the placeholder key must be at least 32 bytes")]
     PlaceholderKeyTooShort,

@@ -164,6 +164,9 @@ impl RedactorBuilder {
                     min: MIN_SECRET_LEN,
                 });
             }
+            if name_in_value(name, value) {
+                return Err(BuildError::NameInValue { name: name.clone() });
+            }
         }
         Ok(Redactor {
             registry: registry::Registry::build(&self.secrets)?,
@@ -316,7 +319,12 @@ impl Redactor {
         let view = json_view::View::new(input);
         let text = view.text();
         let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
-            let (raw_start, raw_end) = view.raw_span(start, end);
+            let (raw_start, mut raw_end) = view.raw_span(start, end);
+            // The view decodes `\"`, so a greedy capture can run past the quote that closes a
+            // JSON string; the secret cannot continue there, and the quote must stay.
+            if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
+                raw_end = raw_start + quote;
+            }
             if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                 return;
             }
@@ -352,6 +360,35 @@ impl Redactor {
     }
 }
 
+/// Whether a secret's name (4 bytes or more) occurs in its value, ignoring ASCII case: its
+/// placeholder `SECRET_REF(name)` would then repeat part of the secret.
+pub fn name_in_value(name: &str, value: &[u8]) -> bool {
+    let name = name.as_bytes();
+    name.len() >= 4
+        && value
+            .windows(name.len())
+            .any(|w| w.eq_ignore_ascii_case(name))
+}
+
+/// The offset of the first `"` in `raw` that is not escaped (not preceded by an odd run of
+/// backslashes): where a JSON string ends.
+fn structural_quote(raw: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(offset) = memchr::memchr(b'"', &raw[at..]) {
+        let quote = at + offset;
+        let backslashes = raw[..quote]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        if backslashes % 2 == 0 {
+            return Some(quote);
+        }
+        at = quote + 1;
+    }
+    None
+}
+
 /// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.
 fn widen_to_escapes(input: &[u8], start: usize, end: usize) -> (usize, usize) {
     let start = json_view::escape_around(input, start).map_or(start, |(s, _)| s);
@@ -359,22 +396,37 @@ fn widen_to_escapes(input: &[u8], start: usize, end: usize) -> (usize, usize) {
     (start, end)
 }
 
-/// Whether the span lies inside one of our own placeholders: redacting twice must change
-/// nothing, so a rule that happens to match a handle's text is ignored there.
+/// Whether the span is made of our own placeholders only (one, part of one, or several in a
+/// row): redacting twice must change nothing, so a rule that happens to match handles' text
+/// is ignored there.
 fn is_placeholder_at(input: &[u8], start: usize, end: usize) -> bool {
+    let mut at = start;
+    while at < end {
+        match placeholder_around(input, at) {
+            Some(close) => at = close,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// If `at` lies in a `SECRET_REF(name)` handle, where that handle ends.
+fn placeholder_around(input: &[u8], at: usize) -> Option<usize> {
     const OPEN: &[u8] = b"SECRET_REF(";
     const LONGEST: usize = OPEN.len() + 64 + 1;
-    let window = &input[start.saturating_sub(LONGEST)..(start + OPEN.len()).min(input.len())];
-    let Some(open) = memchr::memmem::rfind(window, OPEN) else {
-        return false;
-    };
-    let body = start.saturating_sub(LONGEST) + open + OPEN.len();
+    let from = at.saturating_sub(LONGEST - 1);
+    let window = &input[from..(at + OPEN.len()).min(input.len())];
+    // The last handle that opens at or before `at`.
+    let open = (0..window.len())
+        .rev()
+        .find(|&i| from + i <= at && window[i..].starts_with(OPEN))?;
+    let body = from + open + OPEN.len();
     let name_len = input[body..]
         .iter()
         .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         .count();
     let close = body + name_len;
-    input.get(close) == Some(&b')') && end <= close + 1
+    (input.get(close) == Some(&b')') && at <= close).then_some(close + 1)
 }
 
 /// Settles overlaps: candidates are taken layer by layer, leftmost-longest within a layer;

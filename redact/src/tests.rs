@@ -215,12 +215,12 @@ examples = ["SK0123456789abcdef0123456789abcdef"]
 negative_examples = ["xSK0123456789abcdef0123456789abcdef"]
 "#;
     let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
-    b.secret("planted", b"planted-secret-z");
+    b.secret("glued", b"planted-secret-z");
     b.rules(RuleSet::from_toml("test", glued_rule).unwrap());
     let e = b.build().unwrap();
     let once = redact(&e, "a planted-secret-zSK0123456789abcdef0123456789abcdef b");
     assert!(
-        once.starts_with("a SECRET_REF(planted)SECRET_REF(twilio.key."),
+        once.starts_with("a SECRET_REF(glued)SECRET_REF(twilio.key."),
         "{once}"
     );
     assert_eq!(redact(&e, &once), once);
@@ -261,6 +261,9 @@ fn builder_refuses_bad_secrets() {
         Err(BuildError::InvalidSecretName { .. })
     ));
     assert!(PlaceholderKey::from_bytes(b"short").is_err());
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    b.secret("github", b"my-GitHub-password-1");
+    assert!(matches!(b.build(), Err(BuildError::NameInValue { .. })));
 }
 
 #[test]

@@ -28,6 +28,12 @@ pub enum VaultError {
         /// The maximum.
         max: usize,
     },
+    /// The name is part of the value: the placeholder `SECRET_REF(name)` would show it.
+    #[error("the name {name:?} is part of the value, so its placeholder would reveal part of it; choose another name")]
+    NameInValue {
+        /// The name.
+        name: String,
+    },
     /// The value is not UTF-8 text.
     #[error("the value is not UTF-8 text; store binary secrets in an encoded form (base64, hex)")]
     ValueNotText,

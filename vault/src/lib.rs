@@ -106,6 +106,17 @@ impl Vault {
     /// [`VaultError::AlreadyExists`], or the value's validation error; nothing is written then.
     pub fn add(&mut self, name: &SecretName, value: &Secret) -> Result<(), VaultError> {
         value.validate()?;
+        let n = name.as_str().as_bytes();
+        if n.len() >= 4
+            && value
+                .expose()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n))
+        {
+            return Err(VaultError::NameInValue {
+                name: name.to_string(),
+            });
+        }
         let sealed = self.seal(value.expose())?;
         let now = unix_now();
         let inserted = self.conn.execute(

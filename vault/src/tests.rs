@@ -58,6 +58,10 @@ fn bad_input_is_refused_and_changes_nothing() {
         vault.add(&name("d"), &Secret::new(vec![b'x'; MAX_VALUE_LEN + 1])),
         Err(VaultError::ValueTooLong { .. })
     ));
+    assert!(matches!(
+        vault.add(&name("horse"), &secret(VALUE)),
+        Err(VaultError::NameInValue { .. })
+    ));
     for bad in ["", "has space", "sl/ash", "paren(", &"x".repeat(65)] {
         assert!(SecretName::new(bad).is_err(), "{bad:?}");
     }

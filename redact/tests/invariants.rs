@@ -1,0 +1,138 @@
+//! The engine's invariants, with every layer on and the shipped rules, as properties:
+//! JSON in, JSON out; redacting twice changes nothing; no placeholder holds secret bytes;
+//! planted secrets never survive.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use airlock_redact::{Layer, PlaceholderKey, Redactor, RuleSet};
+use proptest::prelude::*;
+
+const RULES: &str = include_str!("../../rules/redaction.toml");
+const VAULT: [(&str, &str); 3] = [
+    ("db_password", "Tr0ub4dor&3-\"horse\"\\staple"),
+    ("smtp", "correct horse battery staple 42"),
+    ("api_token", "tok_9f8e7d6c5b4a39281706"),
+];
+
+fn engine() -> &'static Redactor {
+    static ENGINE: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(build_engine)
+}
+
+fn build_engine() -> Redactor {
+    let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[5u8; 32]).unwrap());
+    for (name, value) in VAULT {
+        builder.secret(name, value.as_bytes());
+    }
+    builder.rules(RuleSet::from_toml("rules", RULES).unwrap());
+    builder.entropy(true);
+    builder.build().unwrap()
+}
+
+/// Every positive example of the shipped rules: realistic secrets to plant.
+fn rule_examples() -> Vec<String> {
+    RuleSet::from_toml("rules", RULES)
+        .unwrap()
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples().to_vec())
+        .collect()
+}
+
+fn piece() -> impl Strategy<Value = String> {
+    let examples = rule_examples();
+    prop_oneof![
+        "\\PC{0,30}",
+        "[ -~]{0,30}",
+        Just("\n".to_owned()),
+        Just("\\".to_owned()),
+        Just("\"".to_owned()),
+        proptest::sample::select(VAULT.iter().map(|(_, v)| v.to_string()).collect::<Vec<_>>()),
+        proptest::sample::select(examples),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(piece(), 0..8).prop_map(|pieces| pieces.concat())
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        text().prop_map(serde_json::Value::String),
+        any::<i64>().prop_map(|n| serde_json::json!(n)),
+        Just(serde_json::Value::Null),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            proptest::collection::vec(("[a-z_]{1,12}", inner), 0..4)
+                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            // Tool-call arguments: a JSON document inside a JSON string.
+            proptest::collection::vec(("[a-z_]{1,12}", text()), 0..3).prop_map(|kv| {
+                let inner: serde_json::Map<String, serde_json::Value> = kv
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect();
+                serde_json::json!({ "arguments": serde_json::Value::Object(inner).to_string() })
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn json_stays_json_and_redaction_is_idempotent(value in json_value(), ascii in any::<bool>()) {
+        let engine = engine();
+        let mut input = serde_json::to_string(&value).unwrap();
+        if ascii {
+            // Python's json.dumps: non-ASCII as \\uXXXX.
+            input = input.chars().map(|c| if c.is_ascii() { c.to_string() } else {
+                let mut units = [0u16; 2];
+                c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04x}")).collect()
+            }).collect();
+        }
+        let once = engine.redact(input.as_bytes());
+        let out = once.as_bytes().to_vec();
+        let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out);
+        prop_assert!(parsed.is_ok(), "not JSON: {}", String::from_utf8_lossy(&out));
+        let twice = engine.redact(&out).into_bytes();
+        prop_assert_eq!(twice, out.clone(), "not idempotent");
+        for (name, secret) in VAULT {
+            let escaped = serde_json::to_string(secret).unwrap();
+            let escaped = &escaped[1..escaped.len() - 1];
+            let text = String::from_utf8_lossy(&out);
+            prop_assert!(!text.contains(secret) && !text.contains(escaped), "{} survived", name);
+        }
+    }
+
+    #[test]
+    fn placeholders_hold_no_secret_bytes(input in text()) {
+        let engine = engine();
+        let out = engine.redact(input.as_bytes());
+        for finding in out.findings() {
+            let placeholder = &finding.placeholder;
+            prop_assert!(placeholder.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'));
+            match finding.layer {
+                // The vault name, which the builder refuses when it is part of the value.
+                Layer::Registry => {
+                    prop_assert_eq!(placeholder, &format!("SECRET_REF({})", finding.source));
+                    let value = VAULT.iter().find(|(n, _)| *n == finding.source).unwrap().1;
+                    prop_assert!(!airlock_redact::name_in_value(&finding.source, value.as_bytes()));
+                }
+                // The rule id (public) and 8 hex digits of a keyed hash: nothing of the value.
+                Layer::Regex | Layer::Entropy => {
+                    let inner = placeholder
+                        .strip_prefix("SECRET_REF(")
+                        .and_then(|p| p.strip_suffix(')'))
+                        .and_then(|p| p.strip_prefix(finding.source.as_str()))
+                        .and_then(|p| p.strip_prefix('.'));
+                    prop_assert!(
+                        inner.is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+                        "{}", placeholder
+                    );
+                }
+            }
+        }
+    }
+}
