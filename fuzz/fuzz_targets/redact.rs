@@ -12,7 +12,8 @@ fn engine() -> &'static Redactor {
     static ENGINE: OnceLock<Redactor> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[1u8; 32]).unwrap());
-        builder.secret("planted", PLANTED.as_bytes());
+        builder.secret("seeded", PLANTED.as_bytes());
+        builder.entropy(true);
         builder.rules(RuleSet::from_toml("rules", include_str!("../../rules/redaction.toml")).unwrap());
         builder.build().unwrap()
     })
