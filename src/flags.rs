@@ -55,6 +55,14 @@ pub enum Command {
     Redact {
         /// The file to redact; stdin when absent or `-`.
         file: Option<PathBuf>,
+        /// Print the findings as JSON (layer, rule, byte offsets, placeholder) instead of the
+        /// redacted text. Values are never printed.
+        #[arg(long, conflicts_with = "explain")]
+        json: bool,
+        /// Print one line per finding (where, which layer and rule, why) instead of the
+        /// redacted text. Values are never printed.
+        #[arg(long)]
+        explain: bool,
     },
     /// Check redaction rule files.
     #[command(subcommand)]

@@ -47,7 +47,15 @@ fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Serve => commands::serve::run(config),
         Command::Vault(command) => commands::vault::run(&config, command),
-        Command::Redact { file } => commands::redact::run(&config, file),
+        Command::Redact {
+            file,
+            json,
+            explain,
+        } => commands::redact::run(
+            &config,
+            file,
+            commands::redact::Output::from_flags(json, explain),
+        ),
         Command::Rules(RulesCommand::Test { path }) => {
             commands::rules::test(&config, path.as_deref())
         }

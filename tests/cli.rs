@@ -243,3 +243,37 @@ fn rules_test_passes_on_the_shipped_rules_and_points_at_bad_ones() {
     );
     assert!(err.contains("rule check(s) failed"), "{err}");
 }
+
+#[test]
+fn redact_json_and_explain_describe_findings_without_values() {
+    let home = tempfile::tempdir().unwrap();
+    run_cli(home.path(), &["vault", "add", "db"], VALUE.as_bytes());
+    let input = format!("first line\nuse {VALUE} and ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n");
+    let (code, out, err) = run_cli(home.path(), &["redact", "--json"], input.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{out}");
+    assert_eq!(findings[0]["layer"], "registry");
+    assert_eq!(findings[0]["rule"], "db");
+    assert_eq!(findings[0]["line"], 2);
+    let start = findings[0]["start"].as_u64().unwrap() as usize;
+    let end = findings[0]["end"].as_u64().unwrap() as usize;
+    assert_eq!(&input[start..end], VALUE);
+    assert_eq!(findings[1]["rule"], "github.pat_classic");
+    assert!(!out.contains(VALUE) && !out.contains("ghp_aBc"), "{out}");
+
+    let (code, out, _) = run_cli(home.path(), &["redact", "--explain"], input.as_bytes());
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("line 2, bytes 15..") && lines[0].contains("vault secret \"db\""),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("rule github.pat_classic: GitHub personal access token (classic)"),
+        "{out}"
+    );
+    assert!(!out.contains(VALUE) && !out.contains("ghp_aBc"), "{out}");
+}

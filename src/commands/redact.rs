@@ -8,7 +8,28 @@ use anyhow::{Context, Result};
 use crate::config::Config;
 use crate::engine;
 
-pub fn run(config: &Config, file: Option<std::path::PathBuf>) -> Result<()> {
+/// What `airlock redact` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The redacted text.
+    Text,
+    /// The findings as JSON.
+    Json,
+    /// One line per finding.
+    Explain,
+}
+
+impl Output {
+    pub fn from_flags(json: bool, explain: bool) -> Self {
+        match (json, explain) {
+            (true, _) => Output::Json,
+            (_, true) => Output::Explain,
+            _ => Output::Text,
+        }
+    }
+}
+
+pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) -> Result<()> {
     let rules = engine::load_rules(config)?;
     let mut vault = engine::open_vault(config)?;
     let redactor = engine::build_redactor(&mut vault, config, rules)?;
@@ -21,7 +42,55 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>) -> Result<()> {
     };
     let redaction = redactor.redact_keeping_lines(&input);
     let mut out = std::io::stdout().lock();
-    out.write_all(redaction.as_bytes())?;
+    match output {
+        Output::Text => out.write_all(redaction.as_bytes())?,
+        Output::Json => {
+            let findings: Vec<_> = redaction
+                .findings()
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "layer": f.layer.as_str(),
+                        "rule": f.source,
+                        "start": f.span.start,
+                        "end": f.span.end,
+                        "line": line_of(&input, f.span.start),
+                        "placeholder": f.placeholder,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::json!({ "findings": findings }))?;
+        }
+        Output::Explain => {
+            for f in redaction.findings() {
+                let why = match f.layer {
+                    Layer::Registry => format!("the value of vault secret {:?}", f.source),
+                    Layer::Regex => {
+                        let description = redactor
+                            .rules()
+                            .rules()
+                            .iter()
+                            .find(|r| r.id() == f.source)
+                            .map_or("", |r| r.description());
+                        format!("rule {}: {description}", f.source)
+                    }
+                    Layer::Entropy => {
+                        format!("{}: a high-randomness token no rule claimed", f.source)
+                    }
+                };
+                writeln!(
+                    out,
+                    "line {}, bytes {}..{} ({} bytes): {} layer, {why} -> {}",
+                    line_of(&input, f.span.start),
+                    f.span.start,
+                    f.span.end,
+                    f.span.len(),
+                    f.layer.as_str(),
+                    f.placeholder
+                )?;
+            }
+        }
+    }
     out.flush()?;
     eprintln!(
         "airlock redact: {} replaced (registry {}, regex {}, entropy {})",
@@ -40,4 +109,12 @@ fn read_stdin() -> Result<Vec<u8>> {
         .read_to_end(&mut input)
         .context("reading stdin")?;
     Ok(input)
+}
+
+/// The 1-based line number of byte `offset`.
+fn line_of(input: &[u8], offset: usize) -> usize {
+    1 + input[..offset.min(input.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
