@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+pub mod seeded;
+
 /// The directory holding the OpenClaw fixtures.
 pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/openclaw")

@@ -89,7 +89,8 @@ impl Registry {
 /// encoder writes when the value passes through it:
 /// - JSON-escaped as serde and JavaScript write it, with `\/` for `/` as some encoders do,
 ///   with non-ASCII as `\uXXXX` (Python's `ensure_ascii`, either hex case), and all of those
-///   escaped twice (tool-call arguments are a JSON document inside a JSON string);
+///   escaped twice, each level with its own choice of `\u` (tool-call arguments are a JSON
+///   document inside a JSON string);
 /// - percent-encoded (either hex case; `+` for space as in forms);
 /// - hex (either case);
 /// - base64, standard and URL-safe, at each of the three alignments a value can have inside a
@@ -103,10 +104,15 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         }
     };
     let mut json = Vec::new();
-    for unicode in [Unicode::AsIs, Unicode::EscapedLower, Unicode::EscapedUpper] {
+    const UNICODE: [Unicode; 3] = [Unicode::AsIs, Unicode::EscapedLower, Unicode::EscapedUpper];
+    for inner in UNICODE {
         for slash in [false, true] {
-            let once = json_escaped(value, unicode, slash);
-            json.push(json_escaped(&once, Unicode::AsIs, slash));
+            let once = json_escaped(value, inner, slash);
+            // The outer document may escape non-ASCII on its own terms (a Python client
+            // serialising arguments a JavaScript tool wrote).
+            for outer in UNICODE {
+                json.push(json_escaped(&once, outer, slash));
+            }
             json.push(once);
         }
     }
@@ -124,6 +130,28 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     ] {
         for alignment in 0..3 {
             push(base64_core(value, alignment, alphabet));
+        }
+    }
+    // Encoders that write `/` as `\/` (PHP, some Java) do it to encoded forms too: a base64
+    // blob inside such JSON carries `\/` where the alphabet has `/`.
+    let with_slash: Vec<Zeroizing<Vec<u8>>> = forms
+        .iter()
+        .skip(1)
+        .filter(|f| f.contains(&b'/'))
+        .map(|f| {
+            let mut escaped = Zeroizing::new(Vec::with_capacity(f.len() + 4));
+            for &b in f.iter() {
+                if b == b'/' {
+                    escaped.push(b'\\');
+                }
+                escaped.push(b);
+            }
+            escaped
+        })
+        .collect();
+    for form in with_slash {
+        if !forms.iter().any(|f| **f == *form) {
+            forms.push(form);
         }
     }
     forms

@@ -1,0 +1,169 @@
+//! The seeded-corpus bench: recall per layer, encoding and rule, false positives on decoys,
+//! and throughput, on OpenClaw requests with planted secrets.
+//!
+//! Usage: `cargo run --release -p airlock-bench --bin seeded-bench -- [--docs N] [--seed S]
+//! [--vault N] [--check]`. With `--check` it exits 1 when any registry secret survives, in
+//! any encoding (CI runs it so).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use airlock_bench::seeded::{self, Document, Encoding};
+use airlock_redact::RuleSet;
+
+fn flag(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How `text`, planted in a message, appears in the document's bytes.
+fn as_in_document(text: &str, doc: &Document) -> String {
+    let escaped = serde_json::to_string(text).unwrap();
+    let mut inner = escaped[1..escaped.len() - 1].to_owned();
+    if doc.ascii_only {
+        inner = inner
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    let mut units = [0u16; 2];
+                    c.encode_utf16(&mut units)
+                        .iter()
+                        .map(|u| format!("\\u{u:04x}"))
+                        .collect()
+                }
+            })
+            .collect();
+    }
+    if doc.escaped_slashes {
+        inner = inner.replace('/', "\\/");
+    }
+    inner
+}
+
+fn survives(output: &[u8], core: &[u8]) -> bool {
+    if core.len() < 12 {
+        return output.windows(core.len().max(1)).any(|w| w == core);
+    }
+    core.windows(12)
+        .any(|window| output.windows(12).any(|w| w == window))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let docs = flag(&args, "--docs", 200) as usize;
+    let seed = flag(&args, "--seed", 1);
+    let extra_vault = flag(&args, "--vault", 1000) as usize;
+    let check = args.iter().any(|a| a == "--check");
+
+    let fixtures = airlock_bench::openclaw_bodies().expect("../shared/fixtures/openclaw");
+    let fixtures: Vec<_> = fixtures
+        .into_iter()
+        .filter(|(n, _)| !n.contains("all-tools"))
+        .collect();
+    let rules = RuleSet::from_toml("rules", include_str!("../../../rules/redaction.toml")).unwrap();
+    let examples: Vec<(String, String)> = rules
+        .rules()
+        .iter()
+        .flat_map(|r| r.examples().iter().map(|e| (r.id().to_owned(), e.clone())))
+        .collect();
+    let corpus = seeded::generate(&fixtures, &examples, docs, 4, 3, seed);
+
+    // The vault: every planted secret plus unplanted ones, as a real vault holds many.
+    let mut vault: Vec<(String, String)> = corpus
+        .iter()
+        .flat_map(|d| d.secrets.iter().map(|s| (s.name.clone(), s.value.clone())))
+        .collect();
+    vault.extend(airlock_bench::registry_secrets(
+        extra_vault,
+        seed ^ 0xdead_beef,
+    ));
+    let engine = airlock_bench::engine(&vault, true).expect("engine");
+
+    let mut by_encoding: BTreeMap<Encoding, (usize, usize)> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let (mut decoys, mut decoys_hit) = (0usize, 0usize);
+    let mut missed_registry = Vec::new();
+    let mut bytes = 0usize;
+    let mut elapsed = std::time::Duration::ZERO;
+    for doc in &corpus {
+        let started = std::time::Instant::now();
+        let out = engine.redact(&doc.body);
+        elapsed += started.elapsed();
+        bytes += doc.body.len();
+        let output = out.as_bytes();
+        let text = String::from_utf8_lossy(output);
+        for secret in &doc.secrets {
+            let core = as_in_document(&secret.core, doc);
+            let caught = text.contains(&format!("SECRET_REF({})", secret.name))
+                && !survives(output, core.as_bytes());
+            let entry = by_encoding.entry(secret.encoding).or_default();
+            entry.1 += 1;
+            if caught {
+                entry.0 += 1;
+            } else {
+                missed_registry.push(format!("{} ({:?})", secret.name, secret.encoding));
+                if std::env::var_os("SEEDED_DEBUG").is_some() {
+                    eprintln!(
+                        "value {:?} core-in-doc {:?} ascii {} slash {}",
+                        secret.value, core, doc.ascii_only, doc.escaped_slashes
+                    );
+                }
+            }
+        }
+        for example in &doc.examples {
+            let planted = as_in_document(&example.text, doc);
+            let entry = by_rule.entry(example.rule.clone()).or_default();
+            entry.2 += 1;
+            if !text.contains(&planted) {
+                entry.0 += 1;
+                if text.contains(&format!("SECRET_REF({}.", example.rule)) {
+                    entry.1 += 1;
+                }
+            }
+        }
+        for decoy in &doc.decoys {
+            decoys += 1;
+            if !text.contains(&as_in_document(decoy, doc)) {
+                decoys_hit += 1;
+            }
+        }
+    }
+    let planted: usize = by_encoding.values().map(|v| v.1).sum();
+    let caught: usize = by_encoding.values().map(|v| v.0).sum();
+    println!(
+        "{} documents, {:.1} MB, vault of {} secrets; redaction {:.0} MB/s",
+        corpus.len(),
+        bytes as f64 / 1e6,
+        vault.len(),
+        bytes as f64 / 1e6 / elapsed.as_secs_f64()
+    );
+    println!("registry: {caught}/{planted} planted secrets caught");
+    for (encoding, (ok, all)) in &by_encoding {
+        println!("  {encoding:?}: {ok}/{all}");
+    }
+    let examples_all: usize = by_rule.values().map(|v| v.2).sum();
+    let examples_caught: usize = by_rule.values().map(|v| v.0).sum();
+    let examples_own: usize = by_rule.values().map(|v| v.1).sum();
+    println!(
+        "rule examples: {examples_caught}/{examples_all} redacted ({:.1}%), {examples_own} under their own rule",
+        100.0 * examples_caught as f64 / examples_all.max(1) as f64
+    );
+    for (rule, (ok, _, all)) in &by_rule {
+        if ok < all {
+            println!("  missed: {rule} {ok}/{all}");
+        }
+    }
+    println!("decoys: {decoys_hit}/{decoys} wrongly redacted");
+    if check && !missed_registry.is_empty() {
+        eprintln!(
+            "seeded-bench: registry secrets survived: {}",
+            missed_registry.join(", ")
+        );
+        std::process::exit(1);
+    }
+}
