@@ -106,6 +106,23 @@ fn secret_value(rng: &mut Rng) -> String {
     value
 }
 
+/// `text` with every non-ASCII character written `\uXXXX` (UTF-16 units), as Python's
+/// `json.dumps` writes it by default.
+pub fn escape_non_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
 fn percent(value: &str, upper: bool) -> String {
     value
         .bytes()
@@ -289,20 +306,7 @@ pub fn generate(
         let escaped_slashes = rng.next_u64() % 4 == 0;
         let mut text = serde_json::to_string(&body).unwrap_or_default();
         if ascii_only {
-            text = text
-                .chars()
-                .map(|c| {
-                    if c.is_ascii() {
-                        c.to_string()
-                    } else {
-                        let mut units = [0u16; 2];
-                        c.encode_utf16(&mut units)
-                            .iter()
-                            .map(|u| format!("\\u{u:04x}"))
-                            .collect()
-                    }
-                })
-                .collect();
+            text = escape_non_ascii(&text);
         }
         if escaped_slashes {
             text = text.replace('/', "\\/");

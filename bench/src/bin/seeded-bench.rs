@@ -24,20 +24,7 @@ fn as_in_document(text: &str, doc: &Document) -> String {
     let escaped = serde_json::to_string(text).unwrap();
     let mut inner = escaped[1..escaped.len() - 1].to_owned();
     if doc.ascii_only {
-        inner = inner
-            .chars()
-            .map(|c| {
-                if c.is_ascii() {
-                    c.to_string()
-                } else {
-                    let mut units = [0u16; 2];
-                    c.encode_utf16(&mut units)
-                        .iter()
-                        .map(|u| format!("\\u{u:04x}"))
-                        .collect()
-                }
-            })
-            .collect();
+        inner = seeded::escape_non_ascii(&inner);
     }
     if doc.escaped_slashes {
         inner = inner.replace('/', "\\/");
