@@ -48,6 +48,8 @@ struct RedactionSection {
     rule_files: Vec<PathBuf>,
     /// The entropy layer (on unless turned off).
     entropy: Option<bool>,
+    /// Remember detected values in the vault (on unless turned off).
+    learn: Option<bool>,
 }
 
 /// The configuration in force: defaults, then the file, then the environment.
@@ -63,6 +65,8 @@ pub struct Config {
     pub rule_files: Vec<PathBuf>,
     /// Whether the entropy layer runs.
     pub entropy: bool,
+    /// Whether values the regex and entropy layers find are remembered in the vault.
+    pub learn: bool,
 }
 
 impl Config {
@@ -111,6 +115,7 @@ impl Config {
                 upstreams,
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
+            learn: parsed.redaction.learn.unwrap_or(true),
             rule_files: parsed
                 .redaction
                 .rule_files

@@ -540,3 +540,62 @@ impl hyper::body::Body for ChunkedBody {
             .map(|b| b.map(|b| Ok(hyper::body::Frame::data(b))))
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
+    use base64::Engine as _;
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let token = "ghp_Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk";
+    let json = &[("content-type", "application/json")];
+    let first = json!({ "messages": [{ "role": "user", "content": format!("use {token}") }] });
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/anthropic/v1/messages", json, first.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let forwarded: Value = serde_json::from_slice(&upstream.recorded()[0].body).unwrap();
+    let handle = forwarded["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("use ")
+        .to_owned();
+    assert!(
+        handle.starts_with("SECRET_REF(github.pat_classic."),
+        "{handle}"
+    );
+
+    // The same token inside a base64 blob: no rule can see it there, the registry can once
+    // the value is learned (asynchronously, so allow a moment).
+    let blob = base64::engine::general_purpose::STANDARD.encode(format!("GITHUB_TOKEN={token}\n"));
+    let second =
+        json!({ "messages": [{ "role": "user", "content": format!("env file: {blob}") }] });
+    let mut learned = false;
+    for _ in 0..50 {
+        let (status, _, _) = send(
+            airlock.addr,
+            post("/anthropic/v1/messages", json, second.to_string()),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let body = upstream.recorded().last().unwrap().body.clone();
+        if String::from_utf8_lossy(&body).contains(&handle) {
+            learned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(learned, "the detected token was not learned");
+    let (code, out, _) = support::run_cli(airlock.home.path(), &["vault", "list", "--json"], b"");
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| format!("SECRET_REF({})", e["name"].as_str().unwrap()) == handle)
+        .expect("the token's handle is a vault name");
+    assert_eq!(entry["source"], "detected");
+    assert!(!airlock.log().contains(token), "the token reached the log");
+}

@@ -19,6 +19,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
+mod engine;
 mod error;
 mod headers;
 mod route;
@@ -29,11 +30,11 @@ mod upstream;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use airlock_redact::Redactor;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
+pub use engine::Engine;
 pub use error::{ProxyError, Refusal};
 pub use upstream::UpstreamConfig;
 
@@ -66,7 +67,7 @@ pub(crate) struct Shared {
     /// Configured names, for the unknown-upstream hint.
     upstream_names: String,
     max_body_bytes: usize,
-    redactor: Arc<Redactor>,
+    engine: Arc<Engine>,
 }
 
 /// A bound proxy, ready to serve.
@@ -81,7 +82,7 @@ impl Proxy {
     /// # Errors
     /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`] for a bad upstream,
     /// [`ProxyError::Bind`] when the address cannot be bound.
-    pub async fn bind(config: ProxyConfig, redactor: Arc<Redactor>) -> Result<Self, ProxyError> {
+    pub async fn bind(config: ProxyConfig, engine: Arc<Engine>) -> Result<Self, ProxyError> {
         let mut upstreams: Vec<upstream::Upstream> = Vec::with_capacity(config.upstreams.len());
         for upstream_config in &config.upstreams {
             if upstreams.iter().any(|u| u.name == upstream_config.name) {
@@ -109,7 +110,7 @@ impl Proxy {
                 upstreams,
                 upstream_names,
                 max_body_bytes: config.max_body_bytes,
-                redactor,
+                engine,
             }),
         })
     }

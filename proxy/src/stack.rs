@@ -37,7 +37,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     };
 
     // 3. Redact the target and the body with the engine in force.
-    let redactor = shared.redactor.clone();
+    let redactor = shared.engine.current();
     let target = redactor.redact(rest.as_bytes());
     let Some(uri) = std::str::from_utf8(target.as_bytes())
         .ok()
@@ -45,7 +45,8 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     else {
         return refuse(shared, Some(upstream), Refusal::InvalidTarget);
     };
-    let redacted = redactor.redact(&body);
+    let mut redacted = redactor.redact(&body);
+    shared.engine.learn(redacted.take_detected());
     let findings = (
         target.count(Layer::Registry) + redacted.count(Layer::Registry),
         target.count(Layer::Regex) + redacted.count(Layer::Regex),

@@ -173,6 +173,7 @@ const ID_PREFIXES: &[&str] = &[
 const SKIPPED_KEYS: &[&str] = &["signature", "encrypted_content", "data", "b64_json"];
 
 /// The automata for context and hash words, built once per engine.
+#[derive(Clone)]
 pub(crate) struct Entropy {
     context: AhoCorasick,
     hash: AhoCorasick,

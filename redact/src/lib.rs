@@ -89,6 +89,26 @@ pub struct Finding {
 pub struct Redaction<'a> {
     output: Cow<'a, [u8]>,
     findings: Vec<Finding>,
+    detected: Vec<Detected>,
+}
+
+/// A value the regex or entropy layer found, under its handle: what the caller may remember
+/// (in the vault) so that the registry catches it from then on, in every encoding. No
+/// `Debug`, no `Clone`; zeroized on drop.
+pub struct Detected {
+    handle: String,
+    value: Zeroizing<Vec<u8>>,
+}
+
+impl Detected {
+    /// The handle: `<rule-id>.<8 hex>`, what the placeholder shows, usable as a vault name.
+    pub fn handle(&self) -> &str {
+        &self.handle
+    }
+    /// The value, as the rule read it (JSON escapes decoded).
+    pub fn expose(&self) -> &[u8] {
+        &self.value
+    }
 }
 
 impl<'a> Redaction<'a> {
@@ -107,6 +127,14 @@ impl<'a> Redaction<'a> {
     /// How many spans `layer` replaced.
     pub fn count(&self, layer: Layer) -> usize {
         self.findings.iter().filter(|f| f.layer == layer).count()
+    }
+    /// The values the regex and entropy layers replaced, one per handle.
+    pub fn detected(&self) -> &[Detected] {
+        &self.detected
+    }
+    /// Takes the detected values out (see [`Redaction::detected`]).
+    pub fn take_detected(&mut self) -> Vec<Detected> {
+        std::mem::take(&mut self.detected)
     }
 }
 
@@ -208,6 +236,8 @@ struct Candidate {
     end: usize,
     source: String,
     placeholder: String,
+    /// The value as the layer read it, for the regex and entropy layers.
+    value: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Redactor {
@@ -218,6 +248,18 @@ impl Redactor {
             secrets: Vec::new(),
             rules: RuleSet::empty(),
             entropy: false,
+        }
+    }
+
+    /// A builder for an engine with this one's rules, entropy setting and key, and no registry
+    /// secrets: to rebuild the registry (a vault change, a learned value) without compiling
+    /// the rules again.
+    pub fn rebuilder(&self) -> RedactorBuilder {
+        RedactorBuilder {
+            key: self.key.clone(),
+            secrets: Vec::new(),
+            rules: self.rules.clone(),
+            entropy: self.entropy.is_some(),
         }
     }
 
@@ -261,10 +303,12 @@ impl Redactor {
                 end,
                 source: name.to_owned(),
                 placeholder: placeholder::named(name),
+                value: None,
             });
         }
         // Findings in input coordinates: sorted, disjoint.
         let mut findings = settle(candidates, &[]);
+        let mut detected = Vec::new();
         // The regex layer reads the input as it came (a token that contains a registry secret
         // is still a token), then runs again on the text as replaced so far until it finds
         // nothing new: a replacement can turn its neighbour into a standalone token (a word
@@ -284,8 +328,23 @@ impl Redactor {
             };
             let mut candidates = Vec::new();
             self.pattern_candidates(&text, &mut candidates);
+            let mut values: Vec<(String, Zeroizing<Vec<u8>>)> = candidates
+                .iter_mut()
+                .filter_map(|c| Some((c.placeholder.clone(), c.value.take()?)))
+                .collect();
             let blocked: Vec<Range<usize>> = segments.iter().map(|s| s.text.clone()).collect();
             let new = settle(candidates, &blocked);
+            // Remember each replaced value once, under its handle.
+            values.retain(|(placeholder, _)| new.iter().any(|f| &f.placeholder == placeholder));
+            for (placeholder, value) in values {
+                let handle = placeholder
+                    .trim_start_matches("SECRET_REF(")
+                    .trim_end_matches(')')
+                    .to_owned();
+                if !detected.iter().any(|d: &Detected| d.handle == handle) {
+                    detected.push(Detected { handle, value });
+                }
+            }
             // After the first pass on the raw input, one pass on the replaced text always
             // runs when anything was replaced; later passes only while they find more.
             if new.is_empty() && (pass > 0 || findings.is_empty()) {
@@ -302,12 +361,14 @@ impl Redactor {
             return Redaction {
                 output: Cow::Borrowed(input),
                 findings,
+                detected,
             };
         }
         let (output, _) = splice(input, &findings, keep_lines);
         Redaction {
             output: Cow::Owned(output.into_owned()),
             findings,
+            detected,
         }
     }
 
@@ -335,6 +396,7 @@ impl Redactor {
                 end: raw_end,
                 source: rule_id.to_owned(),
                 placeholder: self.key.detected(rule_id, &text[start..end]),
+                value: Some(Zeroizing::new(text[start..end].to_vec())),
             });
         };
         let opaque = opaque::runs(text);

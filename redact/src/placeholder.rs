@@ -8,6 +8,7 @@
 use zeroize::Zeroizing;
 
 /// The key behind detected-value handles. Held by the vault; never logged.
+#[derive(Clone)]
 pub struct PlaceholderKey(ring::hmac::Key);
 
 impl PlaceholderKey {

@@ -53,6 +53,7 @@ struct RuleSpec {
 }
 
 /// One compiled rule.
+#[derive(Clone)]
 pub struct Rule {
     id: String,
     line: usize,
@@ -168,7 +169,9 @@ impl std::fmt::Display for ExampleFailure {
     }
 }
 
-/// A set of compiled rules and the keyword prefilter over them.
+/// A set of compiled rules and the keyword prefilter over them. Cloning is cheap: compiled
+/// regexes and automata are shared.
+#[derive(Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     /// Keyword automaton; a hit on pattern `i` triggers the rules `keyword_rules[i]`.

@@ -499,3 +499,34 @@ mod opaque_runs {
         }
     }
 }
+
+#[test]
+fn detected_values_can_be_learned_into_the_registry_under_the_same_handle() {
+    use base64::Engine as _;
+    let e = engine(&[]);
+    let input = format!("token {TOKEN}");
+    let out = e.redact(input.as_bytes());
+    let handle = out.findings()[0].placeholder.clone();
+    assert_eq!(out.detected().len(), 1);
+    let learned = &out.detected()[0];
+    assert_eq!(format!("SECRET_REF({})", learned.handle()), handle);
+    assert_eq!(learned.expose(), TOKEN.as_bytes());
+
+    // The regex layer cannot see the token base64-encoded; once learned, the registry can.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("x:{TOKEN}"));
+    assert!(
+        !String::from_utf8(e.redact(encoded.as_bytes()).into_bytes())
+            .unwrap()
+            .contains("SECRET_REF")
+    );
+    let mut builder = e.rebuilder();
+    builder.secret(learned.handle(), learned.expose());
+    let learned_engine = builder.build().unwrap();
+    let again = String::from_utf8(learned_engine.redact(encoded.as_bytes()).into_bytes()).unwrap();
+    assert!(again.contains(&handle), "{again}");
+    // Plain text still gets the same handle, now from the registry.
+    assert_eq!(
+        String::from_utf8(learned_engine.redact(input.as_bytes()).into_bytes()).unwrap(),
+        format!("token {handle}")
+    );
+}

@@ -1,5 +1,6 @@
 //! `airlock serve`: the proxy, with the engine built from the vault and rules in force.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -14,7 +15,22 @@ pub fn run(config: Config) -> Result<()> {
     let rules = engine::load_rules(&config)?;
     let mut vault = engine::open_vault(&config)?;
     let redactor = engine::build_redactor(&mut vault, &config, rules)?;
-    drop(vault);
+    let mut proxy_engine = airlock_proxy::Engine::new(redactor.clone());
+    let learner = if config.learn {
+        let (sender, receiver) = tokio::sync::mpsc::channel(LEARN_QUEUE);
+        proxy_engine = proxy_engine.with_learner(sender);
+        Some(receiver)
+    } else {
+        None
+    };
+    let proxy_engine = Arc::new(proxy_engine);
+    if let Some(receiver) = learner {
+        let proxy_engine = proxy_engine.clone();
+        std::thread::Builder::new()
+            .name("airlock-learner".into())
+            .spawn(move || learn(vault, receiver, &proxy_engine))
+            .context("starting the learner thread")?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,32 +38,83 @@ pub fn run(config: Config) -> Result<()> {
     runtime.block_on(async move {
         let registry = redactor.registry_len();
         let rules = redactor.rules().rules().len();
-        let proxy = airlock_proxy::Proxy::bind(config.proxy, redactor).await?;
+        drop(redactor);
+        let shutdown = shutdown_signal()?;
+        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine).await?;
         let addr = proxy.local_addr().context("reading the bound address")?;
         tracing::info!(
             registry_secrets = registry,
             rules,
             "airlock proxy listening on http://{addr}"
         );
-        proxy.serve(shutdown_signal(), DRAIN).await?;
+        proxy.serve(shutdown, DRAIN).await?;
         Ok(())
     })
 }
 
-pub(crate) async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the proxy");
-                std::future::pending::<()>().await;
+/// Batches of detected values waiting for the learner; beyond this, new ones are dropped
+/// (they were replaced in their request all the same).
+const LEARN_QUEUE: usize = 256;
+
+/// Remembers detected values in the vault (source `detected`, named by their handle) and
+/// installs an engine whose registry holds them, so later requests catch them in every
+/// encoding under the same placeholder. Runs until the proxy drops its sender.
+fn learn(
+    mut vault: airlock_vault::Vault,
+    mut receiver: tokio::sync::mpsc::Receiver<Vec<airlock_redact::Detected>>,
+    engine: &airlock_proxy::Engine,
+) {
+    while let Some(batch) = receiver.blocking_recv() {
+        let mut added = Vec::new();
+        for detected in batch {
+            let Ok(name) = airlock_vault::SecretName::new(detected.handle()) else {
+                continue;
+            };
+            let value = airlock_vault::Secret::new(detected.expose().to_vec());
+            match vault.add_detected(&name, &value) {
+                Ok(true) => added.push(name.to_string()),
+                Ok(false) => {}
+                // Too short, not text, ...: the value stays a regex/entropy finding.
+                Err(error) => tracing::debug!(handle = %name, %error, "detected value not learned"),
             }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
+        if added.is_empty() {
+            continue;
+        }
+        match rebuild(&mut vault, &engine.current()) {
+            Ok(redactor) => {
+                engine.replace(redactor);
+                tracing::info!(handles = ?added, "learned detected values into the registry");
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "rebuilding the registry failed; the previous engine stays")
+            }
+        }
     }
+}
+
+fn rebuild(
+    vault: &mut airlock_vault::Vault,
+    current: &airlock_redact::Redactor,
+) -> Result<Arc<airlock_redact::Redactor>> {
+    let mut builder = current.rebuilder();
+    for (name, value) in vault.secrets()? {
+        builder.secret(name.as_str(), value.expose());
+    }
+    Ok(Arc::new(builder.build()?))
+}
+
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when
+/// the future is first polled: a SIGTERM right after the "listening" line must not find the
+/// default action (immediate death) still in place.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("watching SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+    })
 }

@@ -27,6 +27,7 @@ pub fn run(config: &Config, command: VaultCommand) -> Result<()> {
                     .map(|s| {
                         serde_json::json!({
                             "name": s.name.as_str(),
+                            "source": s.source.as_str(),
                             "created_at": airlock_vault::format_time(s.created_at),
                             "updated_at": airlock_vault::format_time(s.updated_at),
                         })
@@ -40,12 +41,17 @@ pub fn run(config: &Config, command: VaultCommand) -> Result<()> {
                     .max()
                     .unwrap_or(0)
                     .max(4);
-                writeln!(out, "{:width$}  {:20}  UPDATED", "NAME", "CREATED")?;
+                writeln!(
+                    out,
+                    "{:width$}  {:8}  {:20}  UPDATED",
+                    "NAME", "SOURCE", "CREATED"
+                )?;
                 for s in &list {
                     writeln!(
                         out,
-                        "{:width$}  {:20}  {}",
+                        "{:width$}  {:8}  {:20}  {}",
                         s.name.as_str(),
+                        s.source.as_str(),
                         airlock_vault::format_time(s.created_at),
                         airlock_vault::format_time(s.updated_at)
                     )?;

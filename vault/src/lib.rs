@@ -26,15 +26,45 @@ pub use error::VaultError;
 pub use secret::{Secret, SecretName, MAX_VALUE_LEN, MIN_VALUE_LEN};
 
 /// The newest schema this build writes.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// The meta row holding the key behind detected-value placeholders.
 const PLACEHOLDER_KEY: &str = "placeholder_key";
+
+/// Where a secret came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An operator added it.
+    Manual,
+    /// The proxy's regex or entropy layer found it in traffic and remembered it, so that
+    /// the registry catches it from then on in every encoding.
+    Detected,
+}
+
+impl Source {
+    /// The name stored in the database and shown by `vault list`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Detected => "detected",
+        }
+    }
+
+    fn parse(text: &str) -> Source {
+        if text == "detected" {
+            Source::Detected
+        } else {
+            Source::Manual
+        }
+    }
+}
 
 /// A secret's metadata: what `vault list` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretInfo {
     /// The name.
     pub name: SecretName,
+    /// Where it came from.
+    pub source: Source,
     /// When it was added.
     pub created_at: SystemTime,
     /// When its value last changed.
@@ -105,6 +135,30 @@ impl Vault {
     /// # Errors
     /// [`VaultError::AlreadyExists`], or the value's validation error; nothing is written then.
     pub fn add(&mut self, name: &SecretName, value: &Secret) -> Result<(), VaultError> {
+        if self.insert(name, value, Source::Manual)? {
+            Ok(())
+        } else {
+            Err(VaultError::AlreadyExists {
+                name: name.to_string(),
+            })
+        }
+    }
+
+    /// Remembers a value the proxy detected in traffic, under its handle. Returns `false`
+    /// (and changes nothing) when the vault already holds that name.
+    ///
+    /// # Errors
+    /// The value's validation error, or [`VaultError::Database`].
+    pub fn add_detected(&mut self, name: &SecretName, value: &Secret) -> Result<bool, VaultError> {
+        self.insert(name, value, Source::Detected)
+    }
+
+    fn insert(
+        &mut self,
+        name: &SecretName,
+        value: &Secret,
+        source: Source,
+    ) -> Result<bool, VaultError> {
         value.validate()?;
         let n = name.as_str().as_bytes();
         if n.len() >= 4
@@ -120,16 +174,11 @@ impl Vault {
         let sealed = self.seal(value.expose())?;
         let now = unix_now();
         let inserted = self.conn.execute(
-            "INSERT INTO secrets (name, ciphertext, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-             ON CONFLICT(name) DO NOTHING",
-            params![name.as_str(), sealed, now],
+            "INSERT INTO secrets (name, ciphertext, created_at, updated_at, source)
+             VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT(name) DO NOTHING",
+            params![name.as_str(), sealed, now, source.as_str()],
         )?;
-        if inserted == 0 {
-            return Err(VaultError::AlreadyExists {
-                name: name.to_string(),
-            });
-        }
-        Ok(())
+        Ok(inserted == 1)
     }
 
     /// Removes a secret.
@@ -156,19 +205,21 @@ impl Vault {
     pub fn list(&self) -> Result<Vec<SecretInfo>, VaultError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT name, created_at, updated_at FROM secrets ORDER BY name")?;
+            .prepare("SELECT name, created_at, updated_at, source FROM secrets ORDER BY name")?;
         let rows = stmt.query_map([], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, i64>(1)?,
                 row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, created, updated) = row?;
+            let (name, created, updated, source) = row?;
             out.push(SecretInfo {
                 name: SecretName::new(&name)?,
+                source: Source::parse(&source),
                 created_at: from_unix(created),
                 updated_at: from_unix(updated),
             });
@@ -266,6 +317,14 @@ fn migrate(conn: &Connection) -> Result<(), VaultError> {
                  ciphertext BLOB NOT NULL
              ) STRICT;
              PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    if version < 2 {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE secrets ADD COLUMN source TEXT NOT NULL DEFAULT 'manual';
+             PRAGMA user_version = 2;
              COMMIT;",
         )?;
     }

@@ -148,3 +148,19 @@ fn placeholder_key_is_stable() {
     assert_eq!(first.expose(), second.expose());
     assert_eq!(first.expose().len(), 32);
 }
+
+#[test]
+fn detected_values_are_kept_once_and_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = Vault::open(dir.path()).unwrap();
+    let handle = name("github.pat_classic.1e2b78ed");
+    assert!(vault.add_detected(&handle, &secret(VALUE)).unwrap());
+    assert!(!vault.add_detected(&handle, &secret(VALUE)).unwrap());
+    vault
+        .add(&name("manual_one"), &secret("another-long-value"))
+        .unwrap();
+    let listed = vault.list().unwrap();
+    assert_eq!(listed[0].source, Source::Detected);
+    assert_eq!(listed[1].source, Source::Manual);
+    assert_eq!(vault.secrets().unwrap().len(), 2);
+}
