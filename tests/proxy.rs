@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use support::{post, send, Airlock, Upstream};
+use support::{post, post_json, send, Airlock, Upstream};
 
 /// Seeded vault secrets: one with a quote and a backslash (escaped forms), one with spaces,
 /// one shaped like a provider token (the registry must win over the regex layer).
@@ -148,11 +148,7 @@ async fn openclaw_requests_reach_the_upstream_with_every_secret_replaced() {
     for (i, (fixture, path, upstream_path)) in cases.iter().enumerate() {
         let headers = support::fixture(fixture)["headers"].clone();
         let body = planted(fixture);
-        let mut request = post(
-            path,
-            &[("content-type", "application/json")],
-            body.to_string(),
-        );
+        let mut request = post_json(path, body.to_string());
         for (name, value) in headers.as_object().unwrap() {
             if !["host", "content-length", "connection"].contains(&name.as_str()) {
                 request.headers_mut().insert(
@@ -463,25 +459,13 @@ async fn upstream_failures_are_clean_errors() {
     assert_refused(
         &airlock,
         &upstream,
-        post(
-            "/dead/v1/messages",
-            &[("content-type", "application/json")],
-            "{}",
-        ),
+        post_json("/dead/v1/messages", "{}"),
         502,
         "upstream_unavailable",
     )
     .await;
     // An upstream error status is relayed as it is.
-    let (status, _, body) = send(
-        airlock.addr,
-        post(
-            "/anthropic/status/529",
-            &[("content-type", "application/json")],
-            "{}",
-        ),
-    )
-    .await;
+    let (status, _, body) = send(airlock.addr, post_json("/anthropic/status/529", "{}")).await;
     assert_eq!(status, 529);
     assert_eq!(&body[..], b"{\"error\":\"upstream says no\"}");
 }
@@ -495,15 +479,7 @@ async fn tls_to_an_untrusted_upstream_is_refused() {
         upstream.url()
     );
     let airlock = Airlock::start(&config, &[]);
-    let (status, _, _) = send(
-        airlock.addr,
-        post(
-            "/anthropic/v1/messages",
-            &[("content-type", "application/json")],
-            "{}",
-        ),
-    )
-    .await;
+    let (status, _, _) = send(airlock.addr, post_json("/anthropic/v1/messages", "{}")).await;
     assert_eq!(status, 502);
     assert!(upstream.recorded().is_empty());
 }

@@ -364,6 +364,11 @@ pub async fn send(
     )
 }
 
+/// A JSON POST of `body` to `path`.
+pub fn post_json(path: &str, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    post(path, &[("content-type", "application/json")], body)
+}
+
 /// A POST of `body` to `path` with the given headers.
 pub fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Request<Full<Bytes>> {
     let mut builder = Request::post(path).header("host", "127.0.0.1");
