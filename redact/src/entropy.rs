@@ -272,8 +272,15 @@ impl Entropy {
             Some(run) => (Alphabet::Hex, run),
             None => (Alphabet::Mixed, core),
         };
-        let before = &text[start.saturating_sub(CONTEXT_WINDOW)..start];
-        let context = self.context.is_match(before);
+        let window_start = start.saturating_sub(CONTEXT_WINDOW);
+        let before = &text[window_start..start];
+        // Our own placeholders name rules (`SECRET_REF(slack.token.…)`): a context word inside
+        // one says nothing about the next token, and counting it would make redaction depend
+        // on what was already replaced (and so not idempotent).
+        let context = self
+            .context
+            .find_iter(before)
+            .any(|m| !inside_placeholder(text, window_start + m.start()));
         let min_len = match (alphabet, context) {
             (_, true) => MIN_TOKEN,
             (Alphabet::Hex, false) => MIN_HEX_NO_CONTEXT,
@@ -360,6 +367,13 @@ fn ssh_key_type_before(before: &[u8]) -> bool {
         .map_or(0, |p| p + 1);
     let word = &before[word_start..before.len() - 1];
     word.starts_with(b"ssh-") || word.starts_with(b"ecdsa-sha2-") || word.starts_with(b"sk-ssh-")
+}
+
+/// Whether byte `at` of `text` lies inside a `SECRET_REF(...)` handle.
+fn inside_placeholder(text: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(80);
+    memchr::memmem::rfind(&text[from..at], b"SECRET_REF(")
+        .is_some_and(|open| !text[from + open..at].contains(&b')'))
 }
 
 /// Hex digits in one case (mixed-case letters are not hex output).
