@@ -371,9 +371,18 @@ fn ssh_key_type_before(before: &[u8]) -> bool {
 
 /// Whether byte `at` of `text` lies inside a `SECRET_REF(...)` handle.
 fn inside_placeholder(text: &[u8], at: usize) -> bool {
+    const OPEN: &[u8] = b"SECRET_REF(";
     let from = at.saturating_sub(80);
-    memchr::memmem::rfind(&text[from..at], b"SECRET_REF(")
-        .is_some_and(|open| !text[from + open..at].contains(&b')'))
+    let to = (at + OPEN.len()).min(text.len());
+    // The last handle opening at or before `at` (its own "SECRET" counts as inside).
+    let mut window = &text[from..to];
+    while let Some(open) = memchr::memmem::rfind(window, OPEN) {
+        if from + open <= at {
+            return !text[from + open..at].contains(&b')');
+        }
+        window = &window[..open];
+    }
+    false
 }
 
 /// Hex digits in one case (mixed-case letters are not hex output).
