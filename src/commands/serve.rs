@@ -56,6 +56,11 @@ pub fn run(config: Config) -> Result<()> {
 /// (they were replaced in their request all the same).
 const LEARN_QUEUE: usize = 256;
 
+/// At most this many learned values are kept: an agent spraying random tokens must not grow
+/// the registry (and slow every request) without bound. Past it, detected values are still
+/// replaced in each request, just not remembered.
+const LEARN_LIMIT: usize = 10_000;
+
 /// Remembers detected values in the vault (source `detected`, named by their handle) and
 /// installs an engine whose registry holds them, so later requests catch them in every
 /// encoding under the same placeholder. Runs until the proxy drops its sender.
@@ -64,9 +69,20 @@ fn learn(
     mut receiver: tokio::sync::mpsc::Receiver<Vec<airlock_redact::Detected>>,
     engine: &airlock_proxy::Engine,
 ) {
+    let mut full_warned = false;
     while let Some(batch) = receiver.blocking_recv() {
         let mut added = Vec::new();
         for detected in batch {
+            if vault
+                .count(airlock_vault::Source::Detected)
+                .map_or(true, |n| n >= LEARN_LIMIT)
+            {
+                if !full_warned {
+                    tracing::warn!(limit = LEARN_LIMIT, "learned-value limit reached; detected values are no longer remembered (remove some with `airlock vault rm`)");
+                    full_warned = true;
+                }
+                break;
+            }
             let Ok(name) = airlock_vault::SecretName::new(detected.handle()) else {
                 continue;
             };

@@ -153,6 +153,19 @@ impl Vault {
         self.insert(name, value, Source::Detected)
     }
 
+    /// How many secrets came from `source`.
+    ///
+    /// # Errors
+    /// [`VaultError::Database`].
+    pub fn count(&self, source: Source) -> Result<usize, VaultError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM secrets WHERE source = ?1",
+            params![source.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
+    }
+
     fn insert(
         &mut self,
         name: &SecretName,

@@ -163,4 +163,6 @@ fn detected_values_are_kept_once_and_marked() {
     assert_eq!(listed[0].source, Source::Detected);
     assert_eq!(listed[1].source, Source::Manual);
     assert_eq!(vault.secrets().unwrap().len(), 2);
+    assert_eq!(vault.count(Source::Detected).unwrap(), 1);
+    assert_eq!(vault.count(Source::Manual).unwrap(), 1);
 }
