@@ -2,8 +2,8 @@
 //!
 //! This crate owns the HTTP listener that OpenClaw uses as its LLM base URL, routing each
 //! request to a configured upstream (`/{upstream}/{rest}` → `{url}{rest}`), redacting the
-//! request target and body with the [`airlock_redact::Redactor`] it is given before anything
-//! is sent, and streaming the upstream's response back as it arrives (SSE frames are relayed
+//! request target and body with the [`airlock_redact::Redactor`] in force (an [`Engine`],
+//! swappable while requests run) before anything is sent, and streaming the upstream's response back as it arrives (SSE frames are relayed
 //! one by one, never held until the end). It fails closed: a body it cannot fully inspect is
 //! refused with a JSON error and nothing is forwarded.
 //!
@@ -14,7 +14,8 @@
 //! - [`Proxy::bind`] validates the configuration, builds one client per upstream and binds.
 //! - [`Proxy::serve`] accepts connections until its shutdown future resolves, then drains.
 //! - `stack.rs` is one request's path, top to bottom; `body.rs`, `headers.rs`, `route.rs` and
-//!   `upstream.rs` are its stages; `error.rs` turns every refusal into a response.
+//!   `upstream.rs` are its stages; `error.rs` turns every refusal into a response;
+//!   `engine.rs` holds the engine in force and hands detected values to the learner.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
