@@ -47,9 +47,11 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     };
     let mut redacted = redactor.redact(&body);
     shared.engine.learn(redacted.take_detected());
+    let replaced = |layer| target.count(layer) + redacted.count(layer);
     let findings = (
-        target.count(Layer::Registry) + redacted.count(Layer::Registry),
-        target.count(Layer::Regex) + redacted.count(Layer::Regex),
+        replaced(Layer::Registry),
+        replaced(Layer::Regex),
+        replaced(Layer::Entropy),
     );
 
     // 4. Forward, and relay the response as it streams in.
@@ -58,7 +60,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     *outbound.uri_mut() = uri;
     *outbound.version_mut() = Version::HTTP_11;
     *outbound.headers_mut() = headers::to_upstream(parts.headers);
-    let response = forward(upstream, outbound, redacted).await;
+    let response = forward(upstream, outbound, redacted, &body).await;
     match response {
         Ok(mut response) => {
             headers::to_client(response.headers_mut());
@@ -67,6 +69,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                 status = response.status().as_u16(),
                 redacted_registry = findings.0,
                 redacted_regex = findings.1,
+                redacted_entropy = findings.2,
                 overhead_us = started.elapsed().as_micros() as u64,
                 "forwarded"
             );
@@ -79,14 +82,21 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     }
 }
 
-/// Sends a redacted body upstream. The body type is the proof that redaction ran.
+/// Sends a redacted body upstream. The body type is the proof that redaction ran; when it
+/// replaced nothing, the bytes it was made from (`source`) go out without a copy.
 async fn forward(
     upstream: &Upstream,
     head: Request<()>,
     body: Redaction<'_>,
+    source: &Bytes,
 ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
     let (parts, ()) = head.into_parts();
-    let request = Request::from_parts(parts, Full::new(Bytes::from(body.into_bytes())));
+    let bytes = if body.is_unchanged() {
+        source.clone()
+    } else {
+        Bytes::from(body.into_bytes())
+    };
+    let request = Request::from_parts(parts, Full::new(bytes));
     upstream.client.request(request).await
 }
 

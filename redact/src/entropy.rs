@@ -248,29 +248,28 @@ impl Entropy {
             .or_else(|| token.strip_suffix(b"="))
             .unwrap_or(token);
         // Words joined by `_` or `-` (`windows_aarch64_gnullvm`) are names; random tokens
-        // that happen to contain those characters still have long unbroken runs.
-        let longest_run = core
-            .split(|&b| b == b'_' || b == b'-')
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0);
-        if longest_run < MIN_RUN {
+        // that happen to contain those characters still have long unbroken runs. Among runs
+        // of the longest length, a hex one is preferred: a hex run behind a name
+        // (`libc-94d2f48bd38a8056`, build and image ids) is judged as hex on its own.
+        let runs = || core.split(|&b| b == b'_' || b == b'-');
+        let longest_len = runs().map(<[u8]>::len).max().unwrap_or(0);
+        if longest_len < MIN_RUN {
             return None;
         }
+        let longest = runs()
+            .filter(|run| run.len() == longest_len)
+            .find(|run| is_hex(run))
+            .or_else(|| runs().find(|run| run.len() == longest_len))
+            .unwrap_or(core);
         let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
         let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
         if digits == 0 || letters == 0 {
             return None;
         }
-        // A hex run behind a name (`libc-94d2f48bd38a8056`, build and image ids) is judged as
-        // hex on its own.
-        let hex_run = core
-            .split(|&b| b == b'_' || b == b'-')
-            .filter(|run| run.len() == longest_run)
-            .find(|run| is_hex(run));
-        let (alphabet, judged) = match hex_run {
-            Some(run) => (Alphabet::Hex, run),
-            None => (Alphabet::Mixed, core),
+        let (alphabet, judged) = if is_hex(longest) {
+            (Alphabet::Hex, longest)
+        } else {
+            (Alphabet::Mixed, core)
         };
         let window_start = start.saturating_sub(CONTEXT_WINDOW);
         let before = &text[window_start..start];
@@ -289,10 +288,6 @@ impl Entropy {
         if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged.len(), context) {
             return None;
         }
-        let longest = core
-            .split(|&b| b == b'_' || b == b'-')
-            .find(|run| run.len() == longest_run)
-            .unwrap_or(core);
         if looks_like_words(core) || looks_like_words(longest) || looks_like_sequence(core) {
             return None;
         }

@@ -116,6 +116,10 @@ impl<'a> Redaction<'a> {
     pub fn as_bytes(&self) -> &[u8] {
         &self.output
     }
+    /// Whether nothing was replaced: the output is the input itself.
+    pub fn is_unchanged(&self) -> bool {
+        matches!(self.output, Cow::Borrowed(_))
+    }
     /// The redacted bytes, owned.
     pub fn into_bytes(self) -> Vec<u8> {
         self.output.into_owned()

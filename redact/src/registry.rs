@@ -216,12 +216,17 @@ fn json_escaped(value: &[u8], unicode: Unicode, slash: bool) -> Zeroizing<Vec<u8
     out
 }
 
-fn percent_encoded(value: &[u8], upper: bool, plus_for_space: bool) -> Zeroizing<Vec<u8>> {
+/// The two hex digits of a byte.
+fn hex_pair(b: u8, upper: bool) -> [u8; 2] {
     let digits: &[u8; 16] = if upper {
         b"0123456789ABCDEF"
     } else {
         b"0123456789abcdef"
     };
+    [digits[usize::from(b >> 4)], digits[usize::from(b & 15)]]
+}
+
+fn percent_encoded(value: &[u8], upper: bool, plus_for_space: bool) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 3));
     for &b in value {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -229,25 +234,17 @@ fn percent_encoded(value: &[u8], upper: bool, plus_for_space: bool) -> Zeroizing
         } else if b == b' ' && plus_for_space {
             out.push(b'+');
         } else {
-            out.extend_from_slice(&[
-                b'%',
-                digits[usize::from(b >> 4)],
-                digits[usize::from(b & 15)],
-            ]);
+            out.push(b'%');
+            out.extend_from_slice(&hex_pair(b, upper));
         }
     }
     out
 }
 
 fn hex(value: &[u8], upper: bool) -> Zeroizing<Vec<u8>> {
-    let digits: &[u8; 16] = if upper {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 2));
     for &b in value {
-        out.extend_from_slice(&[digits[usize::from(b >> 4)], digits[usize::from(b & 15)]]);
+        out.extend_from_slice(&hex_pair(b, upper));
     }
     out
 }
