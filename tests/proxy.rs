@@ -338,72 +338,35 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
 
     // A gzip bomb: small on the wire, over the limit decoded.
     let bomb = gzip(&vec![b' '; 200_000]);
-    assert_refused(
-        &airlock,
-        &upstream,
-        post(
-            "/anthropic/v1/messages",
-            &[
-                ("content-type", "application/json"),
-                ("content-encoding", "gzip"),
-            ],
-            bomb,
-        ),
-        413,
-        "body_too_large",
-    )
-    .await;
-
-    assert_refused(
-        &airlock,
-        &upstream,
-        post(
-            "/anthropic/v1/messages",
+    let gzip_json = &[
+        ("content-type", "application/json"),
+        ("content-encoding", "gzip"),
+    ];
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Headers, Bytes, u16, &str); 5] = [
+        (gzip_json, bomb.into(), 413, "body_too_large"),
+        (
             &[
                 ("content-type", "application/json"),
                 ("content-encoding", "br"),
             ],
-            ok,
+            ok.into(),
+            415,
+            "unsupported_content_encoding",
         ),
-        415,
-        "unsupported_content_encoding",
-    )
-    .await;
-    assert_refused(
-        &airlock,
-        &upstream,
-        post(
-            "/anthropic/v1/messages",
+        (
             &[("content-type", "application/octet-stream")],
-            ok,
+            ok.into(),
+            415,
+            "unsupported_content_type",
         ),
-        415,
-        "unsupported_content_type",
-    )
-    .await;
-    assert_refused(
-        &airlock,
-        &upstream,
-        post("/anthropic/v1/messages", json, "{\"messages\": [}"),
-        400,
-        "invalid_json",
-    )
-    .await;
-    assert_refused(
-        &airlock,
-        &upstream,
-        post(
-            "/anthropic/v1/messages",
-            &[
-                ("content-type", "application/json"),
-                ("content-encoding", "gzip"),
-            ],
-            "not gzip",
-        ),
-        400,
-        "unreadable_body",
-    )
-    .await;
+        (json, "{\"messages\": [}".into(), 400, "invalid_json"),
+        (gzip_json, "not gzip".into(), 400, "unreadable_body"),
+    ];
+    for (headers, body, status, code) in cases {
+        let request = post("/anthropic/v1/messages", headers, body);
+        assert_refused(&airlock, &upstream, request, status, code).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
