@@ -505,27 +505,42 @@ async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
         "{handle}"
     );
 
-    // The same token inside a base64 blob: no rule can see it there, the registry can once
-    // the value is learned (asynchronously, so allow a moment).
+    // Learning is asynchronous: wait until the registry holds the token. Sending the blob
+    // earlier would let the entropy layer learn the whole blob first, and as the longer
+    // registry match it would then win over the token inside it.
+    let name = handle
+        .trim_start_matches("SECRET_REF(")
+        .trim_end_matches(')')
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !airlock
+        .log()
+        .lines()
+        .any(|l| l.contains("learned detected values") && l.contains(&name))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the detected token was not learned; airlock's log:\n{}",
+            airlock.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The same token inside a base64 blob: no rule can see it there, the registry can.
     let blob = base64::engine::general_purpose::STANDARD.encode(format!("GITHUB_TOKEN={token}\n"));
     let second =
         json!({ "messages": [{ "role": "user", "content": format!("env file: {blob}") }] });
-    let mut learned = false;
-    for _ in 0..50 {
-        let (status, _, _) = send(
-            airlock.addr,
-            post("/anthropic/v1/messages", json, second.to_string()),
-        )
-        .await;
-        assert_eq!(status, 200);
-        let body = upstream.recorded().last().unwrap().body.clone();
-        if String::from_utf8_lossy(&body).contains(&handle) {
-            learned = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(learned, "the detected token was not learned");
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/anthropic/v1/messages", json, second.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body = upstream.recorded().last().unwrap().body.clone();
+    assert!(
+        String::from_utf8_lossy(&body).contains(&handle),
+        "the learned token was not caught inside base64"
+    );
     let (code, out, _) = support::run_cli(airlock.home.path(), &["vault", "list", "--json"], b"");
     assert_eq!(code, 0);
     let listed: Value = serde_json::from_str(&out).unwrap();
