@@ -1,0 +1,198 @@
+//! A sampled q-gram index: exact multi-pattern search for large registries.
+//!
+//! An Aho-Corasick automaton over hundreds of thousands of forms is a large NFA whose every
+//! input byte costs a state transition, far from the gigabyte per second the registry needs.
+//! Every form is at least [`MIN_FORM_LEN`] bytes long, so any occurrence covers one of the
+//! 4-byte grams that start at a multiple of [`STEP`] in the input, at an offset below `STEP`
+//! inside the form. The index keeps a bitmap of those grams (the first `STEP` of each form,
+//! hashed) and looks at one input gram per `STEP` bytes; only a set bit leads to a probe of a
+//! hash table keyed by each form's first 8 bytes, and only a prefix hit to a full compare.
+//!
+//! The index owns copies of the forms (zeroized on drop); it never logs or reveals them.
+
+use zeroize::Zeroizing;
+
+/// Input grams are read at every `STEP`-th byte.
+const STEP: usize = 4;
+/// Gram width: a `u32` load.
+const GRAM: usize = 4;
+/// Forms are probed by their first 8 bytes.
+const PREFIX: usize = 8;
+/// The shortest form the index can hold: an occurrence must cover a whole sampled gram
+/// (`STEP - 1 + GRAM` bytes) and a whole probe prefix.
+pub(crate) const MIN_FORM_LEN: usize = if STEP - 1 + GRAM > PREFIX {
+    STEP - 1 + GRAM
+} else {
+    PREFIX
+};
+
+/// Bits per indexed gram (and per form prefix) in the filters. Each filter is a blocked Bloom
+/// filter: an entry sets two bits of one 64-bit word, so a lookup is one memory access and
+/// its false-positive rate is about 1.5 % at this density. False positives, not the scan,
+/// dominate the cost (measured: a one-bit filter at 16 bits per gram ran at half the speed).
+const BITS_PER_ENTRY: usize = 16;
+const MIN_FILTER_WORDS: usize = 1 << 6;
+const MAX_FILTER_WORDS: usize = 1 << 20;
+
+pub(crate) struct GramIndex {
+    /// The grams at offsets `0..STEP` of every form.
+    grams: Filter,
+    /// Every form's first 8 bytes: checked before the table is probed.
+    starts: Filter,
+    /// Open-addressing table of form indexes + 1 (0 = empty), keyed by each form's prefix.
+    slots: Vec<u32>,
+    /// `64 - log2(slots)`.
+    slot_shift: u32,
+    /// Each form's first 8 bytes, as the table compares them.
+    prefixes: Zeroizing<Vec<u64>>,
+    forms: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl GramIndex {
+    /// Indexes `forms`; `None` when one is shorter than [`MIN_FORM_LEN`].
+    pub(crate) fn build(forms: Vec<Zeroizing<Vec<u8>>>) -> Option<Self> {
+        if forms.iter().any(|f| f.len() < MIN_FORM_LEN) || forms.len() >= u32::MAX as usize {
+            return None;
+        }
+        let mut grams = Filter::with_entries(forms.len() * STEP);
+        let mut starts = Filter::with_entries(forms.len());
+        let slot_count = (forms.len() * 2).next_power_of_two().max(16);
+        let slot_shift = 64 - slot_count.trailing_zeros();
+        let mut slots = vec![0u32; slot_count];
+        let mut prefixes = Zeroizing::new(Vec::with_capacity(forms.len()));
+        for (index, form) in forms.iter().enumerate() {
+            for offset in 0..STEP {
+                grams.insert(u64::from(gram_at(form, offset)));
+            }
+            let prefix = prefix_at(form, 0);
+            starts.insert(prefix);
+            prefixes.push(prefix);
+            let mut slot = slot_hash(prefix, slot_shift);
+            while slots[slot] != 0 {
+                slot = (slot + 1) & (slot_count - 1);
+            }
+            // `index < u32::MAX` was checked above.
+            slots[slot] = index as u32 + 1;
+        }
+        Some(GramIndex {
+            grams,
+            starts,
+            slots,
+            slot_shift,
+            prefixes,
+            forms,
+        })
+    }
+
+    /// Every occurrence of every form as (start, end, form index), by start then length.
+    pub(crate) fn find_all(&self, input: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut found = Vec::new();
+        let mut at: usize = 0;
+        for chunk in input.chunks_exact(GRAM).step_by(STEP / GRAM) {
+            let gram = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            if self.grams.contains(u64::from(gram)) {
+                // A form whose gram at `offset` this is starts at `at - offset`: probe the
+                // candidates left to right so that `found` stays ordered by start.
+                for offset in (0..STEP).rev() {
+                    if let Some(start) = at.checked_sub(offset) {
+                        self.probe(input, start, &mut found);
+                    }
+                }
+            }
+            at += STEP;
+        }
+        found
+    }
+
+    fn probe(&self, input: &[u8], start: usize, found: &mut Vec<(usize, usize, usize)>) {
+        let Some(window) = input.get(start..start + PREFIX) else {
+            return;
+        };
+        let prefix = u64::from_le_bytes([
+            window[0], window[1], window[2], window[3], window[4], window[5], window[6], window[7],
+        ]);
+        if !self.starts.contains(prefix) {
+            return;
+        }
+        let first = found.len();
+        let mut slot = slot_hash(prefix, self.slot_shift);
+        loop {
+            let entry = self.slots[slot];
+            if entry == 0 {
+                break;
+            }
+            let index = entry as usize - 1;
+            if self.prefixes[index] == prefix {
+                let form = &self.forms[index];
+                if input[start..].starts_with(form) {
+                    found.push((start, start + form.len(), index));
+                }
+            }
+            slot = (slot + 1) & (self.slots.len() - 1);
+        }
+        found[first..].sort_unstable_by_key(|&(_, end, _)| end);
+    }
+
+    pub(crate) fn memory_usage(&self) -> usize {
+        (self.grams.words.len() + self.starts.words.len()) * 8
+            + self.slots.len() * 4
+            + self.prefixes.len() * 8
+            + self.forms.iter().map(|f| f.len()).sum::<usize>()
+    }
+}
+
+fn gram_at(form: &[u8], offset: usize) -> u32 {
+    u32::from_le_bytes([
+        form[offset],
+        form[offset + 1],
+        form[offset + 2],
+        form[offset + 3],
+    ])
+}
+
+fn prefix_at(form: &[u8], offset: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&form[offset..offset + PREFIX]);
+    u64::from_le_bytes(bytes)
+}
+
+/// A blocked Bloom filter over 64-bit keys with two bits per key.
+struct Filter {
+    words: Vec<u64>,
+    /// `64 - log2(words)`: the word index is the hash's top bits.
+    shift: u32,
+}
+
+impl Filter {
+    fn with_entries(entries: usize) -> Self {
+        let words = (entries * BITS_PER_ENTRY / 64)
+            .next_power_of_two()
+            .clamp(MIN_FILTER_WORDS, MAX_FILTER_WORDS);
+        Filter {
+            words: vec![0; words],
+            shift: 64 - words.trailing_zeros(),
+        }
+    }
+
+    /// The word index and the key's two bits in it; the word index takes at most 20 of the
+    /// hash's top bits, the bits come from the 12 below them.
+    fn locate(&self, key: u64) -> (usize, u64) {
+        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let bits = (1 << ((h >> 32) & 63)) | (1 << ((h >> 38) & 63));
+        ((h >> self.shift) as usize, bits)
+    }
+
+    fn insert(&mut self, key: u64) {
+        let (word, bits) = self.locate(key);
+        self.words[word] |= bits;
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        let (word, bits) = self.locate(key);
+        self.words[word] & bits == bits
+    }
+}
+
+fn slot_hash(prefix: u64, shift: u32) -> usize {
+    (prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
