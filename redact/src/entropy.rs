@@ -210,25 +210,27 @@ impl Entropy {
             opaque.iter().cloned().chain(public_blocks(text)).collect();
         skipped.sort_by_key(|r| r.start);
         let mut skip = skipped.iter().peekable();
-        let mut i = 0;
-        while i < text.len() {
-            // The next token: a tight loop over the bytes between tokens.
-            match text[i..].iter().position(|&b| is_token_byte(b)) {
-                Some(offset) => i += offset,
-                None => break,
-            }
-            while skip.peek().is_some_and(|r| r.end <= i) {
+        // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
+        // matter; finding them a block at a time keeps the scan free of per-byte branches.
+        for run in long_runs(text, MIN_TOKEN - 2) {
+            let mut start = run.start;
+            while skip.peek().is_some_and(|r| r.end <= start) {
                 skip.next();
             }
-            if let Some(range) = skip.peek().filter(|r| r.start <= i) {
-                i = range.end;
-                continue;
+            // A token starting inside a skipped range is skipped; one starting where the
+            // range ends is judged on its own.
+            if let Some(range) = skip.peek().filter(|r| r.start <= start) {
+                start = range.end;
+                if start >= run.end {
+                    continue;
+                }
             }
-            let start = i;
-            i += text[i..].iter().take_while(|&&b| is_token_byte(b)).count();
-            let padding = text[i..].iter().take(2).take_while(|&&b| b == b'=').count();
-            let end = i + padding;
-            i = end;
+            let padding = text[run.end..]
+                .iter()
+                .take(2)
+                .take_while(|&&b| b == b'=')
+                .count();
+            let end = run.end + padding;
             if end - start >= MIN_TOKEN {
                 if let Some(alphabet) = self.judge(text, start, end) {
                     found(start, end, alphabet);
@@ -386,6 +388,104 @@ fn is_hex(run: &[u8]) -> bool {
         && !(run.iter().any(u8::is_ascii_lowercase) && run.iter().any(u8::is_ascii_uppercase))
 }
 
+/// The maximal runs of token bytes at least `min` long (`min` must be 14: the run test
+/// below is unrolled for it).
+fn long_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
+    debug_assert_eq!(min, 14);
+    let mut runs = Vec::new();
+    // Start of the run that reached the end of the previous block.
+    let mut open: Option<usize> = None;
+    for (block, chunk) in text.chunks(64).enumerate() {
+        let base = block * 64;
+        let n = chunk.len();
+        let mask = token_mask(chunk);
+        if open.is_none() {
+            // Bit i of `long` is set when bits i..i+14 all are: a run of 14 inside the block.
+            let mut long = mask & (mask >> 1);
+            long &= long >> 2;
+            long &= long >> 4;
+            long &= long >> 6;
+            if long == 0 {
+                // Nothing long here; a run touching the block's end may go on in the next.
+                let tail = (mask << (64 - n)).leading_ones() as usize;
+                if tail > 0 {
+                    open = Some(base + n - tail);
+                }
+                continue;
+            }
+        }
+        // Walk the block run by run: the next set bit opens a run, the next clear one
+        // closes it (bits past a short last block are clear, and close at the text's end).
+        let mut j = 0;
+        while j < n {
+            match open {
+                None => {
+                    let rest = mask >> j;
+                    if rest == 0 {
+                        break;
+                    }
+                    j += rest.trailing_zeros() as usize;
+                    open = Some(base + j);
+                }
+                Some(start) => {
+                    let rest = !mask >> j;
+                    if rest == 0 {
+                        break;
+                    }
+                    j += rest.trailing_zeros() as usize;
+                    if base + j - start >= min {
+                        runs.push(start..base + j);
+                    }
+                    open = None;
+                }
+            }
+        }
+    }
+    if let Some(start) = open {
+        if text.len() - start >= min {
+            runs.push(start..text.len());
+        }
+    }
+    runs
+}
+
+/// Bit `j` set when `chunk[j]` (at most 64 bytes) is a token byte. Comparisons rather than
+/// a table lookup, so the compiler can vectorize them.
+fn token_mask(chunk: &[u8]) -> u64 {
+    let mut block = [0u8; 64];
+    block[..chunk.len()].copy_from_slice(chunk);
+    let mut mask = 0u64;
+    for (k, word) in block.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        mask |= token_bits(u64::from_le_bytes(bytes)) << (8 * k);
+    }
+    mask
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes at once (SWAR): bit `i` set when byte `i` of `word` is a token byte. Each
+/// test leaves its answer in the high bit of each byte; bytes are cleared to 7 bits first
+/// so no sum carries into its neighbour, and non-ASCII bytes are excluded at the end.
+fn token_bits(word: u64) -> u64 {
+    let low = word & !HIGHS;
+    // High bit set where the 7-bit byte is >= n.
+    let at_least = |x: u64, n: u8| x + ONES * u64::from(0x80 - n);
+    let in_range = |x: u64, lo: u8, hi: u8| at_least(x, lo) & !at_least(x, hi + 1) & HIGHS;
+    let equals = |c: u8| {
+        let diff = low ^ (ONES * u64::from(c));
+        !((diff + ONES * 0x7f) | diff) & HIGHS
+    };
+    let digit = in_range(low, b'0', b'9');
+    let letter = in_range(low | (ONES * 0x20), b'a', b'z');
+    let token = (digit | letter | equals(b'+') | equals(b'_') | equals(b'-')) & !word & HIGHS;
+    // Gather the eight high bits into the low byte.
+    ((token >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+#[cfg(test)]
 fn is_token_byte(b: u8) -> bool {
     TOKEN_BYTES[usize::from(b)]
 }
@@ -565,4 +665,73 @@ fn json_key_before(text: &[u8], start: usize) -> Option<&[u8]> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The runs a byte-at-a-time tokenizer finds.
+    fn naive_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if !is_token_byte(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && is_token_byte(text[i]) {
+                i += 1;
+            }
+            if i - start >= min {
+                runs.push(start..i);
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn token_mask_agrees_with_the_table() {
+        // Every byte at every position, among neighbours of every kind (no carries across).
+        for b in 0..=255u8 {
+            for j in 0..64 {
+                for fill in [0u8, b'z', 0x7f, 0xff, b'/'] {
+                    let mut block = [fill; 64];
+                    block[j] = b;
+                    let mask = token_mask(&block);
+                    assert_eq!(mask >> j & 1 == 1, is_token_byte(b), "byte {b} at {j}");
+                    assert_eq!(
+                        mask & !(1 << j),
+                        if is_token_byte(fill) { !(1u64 << j) } else { 0 }
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn block_run_finder_equals_the_naive_one(
+            pieces in proptest::collection::vec((0usize..80, prop_oneof![Just(b' '), Just(b'.'), Just(b'='), Just(b'"')]), 0..40)
+        ) {
+            // Runs of every length, across block boundaries, separated by non-token bytes.
+            let mut text = Vec::new();
+            for (len, sep) in pieces {
+                text.extend(std::iter::repeat_n(b'a', len));
+                text.push(sep);
+            }
+            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
+            text.pop();
+            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
+        }
+
+        #[test]
+        fn block_run_finder_equals_the_naive_one_on_any_bytes(
+            text in proptest::collection::vec(prop_oneof![4 => Just(b'x'), 1 => any::<u8>()], 0..400)
+        ) {
+            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
+        }
+    }
 }
