@@ -485,22 +485,6 @@ fn token_bits(word: u64) -> u64 {
     ((token >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
-#[cfg(test)]
-fn is_token_byte(b: u8) -> bool {
-    TOKEN_BYTES[usize::from(b)]
-}
-
-const TOKEN_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'_' | b'-');
-        b += 1;
-    }
-    table
-};
-
 /// Bits per character.
 fn shannon(token: &[u8]) -> f64 {
     let mut counts = [0u32; 256];
@@ -671,6 +655,11 @@ fn json_key_before(text: &[u8], start: usize) -> Option<&[u8]> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// What a token byte is, stated plainly.
+    fn is_token_byte(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
+    }
 
     /// The runs a byte-at-a-time tokenizer finds.
     fn naive_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
