@@ -13,45 +13,64 @@ use std::borrow::Cow;
 /// The text the regex layer scans, and how to get back to the raw input.
 pub(crate) struct View<'a> {
     text: Cow<'a, [u8]>,
-    /// `origin[i]` is the raw offset of the escape (or byte) that produced view byte `i`.
-    /// Empty when the view is the raw input itself.
-    origin: Vec<u32>,
+    /// Where the view and the raw input line up: at each escape and right after it, by view
+    /// offset. Between two anchors the view is a plain copy of the raw bytes. Empty when the
+    /// view is the raw input itself. Sparse, so building a view costs little more than the
+    /// copy.
+    anchors: Vec<Anchor>,
     raw_len: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Anchor {
+    view: u32,
+    raw: u32,
+    /// `false` for the bytes an escape decodes to: all of them map to the escape's start.
+    plain: bool,
 }
 
 impl<'a> View<'a> {
     /// Builds the view of `raw`; borrowed when there is nothing to unescape.
     pub(crate) fn new(raw: &'a [u8]) -> Self {
-        // Offsets are stored as u32 to keep the map at 4 bytes a byte; inputs beyond 4 GiB are
-        // scanned raw (the proxy refuses such bodies long before this).
+        // Offsets are stored as u32; inputs beyond 4 GiB are scanned raw (the proxy refuses
+        // such bodies long before this).
         if memchr::memchr(b'\\', raw).is_none() || raw.len() > u32::MAX as usize {
             return View {
                 text: Cow::Borrowed(raw),
-                origin: Vec::new(),
+                anchors: Vec::new(),
                 raw_len: raw.len(),
             };
         }
         let mut text = Vec::with_capacity(raw.len());
-        let mut origin = Vec::with_capacity(raw.len());
+        let mut anchors = vec![Anchor {
+            view: 0,
+            raw: 0,
+            plain: true,
+        }];
         let mut i = 0;
-        while i < raw.len() {
-            let Some(off) = memchr::memchr(b'\\', &raw[i..]) else {
-                push_plain(&mut text, &mut origin, raw, i, raw.len());
-                break;
-            };
+        // Offsets fit in u32: checked above, and the view is never longer than the input.
+        while let Some(off) = memchr::memchr(b'\\', &raw[i..]) {
             let b = i + off;
-            push_plain(&mut text, &mut origin, raw, i, b);
+            text.extend_from_slice(&raw[i..b]);
             let (ch, len) = decode_escape(raw, b);
+            anchors.push(Anchor {
+                view: text.len() as u32,
+                raw: b as u32,
+                plain: false,
+            });
             let mut utf8 = [0u8; 4];
-            for &byte in ch.encode_utf8(&mut utf8).as_bytes() {
-                text.push(byte);
-                origin.push(b as u32);
-            }
+            text.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
             i = b + len;
+            anchors.push(Anchor {
+                view: text.len() as u32,
+                raw: i as u32,
+                plain: true,
+            });
         }
+        text.extend_from_slice(&raw[i..]);
         View {
             text: Cow::Owned(text),
-            origin,
+            anchors,
             raw_len: raw.len(),
         }
     }
@@ -63,18 +82,31 @@ impl<'a> View<'a> {
 
     /// Maps a span of the view back to the raw input.
     pub(crate) fn raw_span(&self, start: usize, end: usize) -> (usize, usize) {
-        if self.origin.is_empty() {
+        if self.anchors.is_empty() {
             return (start, end);
         }
-        let raw_start = self.origin.get(start).map_or(self.raw_len, |&o| o as usize);
-        let raw_end = self.origin.get(end).map_or(self.raw_len, |&o| o as usize);
+        let raw_start = self.raw_offset(start);
+        let raw_end = self.raw_offset(end);
         (raw_start, raw_end.max(raw_start))
     }
-}
 
-fn push_plain(text: &mut Vec<u8>, origin: &mut Vec<u32>, raw: &[u8], from: usize, to: usize) {
-    text.extend_from_slice(&raw[from..to]);
-    origin.extend((from..to).map(|o| o as u32));
+    /// The raw offset of the escape or byte that produced view byte `at` (the input's end
+    /// for the view's end).
+    fn raw_offset(&self, at: usize) -> usize {
+        if at >= self.text.len() {
+            return self.raw_len;
+        }
+        // The last anchor at or before `at`; of an escape's two anchors at the same offset
+        // (an escape that decodes to nothing cannot occur: every escape yields a character),
+        // the later one is the one that covers `at`.
+        let next = self.anchors.partition_point(|a| a.view as usize <= at);
+        let anchor = self.anchors[next.saturating_sub(1)];
+        if anchor.plain {
+            anchor.raw as usize + (at - anchor.view as usize)
+        } else {
+            anchor.raw as usize
+        }
+    }
 }
 
 /// Decodes the escape that starts at `raw[at] == b'\\'`: the character and how many raw bytes

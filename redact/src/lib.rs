@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod checks;
 mod entropy;
 mod error;
 mod json_view;
@@ -40,6 +41,7 @@ use std::ops::Range;
 
 use zeroize::Zeroizing;
 
+pub use checks::Check;
 pub use error::BuildError;
 pub use placeholder::{is_valid_name, PlaceholderKey};
 pub use rules::{ExampleFailure, Rule, RuleSet};
@@ -318,6 +320,11 @@ impl Redactor {
         // is still a token), then runs again on the text as replaced so far until it finds
         // nothing new: a replacement can turn its neighbour into a standalone token (a word
         // boundary appears), and redacting the output a second time must change nothing.
+        //
+        // Later passes look only around what the previous pass replaced: a replacement changes
+        // nothing beyond the reach of a rule's window, and scanning the whole text again would
+        // double the cost of every request that holds a secret.
+        let mut fresh: Vec<Range<usize>> = findings.iter().map(|f| f.span.clone()).collect();
         for pass in 0..MAX_REGEX_PASSES {
             let (text, segments) = if pass == 0 {
                 let segments = findings
@@ -332,7 +339,26 @@ impl Redactor {
                 splice(input, &findings, false)
             };
             let mut candidates = Vec::new();
-            self.pattern_candidates(&text, &mut candidates);
+            if pass == 0 {
+                self.pattern_candidates(&text, &mut candidates);
+            } else {
+                let changed = segments
+                    .iter()
+                    .filter(|s| {
+                        fresh
+                            .binary_search_by_key(&s.input.start, |f| f.start)
+                            .is_ok()
+                    })
+                    .map(|s| s.text.clone());
+                for region in neighbourhoods(&text, changed, self.rules.reach() + REGION_SLACK) {
+                    let first = candidates.len();
+                    self.pattern_candidates(&text[region.clone()], &mut candidates);
+                    for candidate in &mut candidates[first..] {
+                        candidate.start += region.start;
+                        candidate.end += region.start;
+                    }
+                }
+            }
             let mut values: Vec<(String, Zeroizing<Vec<u8>>)> = candidates
                 .iter_mut()
                 .filter_map(|c| Some((c.placeholder.clone(), c.value.take()?)))
@@ -355,12 +381,18 @@ impl Redactor {
             if new.is_empty() && (pass > 0 || findings.is_empty()) {
                 break;
             }
+            // The first later pass looks around the registry's replacements too.
+            if pass > 0 {
+                fresh.clear();
+            }
             for mut finding in new {
                 finding.span =
                     to_input(&segments, finding.span.start)..to_input(&segments, finding.span.end);
+                fresh.push(finding.span.clone());
                 let at = findings.partition_point(|f| f.span.start < finding.span.start);
                 findings.insert(at, finding);
             }
+            fresh.sort_by_key(|r| r.start);
         }
         if findings.is_empty() {
             return Redaction {
@@ -570,6 +602,58 @@ fn splice<'a>(
     }
     out.extend_from_slice(&input[at..]);
     (Cow::Owned(out), segments)
+}
+
+/// Context a later pass reads beyond a rule's reach on each side of a change: entropy's
+/// context words and JSON key, and the rest of a token at the edge.
+const REGION_SLACK: usize = 256;
+
+/// Where a text is cut into regions searched on their own must not split a token, an escape
+/// or a JSON string's quote from its content: after a space, line break, comma or
+/// structural bracket. Searching this far for one before giving up (then the region simply
+/// grows to the text's edge).
+const CUT_SEARCH: usize = 64 * 1024;
+
+/// The merged regions of `text` within `reach` bytes of each changed range, their edges moved
+/// outwards to safe cut points.
+fn neighbourhoods(
+    text: &[u8],
+    changed: impl Iterator<Item = Range<usize>>,
+    reach: usize,
+) -> Vec<Range<usize>> {
+    let is_cut = |b: u8| {
+        matches!(
+            b,
+            b' ' | b'\n' | b'\r' | b'\t' | b',' | b'{' | b'}' | b'[' | b']'
+        )
+    };
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    for range in changed {
+        let mut start = range.start.saturating_sub(reach);
+        let floor = start.saturating_sub(CUT_SEARCH);
+        while start > floor && !is_cut(text[start - 1]) {
+            start -= 1;
+        }
+        if start == floor {
+            start = 0;
+        }
+        let mut end = text.len().min(range.end.saturating_add(reach));
+        let ceiling = text.len().min(end.saturating_add(CUT_SEARCH));
+        while end < ceiling && !is_cut(text[end]) {
+            end += 1;
+        }
+        if end == ceiling {
+            end = text.len();
+        }
+        match regions.last_mut() {
+            Some(last) if start <= last.end => {
+                last.start = last.start.min(start);
+                last.end = last.end.max(end);
+            }
+            _ => regions.push(start..end),
+        }
+    }
+    regions
 }
 
 /// Maps a position of spliced text that is not inside a placeholder back to the input.

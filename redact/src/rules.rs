@@ -14,6 +14,7 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
+use crate::checks::Check;
 use crate::BuildError;
 
 /// Compiled regexes larger than this are refused: a rule must not be able to exhaust memory.
@@ -50,6 +51,9 @@ struct RuleSpec {
     ignore_values: Vec<String>,
     /// How many bytes after a keyword the regex may reach (default [`DEFAULT_WINDOW`]).
     window: Option<usize>,
+    /// A structure the found value must have.
+    #[serde(default)]
+    check: Option<Check>,
 }
 
 /// One compiled rule.
@@ -66,6 +70,7 @@ pub struct Rule {
     /// One regex over the `ignore_values` alternatives, if the rule has any.
     ignore: Option<Regex>,
     window: usize,
+    check: Option<Check>,
 }
 
 impl Rule {
@@ -127,10 +132,9 @@ impl Rule {
             } else {
                 whole
             };
-            let ignored = self
-                .ignore
-                .as_ref()
-                .is_some_and(|ignore| ignore.is_match(&text[span.start()..span.end()]));
+            let value = &text[span.start()..span.end()];
+            let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
+                || self.check.is_some_and(|check| !check.passes(value));
             if span.start() < span.end() && !ignored {
                 out.push((span.start(), span.end()));
             }
@@ -258,6 +262,7 @@ impl RuleSet {
                 regex,
                 ignore,
                 window: spec.window.unwrap_or(DEFAULT_WINDOW),
+                check: spec.check,
                 id,
                 line,
                 description: spec.description,
@@ -323,6 +328,19 @@ impl RuleSet {
             keyword_rules,
             always,
         })
+    }
+
+    /// How far from a change a rule match that involves it can reach: the look-behind before
+    /// a keyword, the longest keyword and the widest window after it.
+    pub(crate) fn reach(&self) -> usize {
+        let widest = self.rules.iter().map(|r| r.window).max().unwrap_or(0);
+        let longest_keyword = self
+            .rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().map(String::len))
+            .max()
+            .unwrap_or(0);
+        LOOK_BEHIND + longest_keyword + widest
     }
 
     /// The rules, in file order.

@@ -1,0 +1,106 @@
+//! Structure checks a rule can ask of a value its regex found: a checksum or an encoded
+//! header that random look-alikes fail. A value that fails is not this rule's finding (the
+//! entropy layer still judges it on its own). Pure functions; values are never kept.
+
+use serde::Deserialize;
+
+/// A rule's optional `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// GitHub and npm tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `npm_`): after the prefix, 30
+    /// random characters and 6 that are their CRC32 in base62 (`0-9A-Za-z`, most
+    /// significant first).
+    Crc32Base62,
+    /// A JSON Web Token: the first segment decodes (base64url) to a JSON object with `alg`.
+    JwtHeader,
+}
+
+impl Check {
+    /// Whether `value` (the span the rule found) has the structure.
+    pub(crate) fn passes(self, value: &[u8]) -> bool {
+        match self {
+            Check::Crc32Base62 => crc32_base62(value),
+            Check::JwtHeader => jwt_header(value),
+        }
+    }
+}
+
+fn crc32_base62(value: &[u8]) -> bool {
+    let Some(underscore) = value.iter().position(|&b| b == b'_') else {
+        return false;
+    };
+    let body = &value[underscore + 1..];
+    if body.len() != 36 {
+        return false;
+    }
+    let (random, checksum) = body.split_at(30);
+    let mut decoded: u64 = 0;
+    for &c in checksum {
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'A'..=b'Z' => c - b'A' + 10,
+            b'a'..=b'z' => c - b'a' + 36,
+            _ => return false,
+        };
+        decoded = decoded * 62 + u64::from(digit);
+    }
+    decoded == u64::from(crc32fast::hash(random))
+}
+
+fn jwt_header(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let header = value.split(|&b| b == b'.').next().unwrap_or_default();
+    let header = header
+        .strip_suffix(b"==")
+        .or_else(|| header.strip_suffix(b"="))
+        .unwrap_or(header);
+    let Ok(decoded) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
+        .is_ok_and(|object| object.get("alg").is_some_and(serde_json::Value::is_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token with a correct checksum, built the way the issuer does.
+    fn with_checksum(prefix: &str, random: &str) -> String {
+        const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut crc = u64::from(crc32fast::hash(random.as_bytes()));
+        let mut checksum = [b'0'; 6];
+        for slot in checksum.iter_mut().rev() {
+            *slot = DIGITS[(crc % 62) as usize];
+            crc /= 62;
+        }
+        format!("{prefix}_{random}{}", String::from_utf8_lossy(&checksum))
+    }
+
+    #[test]
+    fn a_correct_checksum_passes_and_any_change_fails() {
+        let token = with_checksum("ghp", "R8nXq2LmP4vTz7KbW1cYd9FhJ3sUa6");
+        assert!(Check::Crc32Base62.passes(token.as_bytes()));
+        let mut bytes = token.clone().into_bytes();
+        for i in 4..bytes.len() {
+            let original = bytes[i];
+            bytes[i] = if original == b'x' { b'y' } else { b'x' };
+            assert!(!Check::Crc32Base62.passes(&bytes), "changed at {i}");
+            bytes[i] = original;
+        }
+        assert!(!Check::Crc32Base62.passes(b"ghp_short"));
+        assert!(!Check::Crc32Base62.passes(b"no-underscore-at-all"));
+    }
+
+    #[test]
+    fn jwt_header_must_be_a_json_object_with_alg() {
+        let good =
+            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+        assert!(Check::JwtHeader.passes(good));
+        // `{"typ":"JWT"}`: JSON, but no algorithm.
+        assert!(!Check::JwtHeader.passes(b"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjM0In0.c2ln"));
+        assert!(!Check::JwtHeader.passes(b"eyJhbGciOiJIUzI1NiIsInR5cCI6.eyJ.c2ln"));
+        assert!(!Check::JwtHeader.passes(b"eyJ!!!.x.y"));
+    }
+}
