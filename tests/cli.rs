@@ -107,7 +107,7 @@ fn redact_keeps_line_structure_and_summarises_on_stderr() {
          MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5rJ1hY9mWkCVnoAoGCCqGSM49\n\
          AwEHoUQDQgAE7xVtCYjSnqFx0Y4ZsVNGEbUl6Y7w3kM0Tzb2J1sG4yQ7i2q1LJ9A\n\
          -----END EC PRIVATE KEY-----\n\
-         token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 end\n\
+         token 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 end\n\
          last line"
     );
     let file = home.path().join("input.txt");
@@ -248,7 +248,7 @@ fn rules_test_passes_on_the_shipped_rules_and_points_at_bad_ones() {
 fn redact_json_and_explain_describe_findings_without_values() {
     let home = tempfile::tempdir().unwrap();
     run_cli(home.path(), &["vault", "add", "db"], VALUE.as_bytes());
-    let input = format!("first line\nuse {VALUE} and ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n");
+    let input = format!("first line\nuse {VALUE} and 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\n");
     let (code, out, err) = run_cli(home.path(), &["redact", "--json"], input.as_bytes());
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();

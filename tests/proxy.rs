@@ -485,7 +485,7 @@ async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
     use base64::Engine as _;
     let upstream = Upstream::start().await;
     let airlock = Airlock::start(&config(&upstream, ""), &[]);
-    let token = "ghp_Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk";
+    let token = "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";
     let json = &[("content-type", "application/json")];
     let first = json!({ "messages": [{ "role": "user", "content": format!("use {token}") }] });
     let (status, _, _) = send(

@@ -80,7 +80,9 @@ mod tests {
 
     #[test]
     fn a_correct_checksum_passes_and_any_change_fails() {
-        let token = with_checksum("ghp", "R8nXq2LmP4vTz7KbW1cYd9FhJ3sUa6");
+        // Built at run time: the repository's own sources are a benign corpus for the scanner.
+        let random: String = "abcdefghij".repeat(3).chars().rev().collect();
+        let token = with_checksum("ghp", &random);
         assert!(Check::Crc32Base62.passes(token.as_bytes()));
         let mut bytes = token.clone().into_bytes();
         for i in 4..bytes.len() {
@@ -95,12 +97,13 @@ mod tests {
 
     #[test]
     fn jwt_header_must_be_a_json_object_with_alg() {
-        let good =
-            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlc2lnbmF0dXJl";
-        assert!(Check::JwtHeader.passes(good));
-        // `{"typ":"JWT"}`: JSON, but no algorithm.
-        assert!(!Check::JwtHeader.passes(b"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjM0In0.c2ln"));
-        assert!(!Check::JwtHeader.passes(b"eyJhbGciOiJIUzI1NiIsInR5cCI6.eyJ.c2ln"));
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = |header: &str| format!("{}.{}.signature", b64(header), b64(r#"{"sub":"1"}"#));
+        assert!(Check::JwtHeader.passes(jwt(r#"{"alg":"HS256","typ":"JWT"}"#).as_bytes()));
+        // JSON, but no algorithm; not JSON; not base64.
+        assert!(!Check::JwtHeader.passes(jwt(r#"{"typ":"JWT"}"#).as_bytes()));
+        assert!(!Check::JwtHeader.passes(jwt(r#"{"alg":"HS256","#).as_bytes()));
         assert!(!Check::JwtHeader.passes(b"eyJ!!!.x.y"));
     }
 }
