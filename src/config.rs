@@ -24,6 +24,8 @@ struct FileConfig {
     upstreams: Option<BTreeMap<String, UpstreamSection>>,
     #[serde(default)]
     redaction: RedactionSection,
+    #[serde(default)]
+    vault: VaultSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +40,13 @@ struct ProxySection {
 struct UpstreamSection {
     url: String,
     ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VaultSection {
+    /// How long a replaced value is kept and still redacted ("30d", "12h").
+    retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +76,8 @@ pub struct Config {
     pub entropy: bool,
     /// Whether values the regex and entropy layers find are remembered in the vault.
     pub learn: bool,
+    /// How long a replaced vault value is kept (and still redacted).
+    pub retention: std::time::Duration,
 }
 
 impl Config {
@@ -116,6 +127,14 @@ impl Config {
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
             learn: parsed.redaction.learn.unwrap_or(true),
+            retention: match parsed.vault.retention {
+                Some(text) => humantime::parse_duration(&text).with_context(|| {
+                    format!(
+                        "[vault] retention = {text:?}: use a duration such as \"30d\" or \"12h\""
+                    )
+                })?,
+                None => airlock_vault::DEFAULT_RETENTION,
+            },
             rule_files: parsed
                 .redaction
                 .rule_files

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airlock_redact::{PlaceholderKey, Redactor, RuleSet};
-use airlock_vault::Vault;
+use std::io::IsTerminal;
+
+use airlock_vault::{Vault, VaultOptions};
 use anyhow::{Context, Result};
+use secrecy::SecretString;
 
 use crate::config::Config;
 
@@ -15,18 +18,41 @@ pub const EMBEDDED_RULES: &str = include_str!("../rules/redaction.toml");
 /// Opens the vault. Without an explicit home, a user who cannot create the system default
 /// (`/var/lib/airlock`) gets a per-user home instead of an error.
 pub fn open_vault(config: &Config) -> Result<Vault> {
-    match Vault::open(&config.home) {
+    let options = vault_options(config)?;
+    match Vault::open_with(&config.home, options.clone()) {
         Err(airlock_vault::VaultError::Io { source, .. })
             if !config.home_explicit && source.kind() == std::io::ErrorKind::PermissionDenied =>
         {
             let fallback = user_home()
                 .context("cannot create /var/lib/airlock and $HOME is not set; set AIRLOCK_HOME")?;
             tracing::info!(home = %fallback.display(), "no access to /var/lib/airlock; using a per-user home");
-            Vault::open(&fallback)
+            Vault::open_with(&fallback, options)
                 .with_context(|| format!("opening the vault in {}", fallback.display()))
         }
         other => other.with_context(|| format!("opening the vault in {}", config.home.display())),
     }
+}
+
+/// The retention in force and the passphrase, when there is one: `AIRLOCK_VAULT_PASSPHRASE`,
+/// or asked for on the terminal when the key is passphrase-protected. With the variable set
+/// when no key exists yet, the new key is created passphrase-protected.
+fn vault_options(config: &Config) -> Result<VaultOptions> {
+    let from_env = std::env::var("AIRLOCK_VAULT_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let passphrase = match from_env {
+        Some(p) => Some(SecretString::from(p)),
+        None if config.home.join("vault.key.age").exists() && std::io::stdin().is_terminal() => {
+            let typed = rpassword::prompt_password("vault passphrase: ")
+                .context("reading the vault passphrase")?;
+            Some(SecretString::from(typed))
+        }
+        None => None,
+    };
+    Ok(VaultOptions {
+        retention: config.retention,
+        passphrase,
+    })
 }
 
 fn user_home() -> Option<PathBuf> {
@@ -53,7 +79,7 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
 pub fn build_redactor(vault: &mut Vault, config: &Config, rules: RuleSet) -> Result<Arc<Redactor>> {
     let key = vault.placeholder_key()?;
     let mut builder = Redactor::builder(PlaceholderKey::from_bytes(key.expose())?);
-    for (name, value) in vault.secrets()? {
+    for (name, value) in vault.registry_values()? {
         builder.secret(name.as_str(), value.expose());
     }
     builder.rules(rules);

@@ -92,19 +92,74 @@ pub enum VaultCommand {
         /// The secret's name: 1-64 characters from A-Z a-z 0-9 _ . - (it appears in
         /// placeholders as SECRET_REF(NAME)).
         name: String,
+        #[command(flatten)]
+        metadata: MetadataFlags,
     },
-    /// List secrets: names and times, never values.
+    /// Set a secret's value: adds it, or makes the value read from stdin its new version
+    /// (the old value stays redacted for the retention period).
+    Set {
+        /// The secret's name.
+        name: String,
+        #[command(flatten)]
+        metadata: MetadataFlags,
+    },
+    /// Show a secret's value: only with --reveal, and only to a terminal unless --force.
+    /// Every reveal is audited.
+    Get {
+        /// The secret's name.
+        name: String,
+        /// Print the value.
+        #[arg(long)]
+        reveal: bool,
+        /// Print it even when stdout is not a terminal (a pipe, a file).
+        #[arg(long, requires = "reveal")]
+        force: bool,
+    },
+    /// List secrets: names, metadata and times, never values.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// Remove a secret.
+    /// Remove a secret with all its versions.
     #[command(alias = "remove")]
     Rm {
         /// The secret's name.
         name: String,
     },
+    /// Re-encrypt every value under a new key and retire the old key.
+    RotateKey,
+    /// Import a provisioning file, then overwrite and delete it.
+    Import {
+        /// A JSON object of name -> value, or {"secrets": [{"name", "value", "description",
+        /// "kind", "allowed_tools"}]}. Refused when it is a symlink, not yours, or readable by
+        /// group or others.
+        #[arg(long)]
+        bootstrap: PathBuf,
+    },
+    /// Show the audit log.
+    Audit {
+        /// Verify the hash chain; exits non-zero naming the first broken row.
+        #[arg(long)]
+        verify: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A secret's metadata, on `vault add` and `vault set`.
+#[derive(Debug, clap::Args)]
+pub struct MetadataFlags {
+    /// What the secret is for.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// What sort of credential it is (api_key, password, oauth_token, ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// A tool that may resolve SECRET_REF(NAME) (repeat for several; none: no tool may).
+    #[arg(long = "allow-tool", value_name = "TOOL")]
+    pub allow_tools: Vec<String>,
 }
 
 #[cfg(test)]

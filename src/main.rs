@@ -18,8 +18,14 @@ use crate::config::Config;
 use crate::flags::{Args, Command, LogFormat, RulesCommand};
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core file, no ptrace by other users, no
+    // /proc/PID/mem for them.
+    let hardened = harden_process();
     let args = Args::parse();
     init_logging(args.log_format);
+    if let Err(error) = hardened {
+        tracing::warn!(%error, "could not disable core dumps; a crash could write memory to disk");
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -27,6 +33,21 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Disables core dumps (`RLIMIT_CORE` = 0) and marks the process non-dumpable
+/// (`PR_SET_DUMPABLE` = 0), so secrets in memory are not written out by a crash.
+fn harden_process() -> std::io::Result<()> {
+    use rustix::process::{set_dumpable_behavior, setrlimit, DumpableBehavior, Resource, Rlimit};
+    setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )?;
+    set_dumpable_behavior(DumpableBehavior::NotDumpable)?;
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

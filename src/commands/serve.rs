@@ -1,6 +1,6 @@
 //! `airlock serve`: the proxy, with the engine built from the vault and rules in force.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -24,11 +24,21 @@ pub fn run(config: Config) -> Result<()> {
         None
     };
     let proxy_engine = Arc::new(proxy_engine);
+    let rebuilds = Arc::new(Mutex::new(()));
+    {
+        let watched = engine::open_vault(&config)?;
+        let proxy_engine = proxy_engine.clone();
+        let rebuilds = rebuilds.clone();
+        std::thread::Builder::new()
+            .name("airlock-vault-watch".into())
+            .spawn(move || watch(watched, &proxy_engine, &rebuilds))
+            .context("starting the vault watcher")?;
+    }
     if let Some(receiver) = learner {
         let proxy_engine = proxy_engine.clone();
         std::thread::Builder::new()
             .name("airlock-learner".into())
-            .spawn(move || learn(vault, receiver, &proxy_engine))
+            .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds))
             .context("starting the learner thread")?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,6 +78,7 @@ fn learn(
     mut vault: airlock_vault::Vault,
     mut receiver: tokio::sync::mpsc::Receiver<Vec<airlock_redact::Detected>>,
     engine: &airlock_proxy::Engine,
+    rebuilds: &Mutex<()>,
 ) {
     let mut full_warned = false;
     while let Some(batch) = receiver.blocking_recv() {
@@ -97,14 +108,59 @@ fn learn(
         if added.is_empty() {
             continue;
         }
-        match rebuild(&mut vault, &engine.current()) {
-            Ok(redactor) => {
-                engine.replace(redactor);
-                tracing::info!(handles = ?added, "learned detected values into the registry");
-            }
+        if reload(&mut vault, engine, rebuilds) {
+            tracing::info!(handles = ?added, "learned detected values into the registry");
+        }
+    }
+}
+
+/// How often the watcher looks for vault changes made by other processes (`vault add`,
+/// `set`, `rm`, `rotate-key`, `import`): well within the one second an operator may wait.
+const WATCH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Rebuilds the registry whenever another connection commits to the vault, so added,
+/// rotated and removed secrets take effect without a restart.
+fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuilds: &Mutex<()>) {
+    let mut seen = vault.data_version().ok();
+    loop {
+        std::thread::sleep(WATCH_INTERVAL);
+        let now = match vault.data_version() {
+            Ok(version) => Some(version),
             Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "rebuilding the registry failed; the previous engine stays")
+                tracing::warn!(%error, "cannot read the vault's change counter");
+                continue;
             }
+        };
+        if now != seen {
+            seen = now;
+            if reload(&mut vault, engine, rebuilds) {
+                tracing::info!(
+                    registry_secrets = engine.current().registry_len(),
+                    "vault changed; registry reloaded"
+                );
+            }
+        }
+    }
+}
+
+/// Rebuilds the engine from the vault as it is now and installs it. Rebuilds are serialised
+/// so that a slower one built from an older state never replaces a newer one.
+fn reload(
+    vault: &mut airlock_vault::Vault,
+    engine: &airlock_proxy::Engine,
+    rebuilds: &Mutex<()>,
+) -> bool {
+    let _turn = rebuilds
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match rebuild(vault, &engine.current()) {
+        Ok(redactor) => {
+            engine.replace(redactor);
+            true
+        }
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "rebuilding the registry failed; the previous engine stays");
+            false
         }
     }
 }
@@ -114,7 +170,7 @@ fn rebuild(
     current: &airlock_redact::Redactor,
 ) -> Result<Arc<airlock_redact::Redactor>> {
     let mut builder = current.rebuilder();
-    for (name, value) in vault.secrets()? {
+    for (name, value) in vault.registry_values()? {
         builder.secret(name.as_str(), value.expose());
     }
     Ok(Arc::new(builder.build()?))

@@ -82,6 +82,51 @@ pub enum VaultError {
     /// SQLite refused an operation.
     #[error("vault database: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The key loaded does not open this database (and no rotation in progress explains it).
+    #[error("the vault key {path} does not match the database (it was sealed for another key); restore the right key file or credential")]
+    WrongKey {
+        /// Where the key came from.
+        path: PathBuf,
+    },
+    /// The audit chain does not verify.
+    #[error("audit log row {row} {reason}")]
+    AuditBroken {
+        /// The first row that does not fit.
+        row: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `SECRET_REF(name)` names no secret.
+    #[error("SECRET_REF({name}) names no secret in the vault")]
+    UnknownRef {
+        /// The name in the reference.
+        name: String,
+    },
+    /// The secret may not be used by this tool.
+    #[error("SECRET_REF({name}) may not be used by tool {tool:?} (allowed tools are set with `airlock vault set {name} --allow-tool TOOL`)")]
+    RefNotAllowed {
+        /// The secret.
+        name: String,
+        /// The tool that asked.
+        tool: String,
+    },
+    /// The arguments to resolve are not JSON.
+    #[error("tool arguments are not valid JSON: {0}")]
+    ArgumentsNotJson(String),
+    /// A tool name that cannot be stored.
+    #[error("invalid tool name {tool:?}: use 1-64 characters from A-Z a-z 0-9 _ . : -")]
+    InvalidTool {
+        /// The refused name.
+        tool: String,
+    },
+    /// A bootstrap file was refused; nothing was imported.
+    #[error("bootstrap file {path}: {reason}")]
+    Bootstrap {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The database was written by a newer airlock.
     #[error(
         "vault database schema version {found} is newer than this airlock supports ({supported})"
