@@ -195,17 +195,18 @@ fn parse(text: &str) -> Result<Vec<(String, SecretString, Metadata)>, String> {
         .collect())
 }
 
-/// Overwrites the file's bytes, syncs, unlinks it and syncs the directory.
+/// Unlinks the file (synced), then overwrites its bytes through a descriptor opened
+/// before: at every instant the file is either whole at its path (a re-run finds every value
+/// unchanged) or gone, never present but blanked.
 fn destroy(path: &Path, len: u64) -> Result<(), VaultError> {
     let io = |source| VaultError::Io {
         path: path.to_owned(),
         source,
     };
     let mut file = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+    fs::remove_file(path).map_err(io)?;
+    crate::key::sync_dir(path)?;
     file.write_all(&vec![0u8; usize::try_from(len).unwrap_or(0)])
         .map_err(io)?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    fs::remove_file(path).map_err(io)?;
-    crate::key::sync_dir(path)
+    file.sync_all().map_err(io)
 }

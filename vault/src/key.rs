@@ -66,6 +66,8 @@ impl KeySource {
 pub(crate) struct Key {
     pub(crate) identity: age::x25519::Identity,
     pub(crate) source: KeySource,
+    /// Created by this load (there was no key anywhere).
+    pub(crate) created: bool,
 }
 
 impl Key {
@@ -79,6 +81,7 @@ impl Key {
                 return Ok(Key {
                     identity,
                     source: KeySource::Credential(path),
+                    created: false,
                 });
             }
         }
@@ -89,6 +92,7 @@ impl Key {
             return Ok(Key {
                 identity,
                 source: KeySource::File(file),
+                created: false,
             });
         }
         if fs::symlink_metadata(&protected).is_ok() {
@@ -100,6 +104,7 @@ impl Key {
             return Ok(Key {
                 identity,
                 source: KeySource::Passphrase(protected),
+                created: false,
             });
         }
         let identity = age::x25519::Identity::generate();
@@ -118,12 +123,18 @@ impl Key {
             KeySource::File(path) => Ok(Key {
                 identity: read_plain(path, true)?,
                 source,
+                created: true,
             }),
             KeySource::Passphrase(path) => Ok(Key {
                 identity: read_protected(path, passphrase.ok_or(VaultError::Random)?)?,
                 source,
+                created: true,
             }),
-            KeySource::Credential(_) => Ok(Key { identity, source }),
+            KeySource::Credential(_) => Ok(Key {
+                identity,
+                source,
+                created: true,
+            }),
         }
     }
 
@@ -185,14 +196,25 @@ impl Key {
     ) -> Result<(), VaultError> {
         let next = self.source.next_path();
         let path = self.source.path().to_owned();
-        // Overwrite the retired key's bytes before the rename unlinks them.
-        scrub(&path);
+        // One atomic rename: at every instant `path` holds a whole key, old or new. The old
+        // key's blocks are freed, not overwritten: scrubbing it first would leave a window
+        // with no working key, and overwriting does not reliably erase on journaling
+        // filesystems or SSDs anyway.
         fs::rename(&next, &path).map_err(|source| VaultError::Io {
             path: next.clone(),
             source,
         })?;
         sync_dir(&path)?;
         self.identity = identity;
+        Ok(())
+    }
+
+    /// Removes a key this load created for a database that turned out to belong to another
+    /// key, so the next attempt reports the missing key again instead of a wrong one.
+    pub(crate) fn forget_created(&self) -> Result<(), VaultError> {
+        if self.created {
+            remove_durably(self.source.path())?;
+        }
         Ok(())
     }
 

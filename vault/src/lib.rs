@@ -242,6 +242,13 @@ impl Vault {
             Some(stored) if stored == mine => self.key.discard_next(),
             Some(stored) => match self.key.next(self.options.passphrase.as_ref())? {
                 Some(next) if next.to_public().to_string() == stored => self.key.promote_next(next),
+                _ if self.key.created => {
+                    self.key.forget_created()?;
+                    Err(VaultError::KeyFile {
+                        path: self.key.source.path().to_owned(),
+                        reason: "is missing, and the vault database was sealed for a key; restore the key file (or its systemd credential)".into(),
+                    })
+                }
                 _ => Err(VaultError::WrongKey {
                     path: self.key.source.path().to_owned(),
                 }),

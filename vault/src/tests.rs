@@ -151,6 +151,11 @@ fn a_wrong_key_is_refused_and_reveals_nothing() {
     let err = Vault::open(dir.path()).unwrap_err();
     assert!(matches!(err, VaultError::WrongKey { .. }), "{err}");
     assert!(!format!("{err} {err:?}").contains(VALUE));
+    // A missing key is named as missing, and no stray key is left behind.
+    fs::remove_file(dir.path().join("vault.key")).unwrap();
+    let err = Vault::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("is missing"), "{err}");
+    assert!(!dir.path().join("vault.key").exists());
 }
 
 #[test]
