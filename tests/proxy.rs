@@ -553,3 +553,73 @@ async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
     assert_eq!(entry["source"], "detected");
     assert!(!airlock.log().contains(token), "the token reached the log");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vault_changes_reach_the_running_proxy_within_a_second() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(
+        &config(&upstream, "[redaction]\nentropy = false\nlearn = false\n"),
+        &[],
+    );
+    let json = &[("content-type", "application/json")];
+    let forwarded = |text: &str| {
+        let body = json!({ "messages": [{ "role": "user", "content": text }] }).to_string();
+        let (addr, upstream) = (airlock.addr, &upstream);
+        async move {
+            let (status, _, _) = send(addr, post("/anthropic/v1/messages", json, body)).await;
+            assert_eq!(status, 200);
+            String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned()
+        }
+    };
+    // Polls until `check` holds for what the upstream receives, or one second has passed.
+    async fn within_a_second<F, Fut>(mut attempt: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < deadline {
+            if attempt().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+    let first = "plain-value-only-the-vault-knows-4471";
+    let second = "rotated-value-only-the-vault-knows-8812";
+    assert!(forwarded(first).await.contains(first), "not a secret yet");
+
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["vault", "add", "crm_token"],
+        first.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        within_a_second(|| async { forwarded(first).await.contains("SECRET_REF(crm_token)") })
+            .await,
+        "an added secret was not redacted within a second"
+    );
+
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["vault", "set", "crm_token"],
+        second.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        within_a_second(|| async { !forwarded(second).await.contains(second) }).await,
+        "a rotated value was not redacted within a second"
+    );
+    // The old value stays redacted while it is retained.
+    assert!(!forwarded(first).await.contains(first));
+
+    let (code, _, err) = support::run_cli(airlock.home.path(), &["vault", "rm", "crm_token"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        within_a_second(|| async { forwarded(second).await.contains(second) }).await,
+        "a removed secret was still redacted after a second"
+    );
+    assert!(!airlock.log().contains(first) && !airlock.log().contains(second));
+}
