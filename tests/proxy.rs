@@ -451,6 +451,17 @@ async fn tls_to_an_untrusted_upstream_is_refused() {
 async fn sigterm_stops_the_proxy_cleanly() {
     let upstream = Upstream::start().await;
     let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    // Secrets in memory never reach a core file.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", airlock.pid())).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
+        ["0", "0"],
+        "{core}"
+    );
     let status = tokio::task::spawn_blocking(move || airlock.terminate())
         .await
         .unwrap();
