@@ -209,31 +209,37 @@ impl Entropy {
         let mut skipped: Vec<std::ops::Range<usize>> =
             opaque.iter().cloned().chain(public_blocks(text)).collect();
         skipped.sort_by_key(|r| r.start);
-        let mut skip = skipped.iter().peekable();
-        // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
-        // matter; finding them a block at a time keeps the scan free of per-byte branches.
-        for run in long_runs(text, MIN_TOKEN - 2) {
-            let mut start = run.start;
-            while skip.peek().is_some_and(|r| r.end <= start) {
-                skip.next();
+        // Merged, so that the gaps between them are what is scanned.
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(skipped.len());
+        for range in skipped {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
             }
-            // A token starting inside a skipped range is skipped; one starting where the
-            // range ends is judged on its own.
-            if let Some(range) = skip.peek().filter(|r| r.start <= start) {
-                start = range.end;
-                if start >= run.end {
-                    continue;
-                }
-            }
-            let padding = text[run.end..]
-                .iter()
-                .take(2)
-                .take_while(|&&b| b == b'=')
-                .count();
-            let end = run.end + padding;
-            if end - start >= MIN_TOKEN {
-                if let Some(alphabet) = self.judge(text, start, end) {
-                    found(start, end, alphabet);
+        }
+        let mut gap_start = 0;
+        for gap in merged
+            .iter()
+            .map(|r| r.start..r.end)
+            .chain(std::iter::once(text.len()..text.len()))
+        {
+            let segment = gap_start.min(gap.start)..gap.start;
+            gap_start = gap.end;
+            // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
+            // matter; finding them a block at a time keeps the scan free of per-byte
+            // branches. Skipped ranges (media, certificates) are not read at all.
+            for run in long_runs(&text[segment.clone()], MIN_TOKEN - 2) {
+                let (start, run_end) = (segment.start + run.start, segment.start + run.end);
+                let padding = text[run_end..]
+                    .iter()
+                    .take(2)
+                    .take_while(|&&b| b == b'=')
+                    .count();
+                let end = run_end + padding;
+                if end - start >= MIN_TOKEN {
+                    if let Some(alphabet) = self.judge(text, start, end) {
+                        found(start, end, alphabet);
+                    }
                 }
             }
         }

@@ -51,6 +51,9 @@ struct RuleSpec {
     ignore_values: Vec<String>,
     /// How many bytes after a keyword the regex may reach (default [`DEFAULT_WINDOW`]).
     window: Option<usize>,
+    /// How many bytes before a keyword the regex starts (default 192): a match that
+    /// starts at its keyword needs only a few, for `\b`.
+    look_behind: Option<usize>,
     /// A structure the found value must have.
     #[serde(default)]
     check: Option<Check>,
@@ -70,6 +73,7 @@ pub struct Rule {
     /// One regex over the `ignore_values` alternatives, if the rule has any.
     ignore: Option<Regex>,
     window: usize,
+    look_behind: usize,
     check: Option<Check>,
 }
 
@@ -262,6 +266,7 @@ impl RuleSet {
                 regex,
                 ignore,
                 window: spec.window.unwrap_or(DEFAULT_WINDOW),
+                look_behind: spec.look_behind.unwrap_or(LOOK_BEHIND),
                 check: spec.check,
                 id,
                 line,
@@ -334,13 +339,14 @@ impl RuleSet {
     /// a keyword, the longest keyword and the widest window after it.
     pub(crate) fn reach(&self) -> usize {
         let widest = self.rules.iter().map(|r| r.window).max().unwrap_or(0);
+        let furthest_back = self.rules.iter().map(|r| r.look_behind).max().unwrap_or(0);
         let longest_keyword = self
             .rules
             .iter()
             .flat_map(|r| r.keywords.iter().map(String::len))
             .max()
             .unwrap_or(0);
-        LOOK_BEHIND + longest_keyword + widest
+        furthest_back + longest_keyword + widest
     }
 
     /// The rules, in file order.
@@ -404,7 +410,7 @@ impl RuleSet {
             }
             for &index in &self.keyword_rules[m.pattern().as_usize()] {
                 let rule = &self.rules[index];
-                let start = m.start().saturating_sub(LOOK_BEHIND);
+                let start = m.start().saturating_sub(rule.look_behind);
                 let end = text.len().min(m.end().saturating_add(rule.window));
                 let windows = &mut per_rule[index];
                 match windows.last_mut() {
