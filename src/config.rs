@@ -26,6 +26,9 @@ struct FileConfig {
     redaction: RedactionSection,
     #[serde(default)]
     vault: VaultSection,
+    /// Agent names by the dummy key their client sends (for metering).
+    #[serde(default)]
+    agents: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +43,16 @@ struct ProxySection {
 struct UpstreamSection {
     url: String,
     ca_file: Option<PathBuf>,
+    auth: Option<AuthSection>,
+}
+
+/// `auth = { header = "x-api-key", secret = "NAME" }` or `auth = { bearer = "NAME" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthSection {
+    header: Option<String>,
+    secret: Option<String>,
+    bearer: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,12 +116,27 @@ impl Config {
         let upstreams = match parsed.upstreams {
             Some(table) => table
                 .into_iter()
-                .map(|(name, u)| airlock_proxy::UpstreamConfig {
-                    name,
-                    url: u.url,
-                    ca_file: u.ca_file.map(|p| base.join(p)),
+                .map(|(name, u)| {
+                    let auth = match u.auth {
+                        None => None,
+                        Some(AuthSection { header: Some(header), secret: Some(secret), bearer: None }) => {
+                            Some(airlock_proxy::UpstreamAuth { header, secret, bearer: false })
+                        }
+                        Some(AuthSection { header: None, secret: None, bearer: Some(secret) }) => {
+                            Some(airlock_proxy::UpstreamAuth { header: "authorization".into(), secret, bearer: true })
+                        }
+                        Some(_) => anyhow::bail!(
+                            "[upstreams.{name}] auth: give either {{ header = \"x-api-key\", secret = \"VAULT_NAME\" }} or {{ bearer = \"VAULT_NAME\" }}"
+                        ),
+                    };
+                    Ok(airlock_proxy::UpstreamConfig {
+                        name,
+                        url: u.url,
+                        ca_file: u.ca_file.map(|p| base.join(p)),
+                        auth,
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>>>()?,
             None => default_upstreams(),
         };
         Ok(Config {
@@ -124,6 +152,7 @@ impl Config {
                     .max_body_bytes
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
                 upstreams,
+                agents: parsed.agents.into_iter().collect(),
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
             learn: parsed.redaction.learn.unwrap_or(true),
@@ -155,6 +184,7 @@ fn default_upstreams() -> Vec<airlock_proxy::UpstreamConfig> {
         name: name.into(),
         url: url.into(),
         ca_file: None,
+        auth: None,
     })
     .collect()
 }

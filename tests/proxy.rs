@@ -634,3 +634,121 @@ async fn vault_changes_reach_the_running_proxy_within_a_second() {
     );
     assert!(!airlock.log().contains(first) && !airlock.log().contains(second));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
+    let upstream = Upstream::start().await;
+    let config = format!(
+        "[proxy]\nlisten = \"127.0.0.1:0\"\n\
+         [agents]\n\"sk-dummy-openclaw\" = \"openclaw-main\"\n\
+         [upstreams.anthropic]\nurl = \"{url}\"\nca_file = \"{ca}\"\n\
+         auth = {{ header = \"x-api-key\", secret = \"anthropic_api_key\" }}\n\
+         [upstreams.openai]\nurl = \"{url}/openai-base\"\nca_file = \"{ca}\"\n\
+         auth = {{ bearer = \"openai_api_key\" }}\n",
+        url = upstream.url(),
+        ca = upstream.ca_file.display()
+    );
+    let real_anthropic = "sk-ant-api03-RealKeyFromTheVault0000000000000000";
+    let airlock = Airlock::start(&config, &[("anthropic_api_key", real_anthropic)]);
+    let body = json!({ "messages": [{ "role": "user", "content": "hi" }] }).to_string();
+
+    // The client's dummy key is replaced by the vault's; airlock's agent header stays home.
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("x-api-key", "sk-dummy-openclaw"),
+                ("authorization", "Bearer sk-dummy-openclaw"),
+                ("x-airlock-agent", "openclaw-main"),
+            ],
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = upstream.recorded().last().unwrap().headers.clone();
+    assert_eq!(seen.get("x-api-key").unwrap(), real_anthropic);
+    assert!(
+        seen.get("authorization").is_none(),
+        "the client's bearer key was forwarded"
+    );
+    assert!(seen.get("x-airlock-agent").is_none());
+    assert!(
+        airlock.log().contains("agent=openclaw-main"),
+        "{}",
+        airlock.log()
+    );
+
+    // An upstream whose secret the vault lacks: refused, nothing forwarded, dummy key kept home.
+    let before = upstream.recorded().len();
+    let (status, _, answer) = send(
+        airlock.addr,
+        post(
+            "/openai/v1/chat/completions",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", "Bearer sk-dummy-openclaw"),
+            ],
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert!(String::from_utf8_lossy(&answer).contains("upstream_credential_missing"));
+    assert_eq!(
+        upstream.recorded().len(),
+        before,
+        "nothing may be forwarded"
+    );
+    assert!(
+        airlock.log().contains("openai_api_key"),
+        "the log names the missing secret"
+    );
+
+    // Added to the vault, it is used within a second, as a bearer token.
+    let real_openai = "sk-proj-RealOpenAIKeyFromTheVault111111111111";
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["vault", "add", "openai_api_key"],
+        real_openai.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let (status, _, _) = send(
+            airlock.addr,
+            post(
+                "/openai/v1/chat/completions",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", "Bearer sk-dummy-openclaw"),
+                ],
+                body.clone(),
+            ),
+        )
+        .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new credential was not used within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let seen = upstream.recorded().last().unwrap().headers.clone();
+    assert_eq!(
+        seen.get("authorization").unwrap(),
+        &format!("Bearer {real_openai}")
+    );
+    // The agent came from the mapped dummy key this time.
+    assert!(airlock.log().matches("agent=openclaw-main").count() >= 2);
+    for value in [real_anthropic, real_openai] {
+        assert!(
+            !airlock.log().contains(value),
+            "a provider key reached the log"
+        );
+    }
+}

@@ -1,18 +1,24 @@
-//! The redaction engine in force, swappable while requests run, and where detected values go.
+//! What the proxy knows from the vault, swappable while requests run: the redaction engine in
+//! force, the upstream credentials it injects, and where detected values go.
 //!
 //! Requests take the engine current when they start (a cheap `Arc` load); a vault change or a
-//! learned value installs a new one atomically, and the next request uses it. Detected values
+//! learned value installs a new one atomically, and the next request uses it. Credentials are
+//! held as sensitive header values (hyper keeps them out of its debug output); they are never
+//! logged. Detected values
 //! are handed to a learner (the binary's vault writer) without waiting: learning is best
 //! effort, the value was already replaced in the request that carried it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use airlock_redact::{Detected, Redactor};
 use arc_swap::ArcSwap;
+use http::HeaderValue;
 
-/// The engine in force and the learner's mailbox.
+/// The engine in force, the credentials in force and the learner's mailbox.
 pub struct Engine {
     current: ArcSwap<Redactor>,
+    credentials: ArcSwap<HashMap<String, HeaderValue>>,
     learner: Option<tokio::sync::mpsc::Sender<Vec<Detected>>>,
 }
 
@@ -21,6 +27,7 @@ impl Engine {
     pub fn new(redactor: Arc<Redactor>) -> Self {
         Engine {
             current: ArcSwap::new(redactor),
+            credentials: ArcSwap::from_pointee(HashMap::new()),
             learner: None,
         }
     }
@@ -39,6 +46,30 @@ impl Engine {
     /// Installs a new engine for the requests that start from now on.
     pub fn replace(&self, redactor: Arc<Redactor>) {
         self.current.store(redactor);
+    }
+
+    /// Installs the upstream credentials, by vault name: each value as the header carries it
+    /// (the bearer prefix is added per upstream). A value that cannot be a header (a line
+    /// break in it) is left out, and requests that need it are refused.
+    pub fn set_credentials<'a>(&self, values: impl IntoIterator<Item = (&'a str, &'a [u8])>) {
+        let mut map = HashMap::new();
+        for (name, value) in values {
+            match HeaderValue::from_bytes(value) {
+                Ok(mut header) => {
+                    header.set_sensitive(true);
+                    map.insert(name.to_owned(), header);
+                }
+                Err(_) => {
+                    tracing::warn!(secret = name, "vault value cannot be sent as an HTTP header (control characters); requests needing it are refused");
+                }
+            }
+        }
+        self.credentials.store(Arc::new(map));
+    }
+
+    /// The credential stored under `name`.
+    pub(crate) fn credential(&self, name: &str) -> Option<HeaderValue> {
+        self.credentials.load().get(name).cloned()
     }
 
     /// Hands detected values to the learner, if there is one and it keeps up.

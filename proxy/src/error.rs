@@ -70,6 +70,9 @@ pub enum Refusal {
     InvalidTarget,
     /// The upstream could not be reached or failed before answering.
     UpstreamUnavailable,
+    /// The upstream's credential is a vault secret the vault does not hold: the client's own
+    /// (dummy) key is never sent in its place.
+    CredentialMissing,
 }
 
 impl Refusal {
@@ -85,6 +88,7 @@ impl Refusal {
                 StatusCode::BAD_REQUEST
             }
             Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+            Refusal::CredentialMissing => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -99,6 +103,7 @@ impl Refusal {
             Refusal::UnreadableBody => "unreadable_body",
             Refusal::InvalidTarget => "invalid_target",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
+            Refusal::CredentialMissing => "upstream_credential_missing",
         }
     }
 
@@ -116,6 +121,7 @@ impl Refusal {
             Refusal::UnreadableBody => "airlock: the request body could not be read or decoded; nothing was forwarded".into(),
             Refusal::InvalidTarget => "airlock: the request target is not a valid URI; nothing was forwarded".into(),
             Refusal::UpstreamUnavailable => "airlock: the upstream could not be reached or failed before answering".into(),
+            Refusal::CredentialMissing => "airlock: this upstream's API key comes from the vault, which does not hold it (the operator's log names the secret); nothing was forwarded".into(),
         }
     }
 

@@ -34,9 +34,52 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove(header::UPGRADE);
 }
 
+/// Names the agent for metering: airlock's own header, else the agent the client's (dummy)
+/// key is mapped to, else `default`.
+pub(crate) const AGENT_HEADER: &str = "x-airlock-agent";
+
+pub(crate) fn agent(
+    headers: &HeaderMap,
+    agents: &std::collections::HashMap<String, String>,
+) -> String {
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    if let Some(name) = headers.get(AGENT_HEADER).and_then(|v| v.to_str().ok()) {
+        if valid(name) {
+            return name.to_owned();
+        }
+    }
+    let key = headers
+        .get("x-api-key")
+        .or_else(|| headers.get(header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+    key.and_then(|k| agents.get(k))
+        .cloned()
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+/// The headers a client may carry its own provider key in: all dropped when the upstream's
+/// credential comes from the vault.
+const CLIENT_CREDENTIALS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+
+/// Replaces whatever credential the client sent with the upstream's own.
+pub(crate) fn set_credential(headers: &mut HeaderMap, name: &HeaderName, value: HeaderValue) {
+    for header in CLIENT_CREDENTIALS {
+        headers.remove(header);
+    }
+    headers.insert(name.clone(), value);
+}
+
 /// Headers for the upstream request, from the client's.
 pub(crate) fn to_upstream(mut headers: HeaderMap) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
+    headers.remove(AGENT_HEADER);
     for name in [
         header::HOST,
         header::CONTENT_LENGTH,

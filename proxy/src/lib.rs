@@ -37,7 +37,7 @@ use http_body_util::{BodyExt, Full};
 
 pub use engine::Engine;
 pub use error::{ProxyError, Refusal};
-pub use upstream::UpstreamConfig;
+pub use upstream::{UpstreamAuth, UpstreamConfig};
 
 /// The default `max_body_bytes`: 32 MiB, enough for long agent sessions with images.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
@@ -51,6 +51,8 @@ pub struct ProxyConfig {
     pub max_body_bytes: usize,
     /// The allowlist of upstreams.
     pub upstreams: Vec<UpstreamConfig>,
+    /// Agent names by the (dummy) key a client sends: for metering.
+    pub agents: std::collections::HashMap<String, String>,
 }
 
 /// The body of every response the proxy sends: relayed upstream frames or its own errors.
@@ -69,6 +71,7 @@ pub(crate) struct Shared {
     upstream_names: String,
     max_body_bytes: usize,
     engine: Arc<Engine>,
+    agents: std::collections::HashMap<String, String>,
 }
 
 /// A bound proxy, ready to serve.
@@ -112,6 +115,7 @@ impl Proxy {
                 upstream_names,
                 max_body_bytes: config.max_body_bytes,
                 engine,
+                agents: config.agents,
             }),
         })
     }

@@ -54,18 +54,44 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         replaced(Layer::Entropy),
     );
 
-    // 4. Forward, and relay the response as it streams in.
+    // 4. Headers: the agent is named for metering, and an upstream whose key lives in the
+    //    vault gets that key in place of the client's.
+    let agent = headers::agent(&parts.headers, &shared.agents);
+    let mut outbound_headers = headers::to_upstream(parts.headers);
+    if let Some(auth) = &upstream.auth {
+        let Some(value) = shared.engine.credential(&auth.secret) else {
+            tracing::warn!(upstream = %upstream.name, secret = %auth.secret, "the upstream's credential is not in the vault; add it with `airlock vault add`");
+            return refuse(shared, Some(upstream), Refusal::CredentialMissing);
+        };
+        let value = if auth.bearer {
+            let mut bearer = b"Bearer ".to_vec();
+            bearer.extend_from_slice(value.as_bytes());
+            match http::HeaderValue::from_bytes(&bearer) {
+                Ok(mut v) => {
+                    v.set_sensitive(true);
+                    v
+                }
+                Err(_) => return refuse(shared, Some(upstream), Refusal::CredentialMissing),
+            }
+        } else {
+            value
+        };
+        headers::set_credential(&mut outbound_headers, &auth.header, value);
+    }
+
+    // 5. Forward, and relay the response as it streams in.
     let mut outbound = Request::new(());
     *outbound.method_mut() = parts.method;
     *outbound.uri_mut() = uri;
     *outbound.version_mut() = Version::HTTP_11;
-    *outbound.headers_mut() = headers::to_upstream(parts.headers);
+    *outbound.headers_mut() = outbound_headers;
     let response = forward(upstream, outbound, redacted, &body).await;
     match response {
         Ok(mut response) => {
             headers::to_client(response.headers_mut());
             tracing::info!(
                 upstream = %upstream.name,
+                agent = %agent,
                 status = response.status().as_u16(),
                 redacted_registry = findings.0,
                 redacted_regex = findings.1,

@@ -29,6 +29,26 @@ pub struct UpstreamConfig {
     pub url: String,
     /// Extra trust roots (PEM) for this upstream's TLS.
     pub ca_file: Option<PathBuf>,
+    /// The credential to send, from the vault, in place of whatever the client sent.
+    pub auth: Option<UpstreamAuth>,
+}
+
+/// An upstream's credential: a vault secret sent in a header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamAuth {
+    /// The header (`x-api-key`, `authorization`, ...).
+    pub header: String,
+    /// The vault secret's name.
+    pub secret: String,
+    /// Send it as `Bearer <value>`.
+    pub bearer: bool,
+}
+
+/// A validated credential rule.
+pub(crate) struct Auth {
+    pub(crate) header: http::HeaderName,
+    pub(crate) secret: String,
+    pub(crate) bearer: bool,
 }
 
 pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<bytes::Bytes>>;
@@ -41,6 +61,7 @@ pub(crate) struct Upstream {
     /// The base path without a trailing slash ("" for the root).
     base_path: String,
     pub(crate) client: HttpClient,
+    pub(crate) auth: Option<Auth>,
 }
 
 impl Upstream {
@@ -81,7 +102,17 @@ impl Upstream {
             return Err(bad("url must not have a query"));
         }
         let base_path = uri.path().trim_end_matches('/').to_owned();
+        let auth = match &config.auth {
+            None => None,
+            Some(auth) => Some(Auth {
+                header: http::HeaderName::from_bytes(auth.header.as_bytes())
+                    .map_err(|_| bad("auth header is not a valid header name"))?,
+                secret: auth.secret.clone(),
+                bearer: auth.bearer,
+            }),
+        };
         Ok(Upstream {
+            auth,
             name: config.name.clone(),
             scheme,
             authority,

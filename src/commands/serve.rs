@@ -16,6 +16,15 @@ pub fn run(config: Config) -> Result<()> {
     let mut vault = engine::open_vault(&config)?;
     let redactor = engine::build_redactor(&mut vault, &config, rules)?;
     let mut proxy_engine = airlock_proxy::Engine::new(redactor.clone());
+    let credential_names: Arc<Vec<String>> = Arc::new(
+        config
+            .proxy
+            .upstreams
+            .iter()
+            .filter_map(|u| u.auth.as_ref().map(|a| a.secret.clone()))
+            .collect(),
+    );
+    load_credentials(&vault, &proxy_engine, &credential_names)?;
     let learner = if config.learn {
         let (sender, receiver) = tokio::sync::mpsc::channel(LEARN_QUEUE);
         proxy_engine = proxy_engine.with_learner(sender);
@@ -29,16 +38,17 @@ pub fn run(config: Config) -> Result<()> {
         let watched = engine::open_vault(&config)?;
         let proxy_engine = proxy_engine.clone();
         let rebuilds = rebuilds.clone();
+        let names = credential_names.clone();
         std::thread::Builder::new()
             .name("airlock-vault-watch".into())
-            .spawn(move || watch(watched, &proxy_engine, &rebuilds))
+            .spawn(move || watch(watched, &proxy_engine, &rebuilds, &names))
             .context("starting the vault watcher")?;
     }
     if let Some(receiver) = learner {
         let proxy_engine = proxy_engine.clone();
         std::thread::Builder::new()
             .name("airlock-learner".into())
-            .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds))
+            .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds, &credential_names))
             .context("starting the learner thread")?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -79,6 +89,7 @@ fn learn(
     mut receiver: tokio::sync::mpsc::Receiver<Vec<airlock_redact::Detected>>,
     engine: &airlock_proxy::Engine,
     rebuilds: &Mutex<()>,
+    credentials: &[String],
 ) {
     let mut full_warned = false;
     while let Some(batch) = receiver.blocking_recv() {
@@ -108,7 +119,7 @@ fn learn(
         if added.is_empty() {
             continue;
         }
-        if reload(&mut vault, engine, rebuilds) {
+        if reload(&mut vault, engine, rebuilds, credentials) {
             tracing::info!(handles = ?added, "learned detected values into the registry");
         }
     }
@@ -120,7 +131,12 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Rebuilds the registry whenever another connection commits to the vault, so added,
 /// rotated and removed secrets take effect without a restart.
-fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuilds: &Mutex<()>) {
+fn watch(
+    mut vault: airlock_vault::Vault,
+    engine: &airlock_proxy::Engine,
+    rebuilds: &Mutex<()>,
+    credentials: &[String],
+) {
     let mut seen = vault.data_version().ok();
     loop {
         std::thread::sleep(WATCH_INTERVAL);
@@ -133,7 +149,7 @@ fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuil
         };
         if now != seen {
             seen = now;
-            if reload(&mut vault, engine, rebuilds) {
+            if reload(&mut vault, engine, rebuilds, credentials) {
                 tracing::info!(
                     registry_secrets = engine.current().registry_len(),
                     "vault changed; registry reloaded"
@@ -149,11 +165,16 @@ fn reload(
     vault: &mut airlock_vault::Vault,
     engine: &airlock_proxy::Engine,
     rebuilds: &Mutex<()>,
+    credentials: &[String],
 ) -> bool {
     let _turn = rebuilds
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match rebuild(vault, &engine.current()) {
+    let result = rebuild(vault, &engine.current()).and_then(|redactor| {
+        load_credentials(vault, engine, credentials)?;
+        Ok(redactor)
+    });
+    match result {
         Ok(redactor) => {
             engine.replace(redactor);
             true
@@ -163,6 +184,30 @@ fn reload(
             false
         }
     }
+}
+
+/// Installs the current values of the secrets upstreams send as their credentials.
+fn load_credentials(
+    vault: &airlock_vault::Vault,
+    engine: &airlock_proxy::Engine,
+    names: &[String],
+) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let current = vault.secrets()?;
+    engine.set_credentials(
+        current
+            .iter()
+            .filter(|(name, _)| names.iter().any(|n| n == name.as_str()))
+            .map(|(name, value)| (name.as_str(), value.expose())),
+    );
+    for name in names {
+        if !current.iter().any(|(n, _)| n.as_str() == name) {
+            tracing::warn!(secret = %name, "an upstream's credential is not in the vault; its requests are refused until it is added");
+        }
+    }
+    Ok(())
 }
 
 fn rebuild(
