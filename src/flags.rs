@@ -49,6 +49,15 @@ pub enum Command {
     /// Manage the secrets the proxy keeps from leaving this server.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Token usage per hour, agent, upstream and model, as metered by `airlock serve`.
+    Usage {
+        /// How far back: a duration ("24h", "7d") or a date ("2026-11-01").
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Redact a file (or stdin) with the vault and rules in force and print the result.
     ///
     /// Line structure is preserved; a one-line summary of matches per layer goes to stderr.

@@ -68,6 +68,7 @@ fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Serve => commands::serve::run(config),
         Command::Vault(command) => commands::vault::run(&config, command),
+        Command::Usage { since, json } => commands::usage::run(&config, &since, json),
         Command::Redact {
             file,
             json,

@@ -752,3 +752,101 @@ async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_usage_is_metered_per_agent_upstream_and_model() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let json = ("content-type", "application/json");
+    let body = json!({ "messages": [{ "role": "user", "content": "hi" }] }).to_string();
+    for (path, agent) in [
+        ("/anthropic/canned/anthropic-stream", "main"),
+        ("/anthropic/canned/anthropic-stream", "main"),
+        ("/openai/canned/chat-json", "ops"),
+        ("/openai/canned/responses-stream", "main"),
+    ] {
+        let (status, _, received) = send(
+            airlock.addr,
+            post(path, &[json, ("x-airlock-agent", agent)], body.clone()),
+        )
+        .await;
+        assert_eq!(status, 200);
+        // The client gets exactly what the provider sent.
+        let name = path.rsplit('/').next().unwrap();
+        let canned = support::CANNED
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .unwrap()
+            .2;
+        assert_eq!(String::from_utf8_lossy(&received), canned);
+    }
+    // Recorded asynchronously: poll the CLI briefly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let rows = loop {
+        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let total: u64 = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum();
+        if total == 4 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let find = |agent: &str, model: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["agent"] == agent && r["model"] == model)
+            .unwrap_or_else(|| panic!("no row for {agent}/{model} in {rows}"))
+            .clone()
+    };
+    let claude = find("main", "claude-sonnet-4-5-20250929");
+    assert_eq!(claude["upstream"], "anthropic");
+    // Two streams; each one's cumulative message_delta counts are taken once, not summed.
+    assert_eq!(
+        [
+            &claude["requests"],
+            &claude["input_tokens"],
+            &claude["output_tokens"],
+            &claude["cache_creation_tokens"],
+            &claude["cache_read_tokens"]
+        ],
+        [2, 50, 84, 600, 8000]
+    );
+    let chat = find("ops", "gpt-4o-2024-08-06");
+    assert_eq!(
+        [
+            &chat["input_tokens"],
+            &chat["output_tokens"],
+            &chat["cache_read_tokens"]
+        ],
+        [476, 12, 1024]
+    );
+    let responses = find("main", "gpt-5-2025-08-07");
+    assert_eq!(
+        [
+            &responses["input_tokens"],
+            &responses["output_tokens"],
+            &responses["cache_read_tokens"]
+        ],
+        [600, 64, 200]
+    );
+    let (code, table, _) = support::run_cli(airlock.home.path(), &["usage", "--since", "1h"], b"");
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("claude-sonnet-4-5-20250929") && table.contains("CACHE_READ"),
+        "{table}"
+    );
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["usage", "--since", "yesterday-ish"],
+        b"",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--since"), "{err}");
+}

@@ -20,6 +20,7 @@ pub struct Engine {
     current: ArcSwap<Redactor>,
     credentials: ArcSwap<HashMap<String, HeaderValue>>,
     learner: Option<tokio::sync::mpsc::Sender<Vec<Detected>>>,
+    meter: Option<crate::metering::Meter>,
 }
 
 impl Engine {
@@ -29,6 +30,7 @@ impl Engine {
             current: ArcSwap::new(redactor),
             credentials: ArcSwap::from_pointee(HashMap::new()),
             learner: None,
+            meter: None,
         }
     }
 
@@ -36,6 +38,16 @@ impl Engine {
     pub fn with_learner(mut self, learner: tokio::sync::mpsc::Sender<Vec<Detected>>) -> Self {
         self.learner = Some(learner);
         self
+    }
+
+    /// Sends each response's token usage to `meter`.
+    pub fn with_meter(mut self, meter: crate::metering::Meter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
+    pub(crate) fn meter(&self) -> Option<&crate::metering::Meter> {
+        self.meter.as_ref()
     }
 
     /// The engine for a request starting now.

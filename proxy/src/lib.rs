@@ -23,6 +23,7 @@ mod body;
 mod engine;
 mod error;
 mod headers;
+mod metering;
 mod route;
 mod server;
 mod stack;
@@ -37,6 +38,7 @@ use http_body_util::{BodyExt, Full};
 
 pub use engine::Engine;
 pub use error::{ProxyError, Refusal};
+pub use metering::{Meter, Usage};
 pub use upstream::{UpstreamAuth, UpstreamConfig};
 
 /// The default `max_body_bytes`: 32 MiB, enough for long agent sessions with images.

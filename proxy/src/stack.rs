@@ -99,7 +99,31 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                 overhead_us = started.elapsed().as_micros() as u64,
                 "forwarded"
             );
-            response.map(|body| body.boxed_unsync())
+            match shared.engine.meter() {
+                Some(meter) => {
+                    let content_type = response
+                        .headers()
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let usage = crate::metering::Usage {
+                        agent,
+                        upstream: upstream.name.clone(),
+                        ..Default::default()
+                    };
+                    let meter = meter.clone();
+                    response.map(|body| {
+                        crate::metering::MeteredBody::new(
+                            body,
+                            content_type.as_deref(),
+                            usage,
+                            meter,
+                        )
+                        .boxed_unsync()
+                    })
+                }
+                None => response.map(|body| body.boxed_unsync()),
+            }
         }
         Err(error) => {
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream failed");

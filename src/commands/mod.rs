@@ -3,4 +3,5 @@
 pub mod redact;
 pub mod rules;
 pub mod serve;
+pub mod usage;
 pub mod vault;

@@ -32,6 +32,15 @@ pub fn run(config: Config) -> Result<()> {
     } else {
         None
     };
+    // Metering: finished responses' token counts go to home/usage.db from a writer thread.
+    let (meter, metered) = tokio::sync::mpsc::unbounded_channel();
+    let mut usage =
+        airlock_usage::UsageStore::open(vault.home()).context("opening the usage store")?;
+    std::thread::Builder::new()
+        .name("airlock-meter".into())
+        .spawn(move || record_usage(&mut usage, metered))
+        .context("starting the usage writer")?;
+    proxy_engine = proxy_engine.with_meter(meter);
     let proxy_engine = Arc::new(proxy_engine);
     let rebuilds = Arc::new(Mutex::new(()));
     {
@@ -70,6 +79,36 @@ pub fn run(config: Config) -> Result<()> {
         proxy.serve(shutdown, DRAIN).await?;
         Ok(())
     })
+}
+
+/// Writes each finished response's usage to the store, until the proxy drops its sender.
+fn record_usage(
+    store: &mut airlock_usage::UsageStore,
+    mut metered: tokio::sync::mpsc::UnboundedReceiver<airlock_proxy::Usage>,
+) {
+    while let Some(usage) = metered.blocking_recv() {
+        tracing::debug!(
+            agent = %usage.agent,
+            upstream = %usage.upstream,
+            model = %usage.model,
+            input = usage.input_tokens,
+            output = usage.output_tokens,
+            "metered"
+        );
+        let record = airlock_usage::Record {
+            at: None,
+            agent: usage.agent,
+            upstream: usage.upstream,
+            model: usage.model,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_creation_tokens: usage.cache_creation_tokens,
+            cache_read_tokens: usage.cache_read_tokens,
+        };
+        if let Err(error) = store.record(&record) {
+            tracing::warn!(%error, "usage not recorded");
+        }
+    }
 }
 
 /// Batches of detected values waiting for the learner; beyond this, new ones are dropped

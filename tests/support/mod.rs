@@ -193,6 +193,23 @@ async fn answer(
             .body(BodyExt::boxed(ChannelBody(rx)))
             .unwrap();
     }
+    if let Some(name) = path.split("/canned/").nth(1) {
+        if let Some((_, content_type, text)) = CANNED.iter().find(|(n, _, _)| *n == name) {
+            // Out in small pieces, so events straddle frames as they do on the wire.
+            let (tx, rx) = mpsc::channel::<Bytes>(4);
+            tokio::spawn(async move {
+                for chunk in text.as_bytes().chunks(37) {
+                    if tx.send(Bytes::copy_from_slice(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            return Response::builder()
+                .header("content-type", *content_type)
+                .body(BodyExt::boxed(ChannelBody(rx)))
+                .unwrap();
+        }
+    }
     if let Some(code) = path.strip_prefix("/status/") {
         let code: u16 = code.parse().unwrap_or(500);
         return Response::builder()
@@ -211,6 +228,33 @@ async fn answer(
         ))))
         .unwrap()
 }
+
+/// Provider responses with usage, in each wire format: `/canned/NAME` answers them.
+pub const CANNED: &[(&str, &str, &str)] = &[
+    (
+        "anthropic-stream",
+        "text/event-stream",
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":300,\"cache_read_input_tokens\":4000,\"output_tokens\":1}}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n\
+event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":15}}\n\n\
+event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{},\"usage\":{\"output_tokens\":42}}\n\n\
+event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    ),
+    (
+        "chat-json",
+        "application/json",
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1500,\"completion_tokens\":12,\"total_tokens\":1512,\"prompt_tokens_details\":{\"cached_tokens\":1024}}}",
+    ),
+    (
+        "responses-stream",
+        "text/event-stream; charset=utf-8",
+        "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5-2025-08-07\",\"status\":\"in_progress\",\"usage\":null}}\n\n\
+event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n\
+event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5-2025-08-07\",\"status\":\"completed\",\"usage\":{\"input_tokens\":800,\"input_tokens_details\":{\"cached_tokens\":200},\"output_tokens\":64,\"total_tokens\":864}}}\n\n",
+    ),
+];
 
 /// An SSE body fed frame by frame from a channel.
 struct ChannelBody(mpsc::Receiver<Bytes>);

@@ -1,0 +1,350 @@
+//! Token metering: reading usage out of provider responses as they stream past.
+//!
+//! A [`MeteredBody`] wraps the upstream's response body and hands every frame to the client
+//! unchanged and at once; a copy of the bytes feeds a parser that understands the three
+//! wire formats airlock fronts:
+//! - Anthropic messages: `message_start` carries the model and the input side (input,
+//!   cache-creation, cache-read tokens); each `message_delta` carries *cumulative* counts,
+//!   so the last one seen replaces, never adds to, what came before;
+//! - OpenAI chat completions: a chunk (or the whole response) with a `usage` object
+//!   (`prompt_tokens`, `completion_tokens`, `prompt_tokens_details.cached_tokens`);
+//! - OpenAI responses: `response.completed` with `response.usage` (`input_tokens`,
+//!   `output_tokens`, `input_tokens_details.cached_tokens`).
+//!
+//! Non-streamed JSON responses are parsed whole (up to a size limit). When the stream ends,
+//! or the client goes away mid-stream, the usage seen so far is sent once to the meter's
+//! channel. Only counts and model names leave this module, never content.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body, Frame, SizeHint};
+use serde_json::Value;
+
+/// Non-streamed responses larger than this are relayed but not metered.
+const MAX_JSON: usize = 8 << 20;
+/// An SSE event longer than this is skipped by the parser (still relayed).
+const MAX_EVENT: usize = 1 << 20;
+
+/// Token counts of one response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Who sent the request.
+    pub agent: String,
+    /// Which upstream answered.
+    pub upstream: String,
+    /// The model the provider reports (empty when it did not say).
+    pub model: String,
+    /// Prompt tokens billed at the normal rate.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_creation_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    pub cache_read_tokens: u64,
+}
+
+impl Usage {
+    /// Whether the response reported anything.
+    pub fn is_empty(&self) -> bool {
+        self.input_tokens == 0
+            && self.output_tokens == 0
+            && self.cache_creation_tokens == 0
+            && self.cache_read_tokens == 0
+    }
+}
+
+/// Where finished records go (the binary writes them to the usage store).
+pub type Meter = tokio::sync::mpsc::UnboundedSender<Usage>;
+
+enum Format {
+    EventStream { pending: BytesMut },
+    Json { body: BytesMut, too_big: bool },
+    Other,
+}
+
+/// A response body that reports its token usage when it ends or is dropped.
+pub(crate) struct MeteredBody<B> {
+    inner: B,
+    format: Format,
+    usage: Usage,
+    meter: Option<Meter>,
+}
+
+impl<B> MeteredBody<B> {
+    pub(crate) fn new(inner: B, content_type: Option<&str>, usage: Usage, meter: Meter) -> Self {
+        let content_type = content_type.unwrap_or("").to_ascii_lowercase();
+        let format = if content_type.starts_with("text/event-stream") {
+            Format::EventStream {
+                pending: BytesMut::new(),
+            }
+        } else if content_type.starts_with("application/json") {
+            Format::Json {
+                body: BytesMut::new(),
+                too_big: false,
+            }
+        } else {
+            Format::Other
+        };
+        MeteredBody {
+            inner,
+            format,
+            usage,
+            meter: Some(meter),
+        }
+    }
+
+    fn observe(&mut self, data: &Bytes) {
+        match &mut self.format {
+            Format::EventStream { pending } => {
+                pending.extend_from_slice(data);
+                // Events end with a blank line; `\r\n` line ends are allowed by the spec.
+                while let Some(end) = event_end(pending) {
+                    let event = pending.split_to(end.0 + end.1);
+                    if event.len() <= MAX_EVENT {
+                        for line in event[..end.0].split(|&b| b == b'\n') {
+                            let line = line.strip_suffix(b"\r").unwrap_or(line);
+                            if let Some(data) = line.strip_prefix(b"data:") {
+                                if let Ok(value) =
+                                    serde_json::from_slice::<Value>(data.trim_ascii())
+                                {
+                                    read_usage(&value, &mut self.usage);
+                                }
+                            }
+                        }
+                    }
+                }
+                if pending.len() > MAX_EVENT {
+                    pending.clear();
+                }
+            }
+            Format::Json { body, too_big } => {
+                if body.len() + data.len() > MAX_JSON {
+                    *too_big = true;
+                    body.clear();
+                } else if !*too_big {
+                    body.extend_from_slice(data);
+                }
+            }
+            Format::Other => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Format::Json {
+            body,
+            too_big: false,
+        } = &self.format
+        {
+            if let Ok(value) = serde_json::from_slice::<Value>(body) {
+                read_usage(&value, &mut self.usage);
+            }
+        }
+        if let Some(meter) = self.meter.take() {
+            if !self.usage.is_empty() {
+                let _ = meter.send(std::mem::take(&mut self.usage));
+            }
+        }
+    }
+}
+
+/// The end of the first complete event in `buf`: (where its text ends, length of the
+/// blank-line separator).
+fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    let crlf = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn count(value: &Value, key: &str) -> Option<u64> {
+    value.get(key).and_then(Value::as_u64)
+}
+
+/// Folds whatever usage `event` carries into `usage`. Counts in one response are cumulative
+/// (Anthropic repeats and grows them), so a count replaces the earlier one.
+fn read_usage(event: &Value, usage: &mut Usage) {
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+    let (container, report) = match kind {
+        // Anthropic streaming: the message (model, input side) then deltas (output side).
+        "message_start" => (event.get("message"), event.pointer("/message/usage")),
+        "message_delta" => (None, event.get("usage")),
+        // OpenAI responses: the final event holds the whole response.
+        "response.completed" | "response.incomplete" | "response.failed" => {
+            (event.get("response"), event.pointer("/response/usage"))
+        }
+        // Whole JSON responses (Anthropic message, chat completion, response object) and
+        // chat completion chunks.
+        _ => (Some(event), event.get("usage")),
+    };
+    if let Some(model) = container
+        .and_then(|c| c.get("model"))
+        .and_then(Value::as_str)
+    {
+        usage.model = model.to_owned();
+    }
+    let Some(report) = report.filter(|r| r.is_object()) else {
+        return;
+    };
+    // Anthropic names.
+    if let Some(n) = count(report, "input_tokens") {
+        usage.input_tokens = n;
+    }
+    if let Some(n) = count(report, "output_tokens") {
+        usage.output_tokens = n;
+    }
+    if let Some(n) = count(report, "cache_creation_input_tokens") {
+        usage.cache_creation_tokens = n;
+    }
+    if let Some(n) = count(report, "cache_read_input_tokens") {
+        usage.cache_read_tokens = n;
+    }
+    // OpenAI chat names; cached prompt tokens are part of prompt_tokens there.
+    if let Some(n) = count(report, "prompt_tokens") {
+        let cached = report
+            .pointer("/prompt_tokens_details/cached_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        usage.input_tokens = n.saturating_sub(cached);
+        usage.cache_read_tokens = cached;
+    }
+    if let Some(n) = count(report, "completion_tokens") {
+        usage.output_tokens = n;
+    }
+    // OpenAI responses: cached input is part of input_tokens.
+    if let Some(cached) = report
+        .pointer("/input_tokens_details/cached_tokens")
+        .and_then(Value::as_u64)
+    {
+        usage.input_tokens = usage.input_tokens.saturating_sub(cached);
+        usage.cache_read_tokens = cached;
+    }
+}
+
+impl<B> Body for MeteredBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.observe(data);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for MeteredBody<B> {
+    /// A client that leaves mid-stream is still billed for what the provider reported.
+    fn drop(&mut self) {
+        // Also where a body ends when its consumer stops polling at the last byte.
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage_of(events: &[&str]) -> Usage {
+        let mut usage = Usage::default();
+        for e in events {
+            read_usage(&serde_json::from_str(e).unwrap(), &mut usage);
+        }
+        usage
+    }
+
+    #[test]
+    fn anthropic_stream_counts_are_cumulative_not_summed() {
+        let usage = usage_of(&[
+            r#"{"type":"message_start","message":{"model":"claude-sonnet-4-5","usage":{"input_tokens":12,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"hi"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}}"#,
+            r#"{"type":"message_delta","delta":{},"usage":{"output_tokens":57}}"#,
+        ]);
+        assert_eq!(
+            (
+                usage.model.as_str(),
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_creation_tokens,
+                usage.cache_read_tokens
+            ),
+            ("claude-sonnet-4-5", 12, 57, 100, 2000)
+        );
+    }
+
+    #[test]
+    fn openai_chat_and_responses_usage() {
+        let chat = usage_of(&[
+            r#"{"id":"c","object":"chat.completion.chunk","model":"gpt-4o-2024-08-06","choices":[{"delta":{"content":"x"}}],"usage":null}"#,
+            r#"{"id":"c","object":"chat.completion.chunk","model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1200,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":1024}}}"#,
+        ]);
+        assert_eq!(
+            (
+                chat.input_tokens,
+                chat.output_tokens,
+                chat.cache_read_tokens
+            ),
+            (176, 40, 1024)
+        );
+        assert_eq!(chat.model, "gpt-4o-2024-08-06");
+        let responses = usage_of(&[
+            r#"{"type":"response.created","response":{"model":"gpt-5","usage":null}}"#,
+            r#"{"type":"response.completed","response":{"model":"gpt-5","usage":{"input_tokens":900,"input_tokens_details":{"cached_tokens":100},"output_tokens":70}}}"#,
+        ]);
+        assert_eq!(
+            (
+                responses.model.as_str(),
+                responses.input_tokens,
+                responses.output_tokens,
+                responses.cache_read_tokens
+            ),
+            ("gpt-5", 800, 70, 100)
+        );
+    }
+
+    #[test]
+    fn events_split_across_frames_and_crlf_line_ends() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx);
+        let stream = "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\r\n\r\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n";
+        for chunk in stream.as_bytes().chunks(7) {
+            body.observe(&Bytes::copy_from_slice(chunk));
+        }
+        body.finish();
+        let usage = rx.try_recv().unwrap();
+        assert_eq!((usage.input_tokens, usage.output_tokens), (5, 9));
+        assert!(rx.try_recv().is_err(), "reported once");
+    }
+}

@@ -1,0 +1,204 @@
+//! airlock's token usage store.
+//!
+//! This crate owns `home/usage.db`: token counts per hour, agent, upstream and model, added
+//! to as responses finish and read back by `airlock usage`. It holds counts and names only,
+//! never request or response content. SQLite in WAL mode; each record is one upsert.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection};
+
+/// What went wrong with the usage store.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// SQLite refused an operation.
+    #[error("usage database: {0}")]
+    Database(#[from] rusqlite::Error),
+}
+
+/// One response's counts, to be added to its hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// When the response finished.
+    pub at: Option<SystemTime>,
+    /// Who sent the request.
+    pub agent: String,
+    /// Which upstream answered.
+    pub upstream: String,
+    /// The model the provider reported.
+    pub model: String,
+    /// Prompt tokens at the normal rate.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Prompt tokens written to the provider's cache.
+    pub cache_creation_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    pub cache_read_tokens: u64,
+}
+
+/// One hour's totals for one agent, upstream and model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The start of the hour.
+    pub hour: SystemTime,
+    /// The agent.
+    pub agent: String,
+    /// The upstream.
+    pub upstream: String,
+    /// The model.
+    pub model: String,
+    /// Responses counted.
+    pub requests: u64,
+    /// Prompt tokens at the normal rate.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+    /// Prompt tokens written to the cache.
+    pub cache_creation_tokens: u64,
+    /// Prompt tokens read from the cache.
+    pub cache_read_tokens: u64,
+}
+
+/// The open store.
+pub struct UsageStore {
+    conn: Connection,
+}
+
+impl UsageStore {
+    /// Opens (creating) `home/usage.db`.
+    ///
+    /// # Errors
+    /// [`UsageError::Database`].
+    pub fn open(home: &Path) -> Result<Self, UsageError> {
+        let conn = Connection::open(home.join("usage.db"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS usage (
+                 hour INTEGER NOT NULL,
+                 agent TEXT NOT NULL,
+                 upstream TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 requests INTEGER NOT NULL,
+                 input_tokens INTEGER NOT NULL,
+                 output_tokens INTEGER NOT NULL,
+                 cache_creation_tokens INTEGER NOT NULL,
+                 cache_read_tokens INTEGER NOT NULL,
+                 PRIMARY KEY (hour, agent, upstream, model)
+             ) STRICT;",
+        )?;
+        Ok(UsageStore { conn })
+    }
+
+    /// Adds one response's counts to its hour.
+    ///
+    /// # Errors
+    /// [`UsageError::Database`].
+    pub fn record(&mut self, record: &Record) -> Result<(), UsageError> {
+        let at = record.at.unwrap_or_else(SystemTime::now);
+        let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let hour = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.conn.execute(
+            "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
+             ON CONFLICT (hour, agent, upstream, model) DO UPDATE SET
+                 requests = requests + 1,
+                 input_tokens = input_tokens + excluded.input_tokens,
+                 output_tokens = output_tokens + excluded.output_tokens,
+                 cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens",
+            params![
+                hour,
+                record.agent,
+                record.upstream,
+                record.model,
+                n(record.input_tokens),
+                n(record.output_tokens),
+                n(record.cache_creation_tokens),
+                n(record.cache_read_tokens)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every hour's totals from `since` on, oldest first.
+    ///
+    /// # Errors
+    /// [`UsageError::Database`].
+    pub fn since(&self, since: SystemTime) -> Result<Vec<Row>, UsageError> {
+        let secs = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let from = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare(
+            "SELECT hour, agent, upstream, model, requests, input_tokens, output_tokens,
+                    cache_creation_tokens, cache_read_tokens
+             FROM usage WHERE hour >= ?1 ORDER BY hour, agent, upstream, model",
+        )?;
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        let rows = stmt.query_map(params![from], |r| {
+            Ok(Row {
+                hour: UNIX_EPOCH + Duration::from_secs(u(r.get(0)?)),
+                agent: r.get(1)?,
+                upstream: r.get(2)?,
+                model: r.get(3)?,
+                requests: u(r.get(4)?),
+                input_tokens: u(r.get(5)?),
+                output_tokens: u(r.get(6)?),
+                cache_creation_tokens: u(r.get(7)?),
+                cache_read_tokens: u(r.get(8)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_add_up_per_hour_agent_upstream_and_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UsageStore::open(dir.path()).unwrap();
+        let base = UNIX_EPOCH + Duration::from_secs(1_800_000_000) // a whole hour;
+        let record = |minute: u64, agent: &str, model: &str, input: u64| Record {
+            at: Some(base + Duration::from_secs(minute * 60)),
+            agent: agent.into(),
+            upstream: "anthropic".into(),
+            model: model.into(),
+            input_tokens: input,
+            output_tokens: 10,
+            cache_creation_tokens: 1,
+            cache_read_tokens: 2,
+        };
+        store.record(&record(1, "main", "claude", 100)).unwrap();
+        store.record(&record(59, "main", "claude", 50)).unwrap();
+        store.record(&record(61, "main", "claude", 7)).unwrap();
+        store.record(&record(5, "ops", "claude", 1)).unwrap();
+        let rows = store.since(base).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            (
+                rows[0].agent.as_str(),
+                rows[0].requests,
+                rows[0].input_tokens,
+                rows[0].output_tokens
+            ),
+            ("main", 2, 150, 20)
+        );
+        assert_eq!(
+            (rows[0].cache_creation_tokens, rows[0].cache_read_tokens),
+            (2, 4)
+        );
+        assert_eq!(rows[1].agent, "ops");
+        assert_eq!(rows[2].hour, base + Duration::from_secs(3600));
+        assert_eq!(
+            store.since(base + Duration::from_secs(3600)).unwrap().len(),
+            1
+        );
+    }
+}
