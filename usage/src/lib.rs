@@ -164,7 +164,7 @@ mod tests {
     fn records_add_up_per_hour_agent_upstream_and_model() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = UsageStore::open(dir.path()).unwrap();
-        let base = UNIX_EPOCH + Duration::from_secs(1_800_000_000) // a whole hour;
+        let base = UNIX_EPOCH + Duration::from_secs(1_800_000_000); // a whole hour
         let record = |minute: u64, agent: &str, model: &str, input: u64| Record {
             at: Some(base + Duration::from_secs(minute * 60)),
             agent: agent.into(),
