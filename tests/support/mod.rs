@@ -169,12 +169,31 @@ async fn answer(
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
+    let emulated = parts
+        .headers
+        .contains_key("x-test-emulate")
+        .then(|| emulate(&path, &body))
+        .flatten();
     rec.lock().unwrap().push(Recorded {
         method: parts.method.to_string(),
         path: path.clone(),
         headers: parts.headers,
         body,
     });
+    if let Some((content_type, text)) = emulated {
+        let (tx, rx) = mpsc::channel::<Bytes>(4);
+        tokio::spawn(async move {
+            for chunk in text.as_bytes().chunks(61) {
+                if tx.send(Bytes::copy_from_slice(chunk)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        return Response::builder()
+            .header("content-type", content_type)
+            .body(BodyExt::boxed(ChannelBody(rx)))
+            .unwrap();
+    }
     if path.contains("/sse/") {
         let (tx, rx) = mpsc::channel::<Bytes>(4);
         tokio::spawn(async move {
@@ -227,6 +246,191 @@ async fn answer(
             b"{\"ok\":true}",
         ))))
         .unwrap()
+}
+
+/// Answers as the provider would (requests carrying `x-test-emulate`): Anthropic messages,
+/// OpenAI chat completions and responses, streamed or not, each with a text part and a
+/// `get_weather` tool call for Paris, and usage.
+fn emulate(path: &str, body: &[u8]) -> Option<(&'static str, String)> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let stream = request["stream"] == true;
+    let sse = |events: &[(&str, serde_json::Value)]| -> String {
+        events
+            .iter()
+            .map(|(name, data)| {
+                if name.is_empty() {
+                    format!("data: {data}\n\n")
+                } else {
+                    format!("event: {name}\ndata: {data}\n\n")
+                }
+            })
+            .collect()
+    };
+    let args = r#"{"city":"Paris"}"#;
+    if path.ends_with("/v1/messages") {
+        let usage = serde_json::json!({"input_tokens": 30, "output_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+        if !stream {
+            return Some(("application/json", serde_json::json!({
+                "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                "content": [
+                    {"type": "text", "text": "Hello"},
+                    {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}
+                ],
+                "stop_reason": "tool_use", "stop_sequence": null, "usage": usage
+            }).to_string()));
+        }
+        return Some((
+            "text/event-stream",
+            sse(&[
+                (
+                    "message_start",
+                    serde_json::json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 30, "output_tokens": 1}}}),
+                ),
+                (
+                    "content_block_start",
+                    serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                ),
+                (
+                    "content_block_delta",
+                    serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}}),
+                ),
+                (
+                    "content_block_delta",
+                    serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}}),
+                ),
+                (
+                    "content_block_stop",
+                    serde_json::json!({"type": "content_block_stop", "index": 0}),
+                ),
+                (
+                    "content_block_start",
+                    serde_json::json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {}}}),
+                ),
+                (
+                    "content_block_delta",
+                    serde_json::json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": "}}),
+                ),
+                (
+                    "content_block_delta",
+                    serde_json::json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"Paris\"}"}}),
+                ),
+                (
+                    "content_block_stop",
+                    serde_json::json!({"type": "content_block_stop", "index": 1}),
+                ),
+                (
+                    "message_delta",
+                    serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 20}}),
+                ),
+                ("message_stop", serde_json::json!({"type": "message_stop"})),
+            ]),
+        ));
+    }
+    if path.ends_with("/chat/completions") {
+        let usage =
+            serde_json::json!({"prompt_tokens": 30, "completion_tokens": 20, "total_tokens": 50});
+        if !stream {
+            return Some(("application/json", serde_json::json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000, "model": "gpt-4o",
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": null, "message": {
+                    "role": "assistant", "content": "Hello", "refusal": null,
+                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": args}}]
+                }}],
+                "usage": usage
+            }).to_string()));
+        }
+        let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+            serde_json::json!({
+                "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "gpt-4o",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null}]
+            })
+        };
+        let mut events = vec![
+            (
+                "",
+                chunk(
+                    serde_json::json!({"role": "assistant", "content": "Hel"}),
+                    serde_json::Value::Null,
+                ),
+            ),
+            (
+                "",
+                chunk(
+                    serde_json::json!({"content": "lo"}),
+                    serde_json::Value::Null,
+                ),
+            ),
+            (
+                "",
+                chunk(
+                    serde_json::json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":"}}]}),
+                    serde_json::Value::Null,
+                ),
+            ),
+            (
+                "",
+                chunk(
+                    serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}),
+                    serde_json::Value::Null,
+                ),
+            ),
+            (
+                "",
+                chunk(serde_json::json!({}), serde_json::json!("tool_calls")),
+            ),
+        ];
+        if request["stream_options"]["include_usage"] == true {
+            events.push(("", serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": "gpt-4o", "choices": [], "usage": usage})));
+        }
+        let mut text = sse(&events);
+        text.push_str("data: [DONE]\n\n");
+        return Some(("text/event-stream", text));
+    }
+    if path.ends_with("/responses") {
+        let response = |status: &str, output: serde_json::Value, usage: serde_json::Value| {
+            serde_json::json!({
+                "id": "resp_1", "object": "response", "created_at": 1_700_000_000, "status": status,
+                "model": "gpt-5", "output": output, "usage": usage, "parallel_tool_calls": true,
+                "tool_choice": "auto", "tools": [], "error": null, "incomplete_details": null,
+                "instructions": null, "metadata": {}, "temperature": 1.0, "top_p": 1.0
+            })
+        };
+        let output = serde_json::json!([
+            {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+             "content": [{"type": "output_text", "text": "Hello", "annotations": []}]},
+            {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather", "arguments": args, "status": "completed"}
+        ]);
+        let usage = serde_json::json!({"input_tokens": 30, "output_tokens": 20, "total_tokens": 50,
+            "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}});
+        if !stream {
+            return Some((
+                "application/json",
+                response("completed", output, usage).to_string(),
+            ));
+        }
+        return Some((
+            "text/event-stream",
+            sse(&[
+                (
+                    "response.created",
+                    serde_json::json!({"type": "response.created", "sequence_number": 0, "response": response("in_progress", serde_json::json!([]), serde_json::Value::Null)}),
+                ),
+                (
+                    "response.output_text.delta",
+                    serde_json::json!({"type": "response.output_text.delta", "sequence_number": 1, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "Hel", "logprobs": []}),
+                ),
+                (
+                    "response.output_text.delta",
+                    serde_json::json!({"type": "response.output_text.delta", "sequence_number": 2, "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "lo", "logprobs": []}),
+                ),
+                (
+                    "response.completed",
+                    serde_json::json!({"type": "response.completed", "sequence_number": 3, "response": response("completed", output, usage)}),
+                ),
+            ]),
+        ));
+    }
+    None
 }
 
 /// Provider responses with usage, in each wire format: `/canned/NAME` answers them.
