@@ -101,6 +101,10 @@ async fn official_sdks_parse_every_response_through_airlock() {
         json!({"text": "Hello", "tool": "get_weather", "arguments": paris, "total_tokens": 50})
     );
     assert_eq!(
+        parsed["chat_stream_plain"],
+        json!({"text": "Hello", "usage_chunks": 0, "empty_choices": 0})
+    );
+    assert_eq!(
         parsed["responses"],
         json!({"text": "Hello", "output_tokens": 20})
     );
@@ -109,9 +113,12 @@ async fn official_sdks_parse_every_response_through_airlock() {
         json!({"deltas": ["Hel", "lo"], "text": "Hello", "output_tokens": 20})
     );
 
-    // Six requests, every one redacted before it left.
+    // Seven requests, every one redacted before it left.
     let recorded = upstream.recorded();
-    assert_eq!(recorded.len(), 6);
+    assert_eq!(recorded.len(), 7);
+    // The plain stream was asked for its usage upstream.
+    let plain: Value = serde_json::from_slice(&recorded[4].body).unwrap();
+    assert_eq!(plain["stream_options"]["include_usage"], true);
     for request in &recorded {
         let body = String::from_utf8_lossy(&request.body);
         assert!(
@@ -121,5 +128,28 @@ async fn official_sdks_parse_every_response_through_airlock() {
         );
         assert!(body.contains("SECRET_REF(crm_token)"), "{body}");
         assert!(request.headers.get("x-airlock-agent").is_none());
+    }
+
+    // Every response was metered for the SDK's agent, the plain stream included.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let requests: u64 = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["agent"] == "sdk-test")
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum();
+        if requests == 7 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "metered {requests} of 7: {rows}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

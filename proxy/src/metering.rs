@@ -60,8 +60,16 @@ impl Usage {
 pub type Meter = tokio::sync::mpsc::UnboundedSender<Usage>;
 
 enum Format {
-    EventStream { pending: BytesMut },
-    Json { body: BytesMut, too_big: bool },
+    EventStream {
+        pending: BytesMut,
+        /// The client did not ask for the usage chunk airlock asked for on its behalf: relay
+        /// whole events and leave that one out.
+        strip_usage_chunk: bool,
+    },
+    Json {
+        body: BytesMut,
+        too_big: bool,
+    },
     Other,
 }
 
@@ -74,11 +82,18 @@ pub(crate) struct MeteredBody<B> {
 }
 
 impl<B> MeteredBody<B> {
-    pub(crate) fn new(inner: B, content_type: Option<&str>, usage: Usage, meter: Meter) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        content_type: Option<&str>,
+        usage: Usage,
+        meter: Meter,
+        strip_usage_chunk: bool,
+    ) -> Self {
         let content_type = content_type.unwrap_or("").to_ascii_lowercase();
         let format = if content_type.starts_with("text/event-stream") {
             Format::EventStream {
                 pending: BytesMut::new(),
+                strip_usage_chunk,
             }
         } else if content_type.starts_with("application/json") {
             Format::Json {
@@ -96,13 +111,20 @@ impl<B> MeteredBody<B> {
         }
     }
 
-    fn observe(&mut self, data: &Bytes) {
+    /// Reads `data` for usage. Returns the bytes to relay instead of `data` when events are
+    /// being filtered (whole events only, the injected usage chunk left out).
+    fn observe(&mut self, data: &Bytes) -> Option<Bytes> {
         match &mut self.format {
-            Format::EventStream { pending } => {
+            Format::EventStream {
+                pending,
+                strip_usage_chunk,
+            } => {
                 pending.extend_from_slice(data);
+                let mut relay = strip_usage_chunk.then(BytesMut::new);
                 // Events end with a blank line; `\r\n` line ends are allowed by the spec.
                 while let Some(end) = event_end(pending) {
                     let event = pending.split_to(end.0 + end.1);
+                    let mut usage_only = false;
                     if event.len() <= MAX_EVENT {
                         for line in event[..end.0].split(|&b| b == b'\n') {
                             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -111,14 +133,21 @@ impl<B> MeteredBody<B> {
                                     serde_json::from_slice::<Value>(data.trim_ascii())
                                 {
                                     read_usage(&value, &mut self.usage);
+                                    usage_only |= is_usage_chunk(&value);
                                 }
                             }
                         }
                     }
+                    if let Some(relay) = &mut relay {
+                        if !usage_only {
+                            relay.extend_from_slice(&event);
+                        }
+                    }
                 }
-                if pending.len() > MAX_EVENT {
+                if relay.is_none() && pending.len() > MAX_EVENT {
                     pending.clear();
                 }
+                relay.map(BytesMut::freeze)
             }
             Format::Json { body, too_big } => {
                 if body.len() + data.len() > MAX_JSON {
@@ -127,8 +156,20 @@ impl<B> MeteredBody<B> {
                 } else if !*too_big {
                     body.extend_from_slice(data);
                 }
+                None
             }
-            Format::Other => {}
+            Format::Other => None,
+        }
+    }
+
+    /// Bytes held back at the end of a filtered stream (an unterminated last event).
+    fn leftover(&mut self) -> Option<Bytes> {
+        match &mut self.format {
+            Format::EventStream {
+                pending,
+                strip_usage_chunk: true,
+            } if !pending.is_empty() => Some(pending.split().freeze()),
+            _ => None,
         }
     }
 
@@ -162,6 +203,39 @@ fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+/// OpenAI's closing chunk for `stream_options.include_usage`: no choices, only usage.
+fn is_usage_chunk(value: &Value) -> bool {
+    value.get("object").and_then(Value::as_str) == Some("chat.completion.chunk")
+        && value
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        && value.get("usage").is_some_and(Value::is_object)
+}
+
+/// Asks an OpenAI chat completion stream for its usage chunk when the client did not: adds
+/// `"stream_options":{"include_usage":true}` to the request body. Returns the new body, or
+/// `None` when nothing needs to change (not streamed, already asked for, not a JSON object).
+pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
+    // Most requests are settled without parsing.
+    if !body.windows(8).any(|w| w == b"\"stream\"") {
+        return None;
+    }
+    let mut request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+    if request.get("stream") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    let options = request
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    let options = options.as_object_mut()?;
+    if options.contains_key("include_usage") {
+        return None;
+    }
+    options.insert("include_usage".into(), Value::Bool(true));
+    serde_json::to_vec(&request).ok().map(Bytes::from)
 }
 
 fn count(value: &Value, key: &str) -> Option<u64> {
@@ -240,18 +314,30 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.observe(data);
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Some(data) = frame.data_ref() else {
+                        return Poll::Ready(Some(Ok(frame)));
+                    };
+                    match this.observe(data) {
+                        None => return Poll::Ready(Some(Ok(frame))),
+                        // Filtering: relay what completed; nothing yet means read on.
+                        Some(relay) if !relay.is_empty() => {
+                            return Poll::Ready(Some(Ok(Frame::data(relay))))
+                        }
+                        Some(_) => {}
+                    }
                 }
-                Poll::Ready(Some(Ok(frame)))
+                Poll::Ready(None) => {
+                    if let Some(rest) = this.leftover() {
+                        return Poll::Ready(Some(Ok(Frame::data(rest))));
+                    }
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                other => return other,
             }
-            Poll::Ready(None) => {
-                this.finish();
-                Poll::Ready(None)
-            }
-            other => other,
         }
     }
 
@@ -337,7 +423,7 @@ mod tests {
     #[test]
     fn events_split_across_frames_and_crlf_line_ends() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx);
+        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx, false);
         let stream = "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\r\n\r\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n";
         for chunk in stream.as_bytes().chunks(7) {
             body.observe(&Bytes::copy_from_slice(chunk));
@@ -346,5 +432,54 @@ mod tests {
         let usage = rx.try_recv().unwrap();
         assert_eq!((usage.input_tokens, usage.output_tokens), (5, 9));
         assert!(rx.try_recv().is_err(), "reported once");
+    }
+
+    #[test]
+    fn usage_is_asked_for_only_when_the_client_did_not() {
+        let asked = ask_for_usage(br#"{"model":"m","stream":true,"messages":[]}"#).unwrap();
+        let asked: Value = serde_json::from_slice(&asked).unwrap();
+        assert_eq!(asked["stream_options"]["include_usage"], true);
+        assert!(ask_for_usage(br#"{"model":"m","stream":false}"#).is_none());
+        assert!(
+            ask_for_usage(br#"{"stream":true,"stream_options":{"include_usage":false}}"#).is_none()
+        );
+        assert!(ask_for_usage(b"[1,2]").is_none());
+        let merged =
+            ask_for_usage(br#"{"stream":true,"stream_options":{"include_obfuscation":false}}"#)
+                .unwrap();
+        let merged: Value = serde_json::from_slice(&merged).unwrap();
+        assert_eq!(
+            merged["stream_options"],
+            serde_json::json!({"include_obfuscation": false, "include_usage": true})
+        );
+    }
+
+    #[test]
+    fn the_injected_usage_chunk_is_metered_and_left_out() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx, true);
+        let stream = concat!(
+            "data: {\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
+            "data: {\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}\n\n",
+            "data: [DONE]\n\n"
+        );
+        let mut relayed = Vec::new();
+        for chunk in stream.as_bytes().chunks(11) {
+            if let Some(out) = body.observe(&Bytes::copy_from_slice(chunk)) {
+                relayed.extend_from_slice(&out);
+            }
+        }
+        if let Some(rest) = body.leftover() {
+            relayed.extend_from_slice(&rest);
+        }
+        body.finish();
+        let relayed = String::from_utf8(relayed).unwrap();
+        assert!(!relayed.contains("usage"), "{relayed}");
+        assert!(
+            relayed.contains("\"hi\"") && relayed.ends_with("data: [DONE]\n\n"),
+            "{relayed}"
+        );
+        let usage = rx.try_recv().unwrap();
+        assert_eq!((usage.input_tokens, usage.output_tokens), (9, 3));
     }
 }

@@ -36,6 +36,24 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         Err(refusal) => return refuse(shared, Some(upstream), refusal),
     };
 
+    // A streamed chat completion is asked for its usage (for metering) when the client did
+    // not ask; the extra chunk is taken out of the client's stream again. Done before
+    // redaction, so what is sent is still exactly what the redactor produced.
+    let (body, strip_usage_chunk) = match shared.engine.meter() {
+        Some(_)
+            if rest
+                .split('?')
+                .next()
+                .is_some_and(|p| p.ends_with("/chat/completions")) =>
+        {
+            match crate::metering::ask_for_usage(&body) {
+                Some(asked) => (asked, true),
+                None => (body, false),
+            }
+        }
+        _ => (body, false),
+    };
+
     // 3. Redact the target and the body with the engine in force.
     let redactor = shared.engine.current();
     let target = redactor.redact(rest.as_bytes());
@@ -118,6 +136,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                             content_type.as_deref(),
                             usage,
                             meter,
+                            strip_usage_chunk,
                         )
                         .boxed_unsync()
                     })

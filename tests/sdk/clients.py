@@ -48,6 +48,16 @@ for chunk in gpt.chat.completions.create(model="gpt-4o", tools=tools_openai, str
             arguments += tc.function.arguments or ""
 out["chat_stream"] = {"text": text, "tool": name, "arguments": json.loads(arguments), "total_tokens": usage}
 
+# Without include_usage: airlock asks for usage upstream (to meter it) and takes the extra
+# chunk out again, so the client sees exactly what it asked for.
+text, usage_chunks, empty = "", 0, 0
+for chunk in gpt.chat.completions.create(model="gpt-4o", stream=True, messages=[{"role": "user", "content": prompt}]):
+    usage_chunks += 1 if chunk.usage else 0
+    empty += 0 if chunk.choices else 1
+    for choice in chunk.choices:
+        text += choice.delta.content or ""
+out["chat_stream_plain"] = {"text": text, "usage_chunks": usage_chunks, "empty_choices": empty}
+
 resp = gpt.responses.create(model="gpt-5", input=prompt)
 out["responses"] = {"text": resp.output_text, "output_tokens": resp.usage.output_tokens}
 deltas, completed = [], None
