@@ -26,6 +26,8 @@ struct FileConfig {
     redaction: RedactionSection,
     #[serde(default)]
     vault: VaultSection,
+    #[serde(default)]
+    metrics: MetricsSection,
     /// Agent names by the dummy key their client sends (for metering).
     #[serde(default)]
     agents: BTreeMap<String, String>,
@@ -53,6 +55,12 @@ struct AuthSection {
     header: Option<String>,
     secret: Option<String>,
     bearer: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +99,8 @@ pub struct Config {
     pub learn: bool,
     /// How long a replaced vault value is kept (and still redacted).
     pub retention: std::time::Duration,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub metrics_listen: SocketAddr,
 }
 
 impl Config {
@@ -156,6 +166,10 @@ impl Config {
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
             learn: parsed.redaction.learn.unwrap_or(true),
+            metrics_listen: parsed
+                .metrics
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
             retention: match parsed.vault.retention {
                 Some(text) => humantime::parse_duration(&text).with_context(|| {
                     format!(

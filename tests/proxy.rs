@@ -850,3 +850,98 @@ async fn token_usage_is_metered_per_agent_upstream_and_model() {
     assert_eq!(code, 1);
     assert!(err.contains("--since"), "{err}");
 }
+
+/// Sends raw HTTP/1.1 text and returns the status code of the answer.
+async fn raw_status(addr: std::net::SocketAddr, request: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+async fn get_text(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = send(
+        addr,
+        hyper::Request::get(path)
+            .header("host", "127.0.0.1")
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap(),
+    )
+    .await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_health_and_bypass_attempts() {
+    let upstream = Upstream::start().await;
+    let secret = "metrics-test-secret-value-0042";
+    let airlock = Airlock::start(&config(&upstream, ""), &[("metric_secret", secret)]);
+    let json = ("content-type", "application/json");
+    let body = json!({ "messages": [{ "role": "user", "content": format!("use {secret}") }] });
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/canned/anthropic-stream",
+            &[json, ("x-airlock-agent", "ops")],
+            body.to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(airlock.addr, post("/nowhere/v1/messages", &[json], "{}")).await;
+    assert_eq!(status, 404);
+    // Forward-proxy requests: an absolute URL and a CONNECT, both to a host that is no upstream.
+    let before = upstream.recorded().len();
+    assert_eq!(
+        raw_status(
+            airlock.addr,
+            "GET http://exfil.example/steal HTTP/1.1\r\nHost: exfil.example\r\n\r\n"
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        raw_status(
+            airlock.addr,
+            "CONNECT exfil.example:443 HTTP/1.1\r\nHost: exfil.example:443\r\n\r\n"
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        upstream.recorded().len(),
+        before,
+        "nothing may be forwarded"
+    );
+
+    assert_eq!(get_text(airlock.metrics, "/healthz").await.0, 200);
+    assert_eq!(get_text(airlock.metrics, "/readyz").await.0, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let (status, text) = get_text(airlock.metrics, "/metrics").await;
+        assert_eq!(status, 200);
+        if text.contains("airlock_tokens_total{") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    for expected in [
+        r#"airlock_requests_total{upstream="anthropic",status="200"} 1"#,
+        r#"airlock_requests_total{upstream="-",status="404"} 1"#,
+        r#"airlock_requests_total{upstream="-",status="403"} 2"#,
+        r#"airlock_redactions_total{layer="registry",rule="registry"} 1"#,
+        r#"airlock_refusals_total{reason="unknown_upstream"} 1"#,
+        r#"airlock_refusals_total{reason="egress_not_allowed"} 2"#,
+        "airlock_bypass_attempts_total 2",
+        r#"airlock_tokens_total{agent="ops",model="claude-sonnet-4-5-20250929",kind="output"} 42"#,
+        r#"airlock_overhead_seconds_count{upstream="anthropic"} 1"#,
+        r#"airlock_request_duration_seconds_count{upstream="anthropic"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    assert!(!text.contains(secret) && !text.contains("metric_secret"));
+    assert!(airlock.log().contains("forward-proxy request refused"));
+}

@@ -73,6 +73,9 @@ pub enum Refusal {
     /// The upstream's credential is a vault secret the vault does not hold: the client's own
     /// (dummy) key is never sent in its place.
     CredentialMissing,
+    /// A forward-proxy request (`CONNECT`, or an absolute URL): egress goes only to the
+    /// configured upstreams, through their base URLs.
+    EgressNotAllowed,
 }
 
 impl Refusal {
@@ -89,6 +92,7 @@ impl Refusal {
             }
             Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Refusal::CredentialMissing => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::EgressNotAllowed => StatusCode::FORBIDDEN,
         }
     }
 
@@ -104,6 +108,7 @@ impl Refusal {
             Refusal::InvalidTarget => "invalid_target",
             Refusal::UpstreamUnavailable => "upstream_unavailable",
             Refusal::CredentialMissing => "upstream_credential_missing",
+            Refusal::EgressNotAllowed => "egress_not_allowed",
         }
     }
 
@@ -121,6 +126,7 @@ impl Refusal {
             Refusal::UnreadableBody => "airlock: the request body could not be read or decoded; nothing was forwarded".into(),
             Refusal::InvalidTarget => "airlock: the request target is not a valid URI; nothing was forwarded".into(),
             Refusal::UpstreamUnavailable => "airlock: the upstream could not be reached or failed before answering".into(),
+            Refusal::EgressNotAllowed => format!("airlock: forward-proxy requests (CONNECT, absolute URLs) are refused; use http://<airlock>/<upstream>/... as the base URL, with <upstream> one of: {upstreams}; nothing was forwarded"),
             Refusal::CredentialMissing => "airlock: this upstream's API key comes from the vault, which does not hold it (the operator's log names the secret); nothing was forwarded".into(),
         }
     }

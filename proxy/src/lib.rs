@@ -24,6 +24,7 @@ mod engine;
 mod error;
 mod headers;
 mod metering;
+mod metrics;
 mod route;
 mod server;
 mod stack;
@@ -39,6 +40,7 @@ use http_body_util::{BodyExt, Full};
 pub use engine::Engine;
 pub use error::{ProxyError, Refusal};
 pub use metering::{Meter, Usage};
+pub use metrics::{serve_metrics, Metrics};
 pub use upstream::{UpstreamAuth, UpstreamConfig};
 
 /// The default `max_body_bytes`: 32 MiB, enough for long agent sessions with images.
@@ -74,6 +76,7 @@ pub(crate) struct Shared {
     max_body_bytes: usize,
     engine: Arc<Engine>,
     agents: std::collections::HashMap<String, String>,
+    metrics: Arc<Metrics>,
 }
 
 /// A bound proxy, ready to serve.
@@ -88,7 +91,11 @@ impl Proxy {
     /// # Errors
     /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`] for a bad upstream,
     /// [`ProxyError::Bind`] when the address cannot be bound.
-    pub async fn bind(config: ProxyConfig, engine: Arc<Engine>) -> Result<Self, ProxyError> {
+    pub async fn bind(
+        config: ProxyConfig,
+        engine: Arc<Engine>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ProxyError> {
         let mut upstreams: Vec<upstream::Upstream> = Vec::with_capacity(config.upstreams.len());
         for upstream_config in &config.upstreams {
             if upstreams.iter().any(|u| u.name == upstream_config.name) {
@@ -118,6 +125,7 @@ impl Proxy {
                 max_body_bytes: config.max_body_bytes,
                 engine,
                 agents: config.agents,
+                metrics,
             }),
         })
     }

@@ -79,6 +79,7 @@ pub(crate) struct MeteredBody<B> {
     format: Format,
     usage: Usage,
     meter: Option<Meter>,
+    metrics: Option<std::sync::Arc<crate::Metrics>>,
 }
 
 impl<B> MeteredBody<B> {
@@ -88,6 +89,7 @@ impl<B> MeteredBody<B> {
         usage: Usage,
         meter: Meter,
         strip_usage_chunk: bool,
+        metrics: std::sync::Arc<crate::Metrics>,
     ) -> Self {
         let content_type = content_type.unwrap_or("").to_ascii_lowercase();
         let format = if content_type.starts_with("text/event-stream") {
@@ -108,6 +110,7 @@ impl<B> MeteredBody<B> {
             format,
             usage,
             meter: Some(meter),
+            metrics: Some(metrics),
         }
     }
 
@@ -185,6 +188,9 @@ impl<B> MeteredBody<B> {
         }
         if let Some(meter) = self.meter.take() {
             if !self.usage.is_empty() {
+                if let Some(metrics) = &self.metrics {
+                    metrics.tokens(&self.usage);
+                }
                 let _ = meter.send(std::mem::take(&mut self.usage));
             }
         }
@@ -423,7 +429,14 @@ mod tests {
     #[test]
     fn events_split_across_frames_and_crlf_line_ends() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx, false);
+        let mut body = MeteredBody::new(
+            (),
+            Some("text/event-stream"),
+            Usage::default(),
+            tx,
+            false,
+            Default::default(),
+        );
         let stream = "event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\r\n\r\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\n\n";
         for chunk in stream.as_bytes().chunks(7) {
             body.observe(&Bytes::copy_from_slice(chunk));
@@ -457,7 +470,14 @@ mod tests {
     #[test]
     fn the_injected_usage_chunk_is_metered_and_left_out() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut body = MeteredBody::new((), Some("text/event-stream"), Usage::default(), tx, true);
+        let mut body = MeteredBody::new(
+            (),
+            Some("text/event-stream"),
+            Usage::default(),
+            tx,
+            true,
+            Default::default(),
+        );
         let stream = concat!(
             "data: {\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n",
             "data: {\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}\n\n",

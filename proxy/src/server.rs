@@ -20,6 +20,7 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(shutdown);
+    shared.metrics.set_ready(true);
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -51,6 +52,7 @@ pub(crate) async fn serve(
             }
         });
     }
+    shared.metrics.set_ready(false);
     tracing::info!("shutting down: no new connections, draining in-flight requests");
     if tokio::time::timeout(drain, graceful.shutdown())
         .await

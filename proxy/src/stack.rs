@@ -25,15 +25,26 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         .map_or("/", |pq| pq.as_str())
         .to_owned();
 
+    // 0. A forward-proxy request is an attempt to reach a host that is not an upstream.
+    if parts.method == http::Method::CONNECT || parts.uri.authority().is_some() {
+        shared.metrics.bypass_attempt();
+        tracing::warn!(
+            method = %parts.method,
+            host = parts.uri.host().unwrap_or("-"),
+            "forward-proxy request refused (not an upstream base URL)"
+        );
+        return refuse(shared, None, started, Refusal::EgressNotAllowed);
+    }
+
     // 1. Route: the first path segment must name a configured upstream.
     let Some((upstream, rest)) = route::route(&shared.upstreams, &path_and_query) else {
-        return refuse(shared, None, Refusal::UnknownUpstream);
+        return refuse(shared, None, started, Refusal::UnknownUpstream);
     };
 
     // 2. Read the whole body, decoded, and check that it can be inspected.
     let body = match body::read(&parts.headers, incoming, shared.max_body_bytes).await {
         Ok(body) => body,
-        Err(refusal) => return refuse(shared, Some(upstream), refusal),
+        Err(refusal) => return refuse(shared, Some(upstream), started, refusal),
     };
 
     // A streamed chat completion is asked for its usage (for metering) when the client did
@@ -61,7 +72,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         .ok()
         .and_then(|rest| upstream.target(rest).ok())
     else {
-        return refuse(shared, Some(upstream), Refusal::InvalidTarget);
+        return refuse(shared, Some(upstream), started, Refusal::InvalidTarget);
     };
     let mut redacted = redactor.redact(&body);
     shared.engine.learn(redacted.take_detected());
@@ -79,7 +90,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     if let Some(auth) = &upstream.auth {
         let Some(value) = shared.engine.credential(&auth.secret) else {
             tracing::warn!(upstream = %upstream.name, secret = %auth.secret, "the upstream's credential is not in the vault; add it with `airlock vault add`");
-            return refuse(shared, Some(upstream), Refusal::CredentialMissing);
+            return refuse(shared, Some(upstream), started, Refusal::CredentialMissing);
         };
         let value = if auth.bearer {
             let mut bearer = b"Bearer ".to_vec();
@@ -89,7 +100,9 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                     v.set_sensitive(true);
                     v
                 }
-                Err(_) => return refuse(shared, Some(upstream), Refusal::CredentialMissing),
+                Err(_) => {
+                    return refuse(shared, Some(upstream), started, Refusal::CredentialMissing)
+                }
             }
         } else {
             value
@@ -103,10 +116,24 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     *outbound.uri_mut() = uri;
     *outbound.version_mut() = Version::HTTP_11;
     *outbound.headers_mut() = outbound_headers;
+    for finding in target.findings().iter().chain(redacted.findings()) {
+        let rule = match finding.layer {
+            Layer::Registry => "registry",
+            _ => finding.source.as_str(),
+        };
+        shared.metrics.redaction(finding.layer.as_str(), rule);
+    }
+    let overhead = started.elapsed();
+    shared.metrics.overhead(&upstream.name, overhead);
     let response = forward(upstream, outbound, redacted, &body).await;
     match response {
         Ok(mut response) => {
             headers::to_client(response.headers_mut());
+            shared.metrics.request(
+                &upstream.name,
+                response.status().as_u16(),
+                started.elapsed(),
+            );
             tracing::info!(
                 upstream = %upstream.name,
                 agent = %agent,
@@ -114,7 +141,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                 redacted_registry = findings.0,
                 redacted_regex = findings.1,
                 redacted_entropy = findings.2,
-                overhead_us = started.elapsed().as_micros() as u64,
+                overhead_us = overhead.as_micros() as u64,
                 "forwarded"
             );
             match shared.engine.meter() {
@@ -137,6 +164,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                             usage,
                             meter,
                             strip_usage_chunk,
+                            shared.metrics.clone(),
                         )
                         .boxed_unsync()
                     })
@@ -146,7 +174,13 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         }
         Err(error) => {
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream failed");
-            refuse(shared, Some(upstream), Refusal::UpstreamUnavailable)
+            shared.metrics.upstream_error(&upstream.name);
+            refuse(
+                shared,
+                Some(upstream),
+                started,
+                Refusal::UpstreamUnavailable,
+            )
         }
     }
 }
@@ -172,8 +206,15 @@ async fn forward(
 fn refuse(
     shared: &Shared,
     upstream: Option<&Upstream>,
+    started: Instant,
     refusal: Refusal,
 ) -> Response<ResponseBody> {
+    shared.metrics.refusal(refusal.code());
+    shared.metrics.request(
+        upstream.map_or("-", |u| u.name.as_str()),
+        refusal.status().as_u16(),
+        started.elapsed(),
+    );
     tracing::warn!(
         upstream = upstream.map_or("-", |u| u.name.as_str()),
         reason = refusal.code(),

@@ -69,7 +69,11 @@ pub fn run(config: Config) -> Result<()> {
         let rules = redactor.rules().rules().len();
         drop(redactor);
         let shutdown = shutdown_signal()?;
-        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine).await?;
+        let metrics = Arc::new(airlock_proxy::Metrics::new());
+        let (metrics_addr, _metrics_task) =
+            airlock_proxy::serve_metrics(config.metrics_listen, metrics.clone()).await?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
+        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine, metrics).await?;
         let addr = proxy.local_addr().context("reading the bound address")?;
         tracing::info!(
             registry_secrets = registry,

@@ -480,6 +480,8 @@ impl hyper::body::Body for ChannelBody {
 /// A running `airlock serve`, killed on drop.
 pub struct Airlock {
     pub addr: SocketAddr,
+    /// Where `/metrics`, `/healthz` and `/readyz` answer.
+    pub metrics: SocketAddr,
     pub home: tempfile::TempDir,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -516,6 +518,12 @@ impl Airlock {
             assert_eq!(code, 0, "vault add {name}: {err}");
         }
         let config_path = home.path().join("airlock.toml");
+        // Tests run side by side: each proxy's metrics go on a port of its own.
+        let config = if config.contains("[metrics]") {
+            config.to_owned()
+        } else {
+            format!("{config}\n[metrics]\nlisten = \"127.0.0.1:0\"\n")
+        };
         std::fs::write(&config_path, config).unwrap();
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
@@ -531,10 +539,23 @@ impl Airlock {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
+        let metrics_addr = Arc::new(Mutex::new(None));
+        let metrics_sink = metrics_addr.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                if let Some(at) = line.find("metrics on http://") {
+                    if let Ok(addr) = line[at + 18..]
+                        .trim_end_matches("/metrics")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .parse::<SocketAddr>()
+                    {
+                        *metrics_sink.lock().unwrap() = Some(addr);
+                    }
+                }
                 if let Some(at) = line.find("listening on http://") {
                     let addr: SocketAddr = line[at + 20..]
                         .split_whitespace()
@@ -556,8 +577,13 @@ impl Airlock {
                 panic!("airlock did not start: {}", log.lock().unwrap().join("\n"));
             }
         };
+        let metrics = metrics_addr
+            .lock()
+            .unwrap()
+            .expect("the metrics line comes first");
         Airlock {
             addr,
+            metrics,
             home,
             child,
             log,
