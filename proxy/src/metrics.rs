@@ -268,7 +268,7 @@ pub async fn serve_metrics(
                                     .status(status)
                                     .header(http::header::CONTENT_TYPE, content_type)
                                     .body(http_body_util::Full::new(Bytes::from(body)));
-                                Ok::<_, http::Error>(response?)
+                                response
                             }
                         },
                     );
