@@ -264,11 +264,10 @@ pub async fn serve_metrics(
                             ),
                             _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_owned()),
                         };
-                                let response = Response::builder()
+                                Response::builder()
                                     .status(status)
                                     .header(http::header::CONTENT_TYPE, content_type)
-                                    .body(http_body_util::Full::new(Bytes::from(body)));
-                                response
+                                    .body(http_body_util::Full::new(Bytes::from(body)))
                             }
                         },
                     );
