@@ -38,6 +38,7 @@ struct FileConfig {
 struct ProxySection {
     listen: Option<SocketAddr>,
     max_body_bytes: Option<usize>,
+    max_concurrent_requests: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +164,10 @@ impl Config {
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
                 upstreams,
                 agents: parsed.agents.into_iter().collect(),
+                max_concurrent_requests: parsed
+                    .proxy
+                    .max_concurrent_requests
+                    .unwrap_or(airlock_proxy::DEFAULT_MAX_CONCURRENT_REQUESTS),
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
             learn: parsed.redaction.learn.unwrap_or(true),

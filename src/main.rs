@@ -66,7 +66,7 @@ fn init_logging(format: LogFormat) {
 fn run(args: Args) -> Result<()> {
     let config = Config::load(args.config.as_deref())?;
     match args.command {
-        Command::Serve => commands::serve::run(config),
+        Command::Serve => commands::serve::run(config, args.config.clone()),
         Command::Vault(command) => commands::vault::run(&config, command),
         Command::Usage { since, json } => commands::usage::run(&config, &since, json),
         Command::Redact {

@@ -945,3 +945,137 @@ async fn metrics_health_and_bypass_attempts() {
     assert!(!text.contains(secret) && !text.contains("metric_secret"));
     assert!(airlock.log().contains("forward-proxy request refused"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_beyond_the_concurrency_limit_get_503() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, "max_concurrent_requests = 1\n"), &[]);
+    let json = ("content-type", "application/json");
+    // A stream the upstream holds open until released keeps the only permit.
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let first = client
+        .request(post(
+            &format!("http://{}/anthropic/sse/v1/messages", airlock.addr),
+            &[json],
+            "{}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let (status, _, body) = send(airlock.addr, post("/anthropic/v1/messages", &[json], "{}")).await;
+    assert_eq!(status, 503);
+    assert!(String::from_utf8_lossy(&body).contains("overloaded"));
+    // Finish the stream: the permit comes back.
+    for _ in 0..support::SSE_FRAMES.len() {
+        upstream.release();
+    }
+    http_body_util::BodyExt::collect(first.into_body())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let (status, _, _) =
+            send(airlock.addr, post("/anthropic/v1/messages", &[json], "{}")).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the permit was not returned"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_config_and_rules_and_a_bad_reload_keeps_the_old() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let json = ("content-type", "application/json");
+    let config_path = airlock.home.path().join("airlock.toml");
+    let original = std::fs::read_to_string(&config_path).unwrap();
+    let marker = "ACME-INTERNAL-7731-XYZZY";
+    let body = json!({ "messages": [{ "role": "user", "content": format!("ticket {marker}") }] })
+        .to_string();
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/anthropic/v1/messages", &[json], body.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).contains(marker));
+
+    // A site rule file and a third upstream, then SIGHUP.
+    let rules = airlock.home.path().join("site.toml");
+    std::fs::write(
+        &rules,
+        r#"[[rule]]
+id = "site.ticket"
+description = "Internal ticket ids"
+regex = '''\b(ACME-INTERNAL-\d{4}-[A-Z]+)\b'''
+keywords = ["ACME-INTERNAL-"]
+examples = ["ACME-INTERNAL-1234-ABC"]
+negative_examples = ["ACME-EXTERNAL-1234-ABC"]
+"#,
+    )
+    .unwrap();
+    let updated = original.replacen(
+        "[proxy]",
+        &format!(
+            "[redaction]\nrule_files = [\"{}\"]\n[proxy]",
+            rules.display()
+        ),
+        1,
+    ) + &format!(
+        "[upstreams.local]\nurl = \"{}/local-base\"\nca_file = \"{}\"\n",
+        upstream.url(),
+        upstream.ca_file.display()
+    );
+    std::fs::write(&config_path, updated).unwrap();
+    let hup = |pid: u32| {
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    hup(airlock.pid());
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !airlock.log().contains("reloaded configuration and rules") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload: {}",
+            airlock.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/local/v1/messages", &[json], body.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "the new upstream");
+    let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
+    assert!(
+        !forwarded.contains(marker) && forwarded.contains("SECRET_REF(site.ticket."),
+        "{forwarded}"
+    );
+
+    // A broken file: the reload is refused, the running configuration keeps working.
+    std::fs::write(&config_path, "[proxy\nthis is not toml").unwrap();
+    hup(airlock.pid());
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !airlock.log().contains("reload failed") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed reload: {}",
+            airlock.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _, _) = send(airlock.addr, post("/local/v1/messages", &[json], body)).await;
+    assert_eq!(status, 200, "still the reloaded configuration");
+    let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
+    assert!(!forwarded.contains(marker));
+}

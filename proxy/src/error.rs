@@ -76,6 +76,8 @@ pub enum Refusal {
     /// A forward-proxy request (`CONNECT`, or an absolute URL): egress goes only to the
     /// configured upstreams, through their base URLs.
     EgressNotAllowed,
+    /// `max_concurrent_requests` are in flight.
+    Overloaded,
 }
 
 impl Refusal {
@@ -93,6 +95,7 @@ impl Refusal {
             Refusal::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
             Refusal::CredentialMissing => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::EgressNotAllowed => StatusCode::FORBIDDEN,
+            Refusal::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -109,6 +112,7 @@ impl Refusal {
             Refusal::UpstreamUnavailable => "upstream_unavailable",
             Refusal::CredentialMissing => "upstream_credential_missing",
             Refusal::EgressNotAllowed => "egress_not_allowed",
+            Refusal::Overloaded => "overloaded",
         }
     }
 
@@ -126,6 +130,7 @@ impl Refusal {
             Refusal::UnreadableBody => "airlock: the request body could not be read or decoded; nothing was forwarded".into(),
             Refusal::InvalidTarget => "airlock: the request target is not a valid URI; nothing was forwarded".into(),
             Refusal::UpstreamUnavailable => "airlock: the upstream could not be reached or failed before answering".into(),
+            Refusal::Overloaded => "airlock: too many requests in flight (max_concurrent_requests); retry shortly; nothing was forwarded".into(),
             Refusal::EgressNotAllowed => format!("airlock: forward-proxy requests (CONNECT, absolute URLs) are refused; use http://<airlock>/<upstream>/... as the base URL, with <upstream> one of: {upstreams}; nothing was forwarded"),
             Refusal::CredentialMissing => "airlock: this upstream's API key comes from the vault, which does not hold it (the operator's log names the secret); nothing was forwarded".into(),
         }

@@ -33,6 +33,7 @@ mod upstream;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -57,7 +58,12 @@ pub struct ProxyConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// Agent names by the (dummy) key a client sends: for metering.
     pub agents: std::collections::HashMap<String, String>,
+    /// Requests handled at once; beyond it the proxy answers 503 at once.
+    pub max_concurrent_requests: usize,
 }
+
+/// The default `max_concurrent_requests`.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
 
 /// The body of every response the proxy sends: relayed upstream frames or its own errors.
 pub type ResponseBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -77,21 +83,13 @@ pub(crate) struct Shared {
     engine: Arc<Engine>,
     agents: std::collections::HashMap<String, String>,
     metrics: Arc<Metrics>,
+    /// One permit per request in flight (held until its response body ends).
+    limit: Arc<tokio::sync::Semaphore>,
+    max_concurrent: usize,
 }
 
-/// A bound proxy, ready to serve.
-pub struct Proxy {
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-}
-
-impl Proxy {
-    /// Checks the configuration, builds the upstream clients and binds the listener.
-    ///
-    /// # Errors
-    /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`] for a bad upstream,
-    /// [`ProxyError::Bind`] when the address cannot be bound.
-    pub async fn bind(
+impl Shared {
+    fn new(
         config: ProxyConfig,
         engine: Arc<Engine>,
         metrics: Arc<Metrics>,
@@ -111,23 +109,81 @@ impl Proxy {
             .map(|u| u.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let listener = tokio::net::TcpListener::bind(config.listen)
+        let max_concurrent = config.max_concurrent_requests.max(1);
+        Ok(Shared {
+            upstreams,
+            upstream_names,
+            max_body_bytes: config.max_body_bytes,
+            engine,
+            agents: config.agents,
+            metrics,
+            limit: Arc::new(tokio::sync::Semaphore::new(max_concurrent)),
+            max_concurrent,
+        })
+    }
+}
+
+/// A bound proxy, ready to serve.
+pub struct Proxy {
+    listener: tokio::net::TcpListener,
+    shared: Arc<ArcSwap<Shared>>,
+}
+
+/// Swaps the configuration of a running proxy (SIGHUP): upstreams, limits and agents change
+/// for the requests that start afterwards; requests in flight finish as they began.
+#[derive(Clone)]
+pub struct Reloader {
+    shared: Arc<ArcSwap<Shared>>,
+}
+
+impl Reloader {
+    /// Validates `config` and installs it. The listen address cannot change without a
+    /// restart; it is ignored here.
+    ///
+    /// # Errors
+    /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`]: the running configuration stays.
+    pub fn reload(&self, config: ProxyConfig) -> Result<(), ProxyError> {
+        let current = self.shared.load_full();
+        let mut next = Shared::new(config, current.engine.clone(), current.metrics.clone())?;
+        if next.max_concurrent == current.max_concurrent {
+            // Keep counting the requests already in flight.
+            next.limit = current.limit.clone();
+        }
+        self.shared.store(Arc::new(next));
+        Ok(())
+    }
+}
+
+impl Proxy {
+    /// Checks the configuration, builds the upstream clients and binds the listener.
+    ///
+    /// # Errors
+    /// [`ProxyError::Upstream`] or [`ProxyError::CaFile`] for a bad upstream,
+    /// [`ProxyError::Bind`] when the address cannot be bound.
+    pub async fn bind(
+        config: ProxyConfig,
+        engine: Arc<Engine>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ProxyError> {
+        let listen = config.listen;
+        let shared = Shared::new(config, engine, metrics)?;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| ProxyError::Bind {
-                addr: config.listen,
+                addr: listen,
                 source,
             })?;
         Ok(Proxy {
             listener,
-            shared: Arc::new(Shared {
-                upstreams,
-                upstream_names,
-                max_body_bytes: config.max_body_bytes,
-                engine,
-                agents: config.agents,
-                metrics,
-            }),
+            shared: Arc::new(ArcSwap::from_pointee(shared)),
         })
+    }
+
+    /// A handle that reloads this proxy's configuration while it serves.
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            shared: self.shared.clone(),
+        }
     }
 
     /// The address actually bound (useful with port 0).

@@ -13,14 +13,15 @@ use crate::{stack, ProxyError, Shared};
 
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<arc_swap::ArcSwap<Shared>>,
     shutdown: impl std::future::Future<Output = ()>,
     drain: Duration,
 ) -> Result<(), ProxyError> {
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(shutdown);
-    shared.metrics.set_ready(true);
+    let metrics = shared.load().metrics.clone();
+    metrics.set_ready(true);
     loop {
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -39,7 +40,8 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let service = service_fn(move |request| {
-            let shared = shared.clone();
+            // The configuration current when the request arrives (a reload swaps it).
+            let shared = shared.load_full();
             async move { Ok::<_, std::convert::Infallible>(stack::handle(&shared, request).await) }
         });
         let connection = builder
@@ -52,7 +54,7 @@ pub(crate) async fn serve(
             }
         });
     }
-    shared.metrics.set_ready(false);
+    metrics.set_ready(false);
     tracing::info!("shutting down: no new connections, draining in-flight requests");
     if tokio::time::timeout(drain, graceful.shutdown())
         .await

@@ -36,6 +36,12 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         return refuse(shared, None, started, Refusal::EgressNotAllowed);
     }
 
+    // A permit per request, held until its response ends: beyond the limit, 503 at once
+    // rather than a queue that grows with every stalled upstream.
+    let Ok(permit) = shared.limit.clone().try_acquire_owned() else {
+        return refuse(shared, None, started, Refusal::Overloaded);
+    };
+
     // 1. Route: the first path segment must name a configured upstream.
     let Some((upstream, rest)) = route::route(&shared.upstreams, &path_and_query) else {
         return refuse(shared, None, started, Refusal::UnknownUpstream);
@@ -144,7 +150,7 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                 overhead_us = overhead.as_micros() as u64,
                 "forwarded"
             );
-            match shared.engine.meter() {
+            let response = match shared.engine.meter() {
                 Some(meter) => {
                     let content_type = response
                         .headers()
@@ -170,7 +176,14 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                     })
                 }
                 None => response.map(|body| body.boxed_unsync()),
-            }
+            };
+            response.map(|body| {
+                Permitted {
+                    body,
+                    _permit: permit,
+                }
+                .boxed_unsync()
+            })
         }
         Err(error) => {
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream failed");
@@ -222,4 +235,30 @@ fn refuse(
         "refused"
     );
     refusal.into_response(&shared.upstream_names)
+}
+
+/// A response body that keeps its request's concurrency permit until it ends or is dropped.
+struct Permitted {
+    body: ResponseBody,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl hyper::body::Body for Permitted {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }

@@ -1,5 +1,6 @@
 //! `airlock serve`: the proxy, with the engine built from the vault and rules in force.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,20 +12,12 @@ use crate::engine;
 /// How long in-flight requests may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
 
-pub fn run(config: Config) -> Result<()> {
+pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
     let rules = engine::load_rules(&config)?;
     let mut vault = engine::open_vault(&config)?;
     let redactor = engine::build_redactor(&mut vault, &config, rules)?;
     let mut proxy_engine = airlock_proxy::Engine::new(redactor.clone());
-    let credential_names: Arc<Vec<String>> = Arc::new(
-        config
-            .proxy
-            .upstreams
-            .iter()
-            .filter_map(|u| u.auth.as_ref().map(|a| a.secret.clone()))
-            .collect(),
-    );
-    load_credentials(&vault, &proxy_engine, &credential_names)?;
+    load_credentials(&vault, &proxy_engine)?;
     let learner = if config.learn {
         let (sender, receiver) = tokio::sync::mpsc::channel(LEARN_QUEUE);
         proxy_engine = proxy_engine.with_learner(sender);
@@ -47,17 +40,17 @@ pub fn run(config: Config) -> Result<()> {
         let watched = engine::open_vault(&config)?;
         let proxy_engine = proxy_engine.clone();
         let rebuilds = rebuilds.clone();
-        let names = credential_names.clone();
         std::thread::Builder::new()
             .name("airlock-vault-watch".into())
-            .spawn(move || watch(watched, &proxy_engine, &rebuilds, &names))
+            .spawn(move || watch(watched, &proxy_engine, &rebuilds))
             .context("starting the vault watcher")?;
     }
     if let Some(receiver) = learner {
         let proxy_engine = proxy_engine.clone();
+        let rebuilds = rebuilds.clone();
         std::thread::Builder::new()
             .name("airlock-learner".into())
-            .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds, &credential_names))
+            .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds))
             .context("starting the learner thread")?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,8 +66,17 @@ pub fn run(config: Config) -> Result<()> {
         let (metrics_addr, _metrics_task) =
             airlock_proxy::serve_metrics(config.metrics_listen, metrics.clone()).await?;
         tracing::info!("metrics on http://{metrics_addr}/metrics");
-        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine, metrics).await?;
+        let listen = config.proxy.listen;
+        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine.clone(), metrics).await?;
         let addr = proxy.local_addr().context("reading the bound address")?;
+        let reloader = proxy.reloader();
+        tokio::spawn(reload_on_sighup(
+            config_path,
+            listen,
+            proxy_engine,
+            rebuilds,
+            reloader,
+        ));
         tracing::info!(
             registry_secrets = registry,
             rules,
@@ -132,7 +134,6 @@ fn learn(
     mut receiver: tokio::sync::mpsc::Receiver<Vec<airlock_redact::Detected>>,
     engine: &airlock_proxy::Engine,
     rebuilds: &Mutex<()>,
-    credentials: &[String],
 ) {
     let mut full_warned = false;
     while let Some(batch) = receiver.blocking_recv() {
@@ -162,7 +163,7 @@ fn learn(
         if added.is_empty() {
             continue;
         }
-        if reload(&mut vault, engine, rebuilds, credentials) {
+        if reload(&mut vault, engine, rebuilds) {
             tracing::info!(handles = ?added, "learned detected values into the registry");
         }
     }
@@ -174,12 +175,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Rebuilds the registry whenever another connection commits to the vault, so added,
 /// rotated and removed secrets take effect without a restart.
-fn watch(
-    mut vault: airlock_vault::Vault,
-    engine: &airlock_proxy::Engine,
-    rebuilds: &Mutex<()>,
-    credentials: &[String],
-) {
+fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuilds: &Mutex<()>) {
     let mut seen = vault.data_version().ok();
     loop {
         std::thread::sleep(WATCH_INTERVAL);
@@ -192,7 +188,7 @@ fn watch(
         };
         if now != seen {
             seen = now;
-            if reload(&mut vault, engine, rebuilds, credentials) {
+            if reload(&mut vault, engine, rebuilds) {
                 tracing::info!(
                     registry_secrets = engine.current().registry_len(),
                     "vault changed; registry reloaded"
@@ -208,13 +204,12 @@ fn reload(
     vault: &mut airlock_vault::Vault,
     engine: &airlock_proxy::Engine,
     rebuilds: &Mutex<()>,
-    credentials: &[String],
 ) -> bool {
     let _turn = rebuilds
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let result = rebuild(vault, &engine.current()).and_then(|redactor| {
-        load_credentials(vault, engine, credentials)?;
+        load_credentials(vault, engine)?;
         Ok(redactor)
     });
     match result {
@@ -229,28 +224,83 @@ fn reload(
     }
 }
 
-/// Installs the current values of the secrets upstreams send as their credentials.
-fn load_credentials(
-    vault: &airlock_vault::Vault,
-    engine: &airlock_proxy::Engine,
-    names: &[String],
-) -> Result<()> {
-    if names.is_empty() {
-        return Ok(());
-    }
+/// Installs every secret's current value as a possible upstream credential (an upstream's
+/// `auth` names which one it sends; a missing one is reported when a request needs it).
+fn load_credentials(vault: &airlock_vault::Vault, engine: &airlock_proxy::Engine) -> Result<()> {
     let current = vault.secrets()?;
     engine.set_credentials(
         current
             .iter()
-            .filter(|(name, _)| names.iter().any(|n| n == name.as_str()))
             .map(|(name, value)| (name.as_str(), value.expose())),
     );
-    for name in names {
-        if !current.iter().any(|(n, _)| n.as_str() == name) {
-            tracing::warn!(secret = %name, "an upstream's credential is not in the vault; its requests are refused until it is added");
+    Ok(())
+}
+
+/// SIGHUP: re-reads the config file and the rule files and installs them without dropping a
+/// connection. Anything wrong (a bad file, a rule that does not compile, an upstream that
+/// does not validate) keeps the running configuration and says why.
+async fn reload_on_sighup(
+    config_path: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    engine: Arc<airlock_proxy::Engine>,
+    rebuilds: Arc<Mutex<()>>,
+    reloader: airlock_proxy::Reloader,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch SIGHUP; reload by restarting");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let (path, engine, rebuilds, reloader) = (
+            config_path.clone(),
+            engine.clone(),
+            rebuilds.clone(),
+            reloader.clone(),
+        );
+        let outcome = tokio::task::spawn_blocking(move || {
+            reload_everything(path.as_deref(), listen, &engine, &rebuilds, &reloader)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(rules)) => tracing::info!(rules, "reloaded configuration and rules"),
+            Ok(Err(error)) => tracing::error!(
+                error = %format!("{error:#}"),
+                "reload failed; the running configuration stays"
+            ),
+            Err(error) => tracing::error!(%error, "reload failed; the running configuration stays"),
         }
     }
-    Ok(())
+}
+
+fn reload_everything(
+    path: Option<&Path>,
+    listen: std::net::SocketAddr,
+    engine: &airlock_proxy::Engine,
+    rebuilds: &Mutex<()>,
+    reloader: &airlock_proxy::Reloader,
+) -> Result<usize> {
+    let config = Config::load(path)?;
+    if config.proxy.listen != listen {
+        tracing::warn!(
+            configured = %config.proxy.listen,
+            running = %listen,
+            "proxy.listen changes only with a restart"
+        );
+    }
+    let rules = engine::load_rules(&config)?;
+    let count = rules.rules().len();
+    let mut vault = engine::open_vault(&config)?;
+    // One rebuild at a time: the vault watcher and the learner wait for this one.
+    let _turn = rebuilds
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let redactor = engine::build_redactor(&mut vault, &config, rules)?;
+    // The proxy's part validates last; until it succeeds nothing was swapped in.
+    reloader.reload(config.proxy)?;
+    engine.replace(redactor);
+    load_credentials(&vault, engine)?;
+    Ok(count)
 }
 
 fn rebuild(
