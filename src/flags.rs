@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage the secrets the proxy keeps from leaving this server.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// The local CA that signs certificates for intercepted HTTPS_PROXY tunnels.
+    #[command(subcommand)]
+    Ca(CaCommand),
     /// Token usage per hour, agent, upstream and model, as metered by `airlock serve`.
     Usage {
         /// How far back: a duration ("24h", "7d") or a date ("2026-11-01").
@@ -155,6 +158,13 @@ pub enum VaultCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `airlock ca ...`
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Print the CA certificate (PEM), creating the CA on first use, for clients to trust.
+    Export,
 }
 
 /// A secret's metadata, on `vault add` and `vault set`.

@@ -68,6 +68,12 @@ fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Serve => commands::serve::run(config, args.config.clone()),
         Command::Vault(command) => commands::vault::run(&config, command),
+        Command::Ca(flags::CaCommand::Export) => {
+            let home = engine::open_vault(&config)?.home().to_owned();
+            let ca = airlock_proxy::LocalCa::load_or_create(&home)?;
+            print!("{}", ca.cert_pem());
+            Ok(())
+        }
         Command::Usage { since, json } => commands::usage::run(&config, &since, json),
         Command::Redact {
             file,

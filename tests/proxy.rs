@@ -1079,3 +1079,98 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
     assert!(!forwarded.contains(marker));
 }
+
+/// Opens a CONNECT tunnel through airlock to `target` and returns the status line's code and,
+/// on 200, the stream (still plain TCP: the caller speaks TLS through it).
+async fn open_tunnel(airlock: std::net::SocketAddr, target: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(airlock).await.unwrap();
+    tcp.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if tcp.read(&mut byte).await.unwrap() == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (status, tcp)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_tunnels_to_upstreams_are_intercepted_and_redacted() {
+    use rustls_pki_types::pem::PemObject;
+    let upstream = Upstream::start().await;
+    let secret = "tunnel-secret-value-55aa77cc";
+    let airlock = Airlock::start(&config(&upstream, ""), &[("tunnel_secret", secret)]);
+    let (code, ca_pem, err) = support::run_cli(airlock.home.path(), &["ca", "export"], b"");
+    assert_eq!(code, 0, "{err}");
+    assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // A host that is no upstream: refused, counted, nothing relayed.
+    let (status, _) = open_tunnel(airlock.addr, "exfil.example:443").await;
+    assert_eq!(status, 403);
+
+    // The upstream's own host: intercepted with a certificate from airlock's CA.
+    let target = upstream.url().trim_start_matches("https://").to_owned();
+    let (status, tcp) = open_tunnel(airlock.addr, &target).await;
+    assert_eq!(status, 200);
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls));
+    let stream = connector
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .expect("airlock's leaf is trusted through its CA");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let body = json!({ "messages": [{ "role": "user", "content": format!("key {secret}") }] });
+    let request = hyper::Request::post("/v1/messages?beta=true")
+        .header("host", target.as_str())
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let recorded = upstream.recorded();
+    let last = recorded.last().unwrap();
+    assert_eq!(
+        last.path, "/v1/messages?beta=true",
+        "the path is the upstream's own"
+    );
+    let forwarded = String::from_utf8_lossy(&last.body);
+    assert!(
+        !forwarded.contains(secret) && forwarded.contains("SECRET_REF(tunnel_secret)"),
+        "{forwarded}"
+    );
+    let (_, metrics) = get_text(airlock.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("airlock_bypass_attempts_total 1"),
+        "{metrics}"
+    );
+}

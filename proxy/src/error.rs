@@ -15,6 +15,12 @@ use crate::ResponseBody;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
+    /// The local CA for tunnel interception cannot be loaded or used.
+    #[error("local CA: {reason}")]
+    LocalCa {
+        /// What is wrong.
+        reason: String,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -20,6 +20,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
+mod ca;
 mod engine;
 mod error;
 mod headers;
@@ -28,6 +29,7 @@ mod metrics;
 mod route;
 mod server;
 mod stack;
+mod tunnel;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -38,6 +40,7 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 
+pub use ca::LocalCa;
 pub use engine::Engine;
 pub use error::{ProxyError, Refusal};
 pub use metering::{Meter, Usage};
@@ -86,6 +89,9 @@ pub(crate) struct Shared {
     /// One permit per request in flight (held until its response body ends).
     limit: Arc<tokio::sync::Semaphore>,
     max_concurrent: usize,
+    /// Signs leaves for intercepted tunnels; without it every CONNECT is refused. Shared by
+    /// every configuration a reload installs.
+    ca: Arc<std::sync::OnceLock<Arc<LocalCa>>>,
 }
 
 impl Shared {
@@ -119,6 +125,7 @@ impl Shared {
             metrics,
             limit: Arc::new(tokio::sync::Semaphore::new(max_concurrent)),
             max_concurrent,
+            ca: Arc::new(std::sync::OnceLock::new()),
         })
     }
 }
@@ -145,6 +152,7 @@ impl Reloader {
     pub fn reload(&self, config: ProxyConfig) -> Result<(), ProxyError> {
         let current = self.shared.load_full();
         let mut next = Shared::new(config, current.engine.clone(), current.metrics.clone())?;
+        next.ca = current.ca.clone();
         if next.max_concurrent == current.max_concurrent {
             // Keep counting the requests already in flight.
             next.limit = current.limit.clone();
@@ -177,6 +185,14 @@ impl Proxy {
             listener,
             shared: Arc::new(ArcSwap::from_pointee(shared)),
         })
+    }
+
+    /// Intercepts `CONNECT` tunnels to upstream hosts with leaves from `ca` (without one,
+    /// every tunnel is refused).
+    pub fn with_local_ca(self, ca: Arc<LocalCa>) -> Self {
+        // Set once, before serving; a second call keeps the first CA.
+        let _ = self.shared.load().ca.set(ca);
+        self
     }
 
     /// A handle that reloads this proxy's configuration while it serves.

@@ -42,10 +42,10 @@ pub(crate) async fn serve(
         let service = service_fn(move |request| {
             // The configuration current when the request arrives (a reload swaps it).
             let shared = shared.load_full();
-            async move { Ok::<_, std::convert::Infallible>(stack::handle(&shared, request).await) }
+            async move { Ok::<_, std::convert::Infallible>(stack::handle(shared, request).await) }
         });
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -4,6 +4,7 @@
 //! Nothing reaches the upstream that did not pass through [`airlock_redact::Redactor`]:
 //! [`forward`] accepts the body only as a [`airlock_redact::Redaction`].
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use airlock_redact::{Layer, Redaction};
@@ -16,8 +17,25 @@ use crate::upstream::Upstream;
 use crate::{body, headers, route, Refusal, ResponseBody, Shared};
 
 /// Handles one client request; never fails (refusals become responses).
-pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ResponseBody> {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
     let started = Instant::now();
+    // 0. Forward-proxy requests: a tunnel to an upstream is intercepted, anything else is an
+    //    attempt to reach a host that is not an upstream.
+    if request.method() == http::Method::CONNECT {
+        return crate::tunnel::connect(shared, request, started);
+    }
+    if request.uri().authority().is_some() {
+        shared.metrics.bypass_attempt();
+        tracing::warn!(
+            method = %request.method(),
+            host = request.uri().host().unwrap_or("-"),
+            "forward-proxy request refused (plain-HTTP requests go to an upstream's base URL)"
+        );
+        return refuse(&shared, None, started, Refusal::EgressNotAllowed);
+    }
     let (parts, incoming) = request.into_parts();
     let path_and_query = parts
         .uri
@@ -25,28 +43,83 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         .map_or("/", |pq| pq.as_str())
         .to_owned();
 
-    // 0. A forward-proxy request is an attempt to reach a host that is not an upstream.
-    if parts.method == http::Method::CONNECT || parts.uri.authority().is_some() {
-        shared.metrics.bypass_attempt();
-        tracing::warn!(
-            method = %parts.method,
-            host = parts.uri.host().unwrap_or("-"),
-            "forward-proxy request refused (not an upstream base URL)"
-        );
-        return refuse(shared, None, started, Refusal::EgressNotAllowed);
-    }
-
     // A permit per request, held until its response ends: beyond the limit, 503 at once
     // rather than a queue that grows with every stalled upstream.
     let Ok(permit) = shared.limit.clone().try_acquire_owned() else {
-        return refuse(shared, None, started, Refusal::Overloaded);
+        return refuse(&shared, None, started, Refusal::Overloaded);
     };
 
     // 1. Route: the first path segment must name a configured upstream.
     let Some((upstream, rest)) = route::route(&shared.upstreams, &path_and_query) else {
-        return refuse(shared, None, started, Refusal::UnknownUpstream);
+        return refuse(&shared, None, started, Refusal::UnknownUpstream);
     };
+    proceed(
+        &shared,
+        upstream,
+        rest,
+        Target::BaseUrl,
+        parts,
+        incoming,
+        started,
+        permit,
+    )
+    .await
+}
 
+/// Handles a request that arrived inside an intercepted tunnel to `upstream`: its path is the
+/// upstream's own, sent as it is.
+pub(crate) async fn handle_tunneled(
+    shared: Arc<Shared>,
+    upstream: usize,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let (parts, incoming) = request.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let Ok(permit) = shared.limit.clone().try_acquire_owned() else {
+        return refuse(&shared, None, started, Refusal::Overloaded);
+    };
+    let Some(upstream) = shared.upstreams.get(upstream) else {
+        return refuse(&shared, None, started, Refusal::UnknownUpstream);
+    };
+    proceed(
+        &shared,
+        upstream,
+        &path_and_query,
+        Target::Exact,
+        parts,
+        incoming,
+        started,
+        permit,
+    )
+    .await
+}
+
+/// How the request's path maps onto the upstream.
+#[derive(Clone, Copy)]
+enum Target {
+    /// After `/{upstream}`: appended to the upstream's base URL.
+    BaseUrl,
+    /// Inside a tunnel: the path the client asked the upstream's host for.
+    Exact,
+}
+
+/// Stages 2 to 5 for a routed request.
+#[allow(clippy::too_many_arguments)]
+async fn proceed(
+    shared: &Shared,
+    upstream: &Upstream,
+    rest: &str,
+    mapping: Target,
+    parts: http::request::Parts,
+    incoming: Incoming,
+    started: Instant,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Response<ResponseBody> {
     // 2. Read the whole body, decoded, and check that it can be inspected.
     let body = match body::read(&parts.headers, incoming, shared.max_body_bytes).await {
         Ok(body) => body,
@@ -76,7 +149,10 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     let target = redactor.redact(rest.as_bytes());
     let Some(uri) = std::str::from_utf8(target.as_bytes())
         .ok()
-        .and_then(|rest| upstream.target(rest).ok())
+        .and_then(|rest| match mapping {
+            Target::BaseUrl => upstream.target(rest).ok(),
+            Target::Exact => upstream.target_exact(rest).ok(),
+        })
     else {
         return refuse(shared, Some(upstream), started, Refusal::InvalidTarget);
     };
@@ -216,7 +292,7 @@ async fn forward(
     upstream.client.request(request).await
 }
 
-fn refuse(
+pub(crate) fn refuse(
     shared: &Shared,
     upstream: Option<&Upstream>,
     started: Instant,

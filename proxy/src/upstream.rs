@@ -121,6 +121,27 @@ impl Upstream {
         })
     }
 
+    /// Whether a tunnel to `host:port` reaches this upstream.
+    pub(crate) fn serves(&self, host: &str, port: u16) -> bool {
+        let default = if self.scheme == Scheme::HTTPS {
+            443
+        } else {
+            80
+        };
+        self.authority.host().eq_ignore_ascii_case(host)
+            && self.authority.port_u16().unwrap_or(default) == port
+    }
+
+    /// The upstream URL for a path the client sent to the upstream's own host.
+    pub(crate) fn target_exact(&self, path_and_query: &str) -> Result<Uri, http::Error> {
+        let path_and_query: PathAndQuery = path_and_query.parse()?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+
     /// The upstream URL for the path (and query) that followed the upstream's name.
     pub(crate) fn target(&self, rest: &str) -> Result<Uri, http::Error> {
         let slash = if rest.starts_with('/') { "" } else { "/" };

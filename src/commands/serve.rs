@@ -27,8 +27,8 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
     };
     // Metering: finished responses' token counts go to home/usage.db from a writer thread.
     let (meter, metered) = tokio::sync::mpsc::unbounded_channel();
-    let mut usage =
-        airlock_usage::UsageStore::open(vault.home()).context("opening the usage store")?;
+    let home = vault.home().to_owned();
+    let mut usage = airlock_usage::UsageStore::open(&home).context("opening the usage store")?;
     std::thread::Builder::new()
         .name("airlock-meter".into())
         .spawn(move || record_usage(&mut usage, metered))
@@ -53,6 +53,8 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             .spawn(move || learn(vault, receiver, &proxy_engine, &rebuilds))
             .context("starting the learner thread")?;
     }
+    // HTTPS_PROXY tunnels to upstream hosts are intercepted with leaves from this CA.
+    let ca = Arc::new(airlock_proxy::LocalCa::load_or_create(&home)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,7 +69,9 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             airlock_proxy::serve_metrics(config.metrics_listen, metrics.clone()).await?;
         tracing::info!("metrics on http://{metrics_addr}/metrics");
         let listen = config.proxy.listen;
-        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine.clone(), metrics).await?;
+        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine.clone(), metrics)
+            .await?
+            .with_local_ca(ca);
         let addr = proxy.local_addr().context("reading the bound address")?;
         let reloader = proxy.reloader();
         tokio::spawn(reload_on_sighup(
