@@ -595,6 +595,21 @@ impl Airlock {
         self.child.id()
     }
 
+    /// Waits (up to 3 s) until the log holds `needle` at least `times` times: another thread
+    /// reads airlock's stderr, so a line written just now may not be here yet.
+    pub fn wait_for_log(&self, needle: &str, times: usize) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            if self.log().matches(needle).count() >= times {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Everything airlock wrote to stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
