@@ -1178,3 +1178,76 @@ async fn https_proxy_tunnels_to_upstreams_are_intercepted_and_redacted() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_logs_never_hold_a_secret() {
+    let upstream = Upstream::start().await;
+    let vault_value = "debug-log-vault-secret-90ab";
+    let airlock = Airlock::start(
+        &config(&upstream, "max_body_bytes = 4096\n"),
+        &[("log_secret", vault_value)],
+    );
+    let token = "ghp_LogCheckQ9vT2mXk7LpR4sWz8NcY3bHf6Jd";
+    let random = "Zx8Kq2Vn7Lm4Pw9Rt3Hs6Jd1Fg5Bc0Ny2Ue7Ia4Ko8";
+    let json = ("content-type", "application/json");
+    let seeded = format!("{vault_value} {token} api_key={random}");
+    let body = json!({ "messages": [{ "role": "user", "content": seeded }] }).to_string();
+    for path in [
+        "/anthropic/v1/messages",
+        "/openai/v1/chat/completions",
+        "/openai/v1/responses",
+        "/anthropic/canned/anthropic-stream",
+    ] {
+        let (status, _, _) = send(
+            airlock.addr,
+            post(
+                path,
+                &[
+                    json,
+                    ("x-api-key", vault_value),
+                    ("x-airlock-agent", "log-test"),
+                ],
+                body.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // Refusals carrying the secrets: invalid JSON, too large, unknown upstream, in the query.
+    let broken = format!("{{\"content\": \"{vault_value} {token}\"");
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/anthropic/v1/messages", &[json], broken),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let large = format!("{{\"content\": \"{}{vault_value}\"}}", "x".repeat(5000));
+    let (status, _, _) = send(airlock.addr, post("/anthropic/v1/messages", &[json], large)).await;
+    assert_eq!(status, 413);
+    let (status, _, _) = send(
+        airlock.addr,
+        post(&format!("/{vault_value}/v1"), &[json], "{}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            &format!("/anthropic/v1/messages?key={token}"),
+            &[json],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        airlock.wait_for_log("learned detected values", 1),
+        "{}",
+        airlock.log()
+    );
+    let log = airlock.log();
+    assert!(log.contains("DEBUG"), "debug logging is on");
+    for value in [vault_value, token, random] {
+        assert!(!log.contains(value), "a secret value reached the log");
+    }
+}
