@@ -39,6 +39,15 @@ struct ProxySection {
     listen: Option<SocketAddr>,
     max_body_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
+    tls: Option<TlsSection>,
+}
+
+/// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TlsSection {
+    Mode(String),
+    Files { cert: PathBuf, key: PathBuf },
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +177,19 @@ impl Config {
                     .proxy
                     .max_concurrent_requests
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_CONCURRENT_REQUESTS),
+                tls: match parsed.proxy.tls {
+                    None => None,
+                    Some(TlsSection::Mode(mode)) if mode == "local-ca" => {
+                        Some(airlock_proxy::ListenerTls::LocalCa)
+                    }
+                    Some(TlsSection::Mode(other)) => anyhow::bail!(
+                        "[proxy] tls = {other:?}: use \"local-ca\" or {{ cert = \"cert.pem\", key = \"key.pem\" }}"
+                    ),
+                    Some(TlsSection::Files { cert, key }) => Some(airlock_proxy::ListenerTls::Files {
+                        cert: base.join(cert),
+                        key: base.join(key),
+                    }),
+                },
             },
             entropy: parsed.redaction.entropy.unwrap_or(true),
             learn: parsed.redaction.learn.unwrap_or(true),

@@ -1251,3 +1251,72 @@ async fn debug_logs_never_hold_a_secret() {
         assert!(!log.contains(value), "a secret value reached the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_listener_speaks_tls_with_a_certificate_from_the_local_ca() {
+    use rustls_pki_types::pem::PemObject;
+    let upstream = Upstream::start().await;
+    let secret = "tls-listener-secret-33dd44ee";
+    let airlock = Airlock::start(
+        &config(&upstream, "tls = \"local-ca\"\n"),
+        &[("tls_secret", secret)],
+    );
+    assert!(
+        airlock.wait_for_log("listening on https://", 1),
+        "{}",
+        airlock.log()
+    );
+    let (code, ca_pem, err) = support::run_cli(airlock.home.path(), &["ca", "export"], b"");
+    assert_eq!(code, 0, "{err}");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .expect("the listener's certificate chains to airlock's CA");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let body = json!({ "messages": [{ "role": "user", "content": format!("key {secret}") }] });
+    let request = hyper::Request::post("/anthropic/v1/messages")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
+    assert!(!forwarded.contains(secret) && forwarded.contains("SECRET_REF(tls_secret)"));
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut plain = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    plain
+        .write_all(
+            b"POST /anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), plain.read(&mut buf))
+        .await
+        .map_or(0, |r| r.unwrap_or(0));
+    assert!(!String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}

@@ -96,6 +96,13 @@ impl LocalCa {
 
     /// A leaf for `host`, issued once and reused.
     pub(crate) fn leaf(&self, host: &str) -> Result<Arc<CertifiedKey>, ProxyError> {
+        self.leaf_for_names(&[host])
+    }
+
+    /// A leaf valid for every name in `names` (DNS names or IP addresses).
+    pub(crate) fn leaf_for_names(&self, names: &[&str]) -> Result<Arc<CertifiedKey>, ProxyError> {
+        let host = names.join(",");
+        let host = host.as_str();
         let mut leaves = self
             .leaves
             .lock()
@@ -107,8 +114,13 @@ impl LocalCa {
             reason: format!("issuing a certificate for {host}: {e}"),
         };
         let key = KeyPair::generate().map_err(bad)?;
-        let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(bad)?;
-        params.distinguished_name.push(DnType::CommonName, host);
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .map_err(bad)?;
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("airlock"),
+        );
         let cert = params.signed_by(&key, &self.issuer).map_err(bad)?;
         let der = PrivateKeyDer::Pkcs8(key.serialize_der().into());
         let signing = rustls::crypto::ring::sign::any_supported_type(&der).map_err(|e| {

@@ -15,6 +15,12 @@ use crate::ResponseBody;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
+    /// The listener's TLS configuration cannot be used.
+    #[error("listener TLS: {reason}")]
+    ListenerTls {
+        /// What is wrong.
+        reason: String,
+    },
     /// The local CA for tunnel interception cannot be loaded or used.
     #[error("local CA: {reason}")]
     LocalCa {

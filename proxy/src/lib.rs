@@ -63,10 +63,61 @@ pub struct ProxyConfig {
     pub agents: std::collections::HashMap<String, String>,
     /// Requests handled at once; beyond it the proxy answers 503 at once.
     pub max_concurrent_requests: usize,
+    /// TLS on the listener, if any.
+    pub tls: Option<ListenerTls>,
+}
+
+/// Where the listener's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerTls {
+    /// PEM files: the certificate chain and its private key.
+    Files {
+        /// Certificate chain, leaf first.
+        cert: std::path::PathBuf,
+        /// The private key.
+        key: std::path::PathBuf,
+    },
+    /// A certificate for `localhost` and `127.0.0.1` from airlock's local CA.
+    LocalCa,
 }
 
 /// The default `max_concurrent_requests`.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+
+/// The acceptor for the listener: rustls with the ring provider, HTTP/2 and HTTP/1.1 by ALPN.
+fn tls_acceptor(
+    tls: &ListenerTls,
+    ca: Option<&Arc<LocalCa>>,
+) -> Result<tokio_rustls::TlsAcceptor, ProxyError> {
+    use rustls_pki_types::pem::PemObject;
+    let bad = |reason: String| ProxyError::ListenerTls { reason };
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_no_client_auth();
+    let mut config = match tls {
+        ListenerTls::Files { cert, key } => {
+            let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| bad(format!("{}: {e}", cert.display())))?;
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| bad(format!("{}: {e}", key.display())))?;
+            builder
+                .with_single_cert(chain, key)
+                .map_err(|e| bad(e.to_string()))?
+        }
+        ListenerTls::LocalCa => {
+            let ca =
+                ca.ok_or_else(|| bad("no local CA to issue the listener's certificate".into()))?;
+            let leaf = ca.leaf_for_names(&["localhost", "127.0.0.1"])?;
+            builder.with_cert_resolver(Arc::new(ca::LeafFor(leaf)))
+        }
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
 
 /// The body of every response the proxy sends: relayed upstream frames or its own errors.
 pub type ResponseBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -134,6 +185,7 @@ impl Shared {
 pub struct Proxy {
     listener: tokio::net::TcpListener,
     shared: Arc<ArcSwap<Shared>>,
+    tls: Option<ListenerTls>,
 }
 
 /// Swaps the configuration of a running proxy (SIGHUP): upstreams, limits and agents change
@@ -174,6 +226,7 @@ impl Proxy {
         metrics: Arc<Metrics>,
     ) -> Result<Self, ProxyError> {
         let listen = config.listen;
+        let tls = config.tls.clone();
         let shared = Shared::new(config, engine, metrics)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -184,6 +237,7 @@ impl Proxy {
         Ok(Proxy {
             listener,
             shared: Arc::new(ArcSwap::from_pointee(shared)),
+            tls,
         })
     }
 
@@ -220,6 +274,15 @@ impl Proxy {
         shutdown: impl std::future::Future<Output = ()>,
         drain: std::time::Duration,
     ) -> Result<(), ProxyError> {
-        server::serve(self.listener, self.shared, shutdown, drain).await
+        let acceptor = match &self.tls {
+            None => None,
+            Some(tls) => Some(tls_acceptor(tls, self.shared.load().ca.get())?),
+        };
+        server::serve(self.listener, self.shared, acceptor, shutdown, drain).await
+    }
+
+    /// Whether the listener speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 }

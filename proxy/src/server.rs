@@ -14,6 +14,7 @@ use crate::{stack, ProxyError, Shared};
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<arc_swap::ArcSwap<Shared>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
     drain: Duration,
 ) -> Result<(), ProxyError> {
@@ -44,6 +45,27 @@ pub(crate) async fn serve(
             let shared = shared.load_full();
             async move { Ok::<_, std::convert::Infallible>(stack::handle(shared, request).await) }
         });
+        if let Some(acceptor) = &tls {
+            // The handshake runs in the connection's task, never in the accept loop.
+            let (acceptor, builder, watcher) =
+                (acceptor.clone(), builder.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                let stream = match acceptor.accept(stream).await {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        tracing::debug!(%error, "TLS handshake with a client failed");
+                        return;
+                    }
+                };
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                if let Err(error) = watcher.watch(connection).await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+            continue;
+        }
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

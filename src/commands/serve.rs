@@ -81,10 +81,11 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
             rebuilds,
             reloader,
         ));
+        let scheme = if proxy.is_tls() { "https" } else { "http" };
         tracing::info!(
             registry_secrets = registry,
             rules,
-            "airlock proxy listening on http://{addr}"
+            "airlock proxy listening on {scheme}://{addr}"
         );
         proxy.serve(shutdown, DRAIN).await?;
         Ok(())

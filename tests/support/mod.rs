@@ -556,8 +556,10 @@ impl Airlock {
                         *metrics_sink.lock().unwrap() = Some(addr);
                     }
                 }
-                if let Some(at) = line.find("listening on http://") {
-                    let addr: SocketAddr = line[at + 20..]
+                if let Some(at) = line.find("listening on http") {
+                    let after = &line[at + 17..];
+                    let after = after.strip_prefix("s").unwrap_or(after);
+                    let addr: SocketAddr = after[3..]
                         .split_whitespace()
                         .next()
                         .unwrap()
