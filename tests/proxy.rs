@@ -1320,3 +1320,35 @@ async fn the_listener_speaks_tls_with_a_certificate_from_the_local_ca() {
         .map_or(0, |r| r.unwrap_or(0));
     assert!(!String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_in_request_headers_are_redacted_but_the_client_key_is_not() {
+    let upstream = Upstream::start().await;
+    let tool_secret = "header-tool-secret-77ff00aa";
+    let provider_key = "sk-ant-api03-ClientOwnKeyKeptAsIs0000000";
+    let airlock = Airlock::start(
+        &config(&upstream, ""),
+        &[("tool_secret", tool_secret), ("provider_key", provider_key)],
+    );
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("x-tool-context", &format!("token={tool_secret}")),
+                ("x-api-key", provider_key),
+            ],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = upstream.recorded().last().unwrap().headers.clone();
+    assert_eq!(
+        seen.get("x-tool-context").unwrap(),
+        "token=SECRET_REF(tool_secret)"
+    );
+    // Without `auth` on the upstream, the client's key is the provider key: it passes.
+    assert_eq!(seen.get("x-api-key").unwrap(), provider_key);
+}

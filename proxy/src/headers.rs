@@ -76,6 +76,31 @@ pub(crate) fn set_credential(headers: &mut HeaderMap, name: &HeaderName, value: 
     headers.insert(name.clone(), value);
 }
 
+/// Redacts header values with the engine in force: a secret a tool or client put into a
+/// custom header must not leave either. The client's own credential headers are left as they
+/// are (they are the provider key when the upstream has no `auth`, and dropped when it has).
+/// `found` sees every finding.
+pub(crate) fn redact(
+    headers: &mut HeaderMap,
+    redactor: &airlock_redact::Redactor,
+    mut found: impl FnMut(&airlock_redact::Finding),
+) {
+    for (name, value) in headers.iter_mut() {
+        if CLIENT_CREDENTIALS.contains(&name.as_str()) {
+            continue;
+        }
+        let redaction = redactor.redact(value.as_bytes());
+        if redaction.is_unchanged() {
+            continue;
+        }
+        redaction.findings().iter().for_each(&mut found);
+        // Placeholders are plain ASCII; a value that cannot be rebuilt is dropped to empty
+        // rather than sent as it was.
+        *value = HeaderValue::from_bytes(redaction.as_bytes())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+    }
+}
+
 /// Headers for the upstream request, from the client's.
 pub(crate) fn to_upstream(mut headers: HeaderMap) -> HeaderMap {
     strip_hop_by_hop(&mut headers);

@@ -169,6 +169,10 @@ async fn proceed(
     //    vault gets that key in place of the client's.
     let agent = headers::agent(&parts.headers, &shared.agents);
     let mut outbound_headers = headers::to_upstream(parts.headers);
+    let mut header_findings = Vec::new();
+    headers::redact(&mut outbound_headers, &redactor, |f| {
+        header_findings.push((f.layer, f.source.clone()));
+    });
     if let Some(auth) = &upstream.auth {
         let Some(value) = shared.engine.credential(&auth.secret) else {
             tracing::warn!(upstream = %upstream.name, secret = %auth.secret, "the upstream's credential is not in the vault; add it with `airlock vault add`");
@@ -198,12 +202,18 @@ async fn proceed(
     *outbound.uri_mut() = uri;
     *outbound.version_mut() = Version::HTTP_11;
     *outbound.headers_mut() = outbound_headers;
-    for finding in target.findings().iter().chain(redacted.findings()) {
-        let rule = match finding.layer {
+    for (layer, source) in target
+        .findings()
+        .iter()
+        .chain(redacted.findings())
+        .map(|f| (f.layer, f.source.as_str()))
+        .chain(header_findings.iter().map(|(l, s)| (*l, s.as_str())))
+    {
+        let rule = match layer {
             Layer::Registry => "registry",
-            _ => finding.source.as_str(),
+            _ => source,
         };
-        shared.metrics.redaction(finding.layer.as_str(), rule);
+        shared.metrics.redaction(layer.as_str(), rule);
     }
     let overhead = started.elapsed();
     shared.metrics.overhead(&upstream.name, overhead);
