@@ -40,6 +40,8 @@ struct ProxySection {
     max_body_bytes: Option<usize>,
     max_concurrent_requests: Option<usize>,
     tls: Option<TlsSection>,
+    /// How long an upstream may take to answer ("10m", "90s").
+    upstream_timeout: Option<String>,
 }
 
 /// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
@@ -177,6 +179,12 @@ impl Config {
                     .proxy
                     .max_concurrent_requests
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_CONCURRENT_REQUESTS),
+                upstream_timeout: match &parsed.proxy.upstream_timeout {
+                    Some(text) => humantime::parse_duration(text).with_context(|| {
+                        format!("[proxy] upstream_timeout = {text:?}: use a duration such as \"10m\"")
+                    })?,
+                    None => airlock_proxy::DEFAULT_UPSTREAM_TIMEOUT,
+                },
                 tls: match parsed.proxy.tls {
                     None => None,
                     Some(TlsSection::Mode(mode)) if mode == "local-ca" => {

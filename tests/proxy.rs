@@ -1352,3 +1352,33 @@ async fn secrets_in_request_headers_are_redacted_but_the_client_key_is_not() {
     // Without `auth` on the upstream, the client's key is the provider key: it passes.
     assert_eq!(seen.get("x-api-key").unwrap(), provider_key);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_never_answers_times_out_cleanly() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, "upstream_timeout = \"300ms\"\n"), &[]);
+    let started = std::time::Instant::now();
+    let (status, _, body) = send(
+        airlock.addr,
+        post(
+            "/anthropic/hang/v1/messages",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 504);
+    assert!(String::from_utf8_lossy(&body).contains("upstream_timeout"));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The proxy is still serving.
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/v1/messages",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

@@ -90,6 +90,8 @@ pub enum Refusal {
     EgressNotAllowed,
     /// `max_concurrent_requests` are in flight.
     Overloaded,
+    /// The upstream sent no response headers within `upstream_timeout`.
+    UpstreamTimeout,
 }
 
 impl Refusal {
@@ -108,6 +110,7 @@ impl Refusal {
             Refusal::CredentialMissing => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::EgressNotAllowed => StatusCode::FORBIDDEN,
             Refusal::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
 
@@ -125,6 +128,7 @@ impl Refusal {
             Refusal::CredentialMissing => "upstream_credential_missing",
             Refusal::EgressNotAllowed => "egress_not_allowed",
             Refusal::Overloaded => "overloaded",
+            Refusal::UpstreamTimeout => "upstream_timeout",
         }
     }
 
@@ -142,6 +146,7 @@ impl Refusal {
             Refusal::UnreadableBody => "airlock: the request body could not be read or decoded; nothing was forwarded".into(),
             Refusal::InvalidTarget => "airlock: the request target is not a valid URI; nothing was forwarded".into(),
             Refusal::UpstreamUnavailable => "airlock: the upstream could not be reached or failed before answering".into(),
+            Refusal::UpstreamTimeout => "airlock: the upstream did not answer within upstream_timeout; the request was abandoned".into(),
             Refusal::Overloaded => "airlock: too many requests in flight (max_concurrent_requests); retry shortly; nothing was forwarded".into(),
             Refusal::EgressNotAllowed => format!("airlock: forward-proxy requests (CONNECT, absolute URLs) are refused; use http://<airlock>/<upstream>/... as the base URL, with <upstream> one of: {upstreams}; nothing was forwarded"),
             Refusal::CredentialMissing => "airlock: this upstream's API key comes from the vault, which does not hold it (the operator's log names the secret); nothing was forwarded".into(),

@@ -65,7 +65,12 @@ pub struct ProxyConfig {
     pub max_concurrent_requests: usize,
     /// TLS on the listener, if any.
     pub tls: Option<ListenerTls>,
+    /// How long an upstream may take to send its response headers.
+    pub upstream_timeout: std::time::Duration,
 }
+
+/// The default `upstream_timeout`: non-streamed completions can take minutes.
+pub const DEFAULT_UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where the listener's certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +148,7 @@ pub(crate) struct Shared {
     /// Signs leaves for intercepted tunnels; without it every CONNECT is refused. Shared by
     /// every configuration a reload installs.
     ca: Arc<std::sync::OnceLock<Arc<LocalCa>>>,
+    upstream_timeout: std::time::Duration,
 }
 
 impl Shared {
@@ -177,6 +183,7 @@ impl Shared {
             limit: Arc::new(tokio::sync::Semaphore::new(max_concurrent)),
             max_concurrent,
             ca: Arc::new(std::sync::OnceLock::new()),
+            upstream_timeout: config.upstream_timeout,
         })
     }
 }

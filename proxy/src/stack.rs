@@ -217,7 +217,18 @@ async fn proceed(
     }
     let overhead = started.elapsed();
     shared.metrics.overhead(&upstream.name, overhead);
-    let response = forward(upstream, outbound, redacted, &body).await;
+    // An upstream that accepts and then never answers must not hold the request (and its
+    // concurrency permit) forever.
+    let Ok(response) = tokio::time::timeout(
+        shared.upstream_timeout,
+        forward(upstream, outbound, redacted, &body),
+    )
+    .await
+    else {
+        tracing::warn!(upstream = %upstream.name, timeout = ?shared.upstream_timeout, "upstream did not answer in time");
+        shared.metrics.upstream_error(&upstream.name);
+        return refuse(shared, Some(upstream), started, Refusal::UpstreamTimeout);
+    };
     match response {
         Ok(mut response) => {
             headers::to_client(response.headers_mut());

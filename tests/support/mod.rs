@@ -229,6 +229,10 @@ async fn answer(
                 .unwrap();
         }
     }
+    if path.contains("/hang/") {
+        // Accepts the request and never answers.
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }
     if let Some(code) = path.strip_prefix("/status/") {
         let code: u16 = code.parse().unwrap_or(500);
         return Response::builder()
