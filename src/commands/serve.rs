@@ -97,27 +97,61 @@ fn record_usage(
     store: &mut airlock_usage::UsageStore,
     mut metered: tokio::sync::mpsc::UnboundedReceiver<airlock_proxy::Usage>,
 ) {
-    while let Some(usage) = metered.blocking_recv() {
-        tracing::debug!(
-            agent = %usage.agent,
-            upstream = %usage.upstream,
-            model = %usage.model,
-            input = usage.input_tokens,
-            output = usage.output_tokens,
-            "metered"
-        );
-        let record = airlock_usage::Record {
-            at: None,
-            agent: usage.agent,
-            upstream: usage.upstream,
-            model: usage.model,
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            cache_creation_tokens: usage.cache_creation_tokens,
-            cache_read_tokens: usage.cache_read_tokens,
-        };
-        if let Err(error) = store.record(&record) {
-            tracing::warn!(%error, "usage not recorded");
+    // Written every quarter second, all that arrived in one transaction: the proxy's send is
+    // then a plain queue push (no thread to wake per response), and SQLite sees one commit
+    // instead of thousands a second under load.
+    const FLUSH: Duration = Duration::from_millis(250);
+    let mut batch = Vec::new();
+    let mut open = true;
+    while open {
+        std::thread::sleep(FLUSH);
+        loop {
+            match metered.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        // Summed per agent, upstream and model first: one row per flush under load.
+        let mut sums: std::collections::HashMap<(String, String, String), airlock_usage::Record> =
+            std::collections::HashMap::new();
+        for usage in batch.drain(..) {
+            tracing::debug!(
+                agent = %usage.agent,
+                upstream = %usage.upstream,
+                model = %usage.model,
+                input = usage.input_tokens,
+                output = usage.output_tokens,
+                "metered"
+            );
+            let sum = sums
+                .entry((
+                    usage.agent.clone(),
+                    usage.upstream.clone(),
+                    usage.model.clone(),
+                ))
+                .or_insert_with(|| airlock_usage::Record {
+                    at: None,
+                    agent: usage.agent,
+                    upstream: usage.upstream,
+                    model: usage.model,
+                    ..Default::default()
+                });
+            sum.requests += 1;
+            sum.input_tokens += usage.input_tokens;
+            sum.output_tokens += usage.output_tokens;
+            sum.cache_creation_tokens += usage.cache_creation_tokens;
+            sum.cache_read_tokens += usage.cache_read_tokens;
+        }
+        let records: Vec<airlock_usage::Record> = sums.into_values().collect();
+        if let Err(error) = store.record_all(&records) {
+            tracing::warn!(%error, count = records.len(), "usage not recorded");
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Record {
     pub upstream: String,
     /// The model the provider reported.
     pub model: String,
+    /// How many responses these counts add up (1 for one response).
+    pub requests: u64,
     /// Prompt tokens at the normal rate.
     pub input_tokens: u64,
     /// Completion tokens.
@@ -95,37 +97,58 @@ impl UsageStore {
         Ok(UsageStore { conn })
     }
 
+    /// Adds many responses' counts in one transaction (the proxy's writer batches what
+    /// arrived while it was busy).
+    ///
+    /// # Errors
+    /// [`UsageError::Database`]; then none of them is recorded.
+    pub fn record_all(&mut self, records: &[Record]) -> Result<(), UsageError> {
+        let tx = self.conn.transaction()?;
+        for record in records {
+            insert(&tx, record)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Adds one response's counts to its hour.
     ///
     /// # Errors
     /// [`UsageError::Database`].
     pub fn record(&mut self, record: &Record) -> Result<(), UsageError> {
-        let at = record.at.unwrap_or_else(SystemTime::now);
-        let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let hour = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.conn.execute(
-            "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
+        insert(&self.conn, record)
+    }
+}
+
+/// Adds `record` to its hour's row.
+fn insert(conn: &Connection, record: &Record) -> Result<(), UsageError> {
+    let at = record.at.unwrap_or_else(SystemTime::now);
+    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let hour = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    conn.execute(
+        "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
              ON CONFLICT (hour, agent, upstream, model) DO UPDATE SET
                  requests = requests + 1,
                  input_tokens = input_tokens + excluded.input_tokens,
                  output_tokens = output_tokens + excluded.output_tokens,
                  cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
                  cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens",
-            params![
-                hour,
-                record.agent,
-                record.upstream,
-                record.model,
-                n(record.input_tokens),
-                n(record.output_tokens),
-                n(record.cache_creation_tokens),
-                n(record.cache_read_tokens)
-            ],
-        )?;
-        Ok(())
-    }
+        params![
+            hour,
+            record.agent,
+            record.upstream,
+            record.model,
+            n(record.input_tokens),
+            n(record.output_tokens),
+            n(record.cache_creation_tokens),
+            n(record.cache_read_tokens)
+        ],
+    )?;
+    Ok(())
+}
 
+impl UsageStore {
     /// Every hour's totals from `since` on, oldest first.
     ///
     /// # Errors
@@ -170,6 +193,7 @@ mod tests {
             agent: agent.into(),
             upstream: "anthropic".into(),
             model: model.into(),
+            requests: 1,
             input_tokens: input,
             output_tokens: 10,
             cache_creation_tokens: 1,

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# airlock against nginx proxy_pass, same machine, same run, same fake upstream.
+#
+# Needs: nginx and wrk on PATH (Debian: apt-get install nginx-light wrk), ../shared beside the
+# checkout. Builds airlock and the fake upstream in release mode, then measures with wrk:
+#   - a 4 KB chat request, 50 connections: requests/s direct, through nginx, through airlock
+#     (full redaction on: 10 vault secrets, the shipped rules, entropy);
+#   - the same at 1 connection: latency percentiles;
+#   - the 36 KB OpenClaw chat-completions request at 1 connection: latency percentiles;
+#   - airlock's resident memory idle and after the runs.
+# Usage: bench/proxy-vs-nginx.sh [SECONDS per run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+for tool in nginx wrk python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
+done
+cargo build --quiet --release --bin airlock
+cargo build --quiet --release -p airlock-bench --bin fake-upstream
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+up=19100 ngx=19101 air=19102
+./target/release/fake-upstream "127.0.0.1:$up" 2>/dev/null &
+pids+=($!)
+
+cat >"$work/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_buffer_size 256k;
+  upstream fake { server 127.0.0.1:$up; keepalive 128; }
+  server {
+    listen 127.0.0.1:$ngx;
+    location / {
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+nginx -c "$work/nginx.conf" -p "$work"
+
+export AIRLOCK_HOME="$work/airlock"
+for i in $(seq 1 10); do
+  printf 'bench-vault-secret-%02d-7f3a9c1e5b' "$i" | ./target/release/airlock vault add "bench_$i" 2>/dev/null
+done
+cat >"$work/airlock.toml" <<EOF
+[proxy]
+listen = "127.0.0.1:$air"
+[upstreams.fake]
+url = "http://127.0.0.1:$up"
+[metrics]
+listen = "127.0.0.1:0"
+EOF
+AIRLOCK_LOG=warn ./target/release/airlock serve --config "$work/airlock.toml" 2>"$work/airlock.log" &
+air_pid=$!
+pids+=($air_pid)
+for _ in $(seq 1 50); do
+  curl -s -o /dev/null "http://127.0.0.1:$air/" && break
+  sleep 0.1
+done
+sleep 0.5
+rss_idle=$(ps -o rss= -p "$air_pid")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+  --data '{"messages":[]}' "http://127.0.0.1:$air/fake/v1/chat/completions")
+[ "$code" = 200 ] || { echo "bench: airlock answered $code; log:" >&2; cat "$work/airlock.log" >&2; exit 1; }
+
+# Request bodies: a 4 KB chat request, and the 36 KB OpenClaw capture.
+python3 - "$work" <<'EOF'
+import json, sys
+work = sys.argv[1]
+capture = json.load(open("../shared/fixtures/openclaw/openai-chat-completions.json"))
+big = json.dumps(capture["body"], separators=(",", ":"))
+text = " ".join(m["content"] if isinstance(m.get("content"), str) else "" for m in capture["body"]["messages"])
+question = "What changed in the last deploy?"
+while True:
+    small = json.dumps({"model": "gpt-4o", "messages": [
+        {"role": "system", "content": text[:3000]},
+        {"role": "user", "content": question}]}, separators=(",", ":"))
+    if len(small) >= 4096:
+        break
+    question += " Please check."
+for name, body in (("small", small), ("big", big)):
+    open(f"{work}/{name}.json", "w").write(body)
+    open(f"{work}/{name}.lua", "w").write(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'local f = io.open("{work}/{name}.json")\nwrk.body = f:read("*a")\nf:close()\n')
+EOF
+
+run() { # name url lua connections
+  wrk -t2 -c"$4" -d"${seconds}s" --latency -s "$3" "$2" 2>&1
+}
+rps() { awk '/Requests\/sec/ {r=$2} /Non-2xx/ {bad=$NF} END {print r (bad ? " (" bad " non-2xx!)" : "")}'; }
+pct() { awk -v p="$1" '$1 == p {print $2}'; }
+
+if [ -n "${PROFILE:-}" ]; then
+  perf record -F 999 -g -o "$PROFILE" -p "$air_pid" -- sleep "$seconds" >/dev/null 2>&1 &
+  wrk -t2 -c50 -d"${seconds}s" -s "$work/small.lua" "http://127.0.0.1:$air/fake/v1/chat/completions" >/dev/null
+  wait
+  exit 0
+fi
+
+echo "== 4 KB chat request, 50 connections, ${seconds}s each =="
+for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
+              "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
+              "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
+  set -- $target
+  printf '%-8s %s req/s\n' "$1" "$(run "$1" "$2" "$work/small.lua" 50 | rps)"
+done
+
+echo "== 1 connection: latency p50 / p99 =="
+for body in small big; do
+  for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
+                "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
+                "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
+    set -- $target
+    out="$(wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$body.lua" "$2" 2>&1)"
+    printf '%-6s %-8s p50 %s  p99 %s  (%s req/s)\n' "$body" "$1" \
+      "$(echo "$out" | pct 50%)" "$(echo "$out" | pct 99%)" "$(echo "$out" | rps)"
+  done
+done
+
+rss_after=$(ps -o rss= -p "$air_pid")
+echo "== airlock RSS: idle ${rss_idle} KiB, after the runs ${rss_after} KiB =="
+if grep -q ' ERROR ' "$work/airlock.log"; then
+  echo "airlock logged errors:" >&2
+  grep ' ERROR ' "$work/airlock.log" | head -5 >&2
+fi
