@@ -226,9 +226,7 @@ fn is_usage_chunk(value: &Value) -> bool {
 /// `None` when nothing needs to change (not streamed, already asked for, not a JSON object).
 pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
     // Most requests are settled without parsing.
-    if memchr::memmem::find(body, b"\"stream\"").is_none() {
-        return None;
-    }
+    memchr::memmem::find(body, b"\"stream\"")?;
     let mut request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
     if request.get("stream") != Some(&Value::Bool(true)) {
         return None;

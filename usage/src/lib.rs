@@ -127,9 +127,9 @@ fn insert(conn: &Connection, record: &Record) -> Result<(), UsageError> {
     let hour = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     conn.execute(
-        "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
+        "INSERT INTO usage VALUES (?1, ?2, ?3, ?4, ?9, ?5, ?6, ?7, ?8)
              ON CONFLICT (hour, agent, upstream, model) DO UPDATE SET
-                 requests = requests + 1,
+                 requests = requests + excluded.requests,
                  input_tokens = input_tokens + excluded.input_tokens,
                  output_tokens = output_tokens + excluded.output_tokens,
                  cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens,
@@ -142,7 +142,8 @@ fn insert(conn: &Connection, record: &Record) -> Result<(), UsageError> {
             n(record.input_tokens),
             n(record.output_tokens),
             n(record.cache_creation_tokens),
-            n(record.cache_read_tokens)
+            n(record.cache_read_tokens),
+            n(record.requests.max(1))
         ],
     )?;
     Ok(())
@@ -203,6 +204,10 @@ mod tests {
         store.record(&record(59, "main", "claude", 50)).unwrap();
         store.record(&record(61, "main", "claude", 7)).unwrap();
         store.record(&record(5, "ops", "claude", 1)).unwrap();
+        // A pre-summed record counts as the responses it stands for.
+        let mut summed = record(6, "ops", "claude", 2);
+        summed.requests = 3;
+        store.record_all(&[summed]).unwrap();
         let rows = store.since(base).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(
@@ -218,7 +223,14 @@ mod tests {
             (rows[0].cache_creation_tokens, rows[0].cache_read_tokens),
             (2, 4)
         );
-        assert_eq!(rows[1].agent, "ops");
+        assert_eq!(
+            (
+                rows[1].agent.as_str(),
+                rows[1].requests,
+                rows[1].input_tokens
+            ),
+            ("ops", 4, 3)
+        );
         assert_eq!(rows[2].hour, base + Duration::from_secs(3600));
         assert_eq!(
             store.since(base + Duration::from_secs(3600)).unwrap().len(),
