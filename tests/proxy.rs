@@ -1382,3 +1382,50 @@ async fn an_upstream_that_never_answers_times_out_cleanly() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_leaving_mid_stream_cancels_the_upstream_request() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let response = client
+        .request(post(
+            &format!("http://{}/anthropic/sse/v1/messages", airlock.addr),
+            &[("content-type", "application/json")],
+            "{}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let first = http_body_util::BodyExt::frame(&mut body)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.data_ref().is_some());
+    // The client goes away after the first frame.
+    drop(body);
+    drop(client);
+    // The upstream's next frame finds nobody reading: airlock dropped its side too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while upstream.cancelled_streams() == 0 {
+        upstream.release();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upstream stream was not cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // And airlock keeps serving.
+    let (status, _, _) = send(
+        airlock.addr,
+        post(
+            "/anthropic/v1/messages",
+            &[("content-type", "application/json")],
+            "{}",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

@@ -78,8 +78,16 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub ca_file: PathBuf,
     recorded: Arc<Mutex<Vec<Recorded>>>,
-    release: Arc<Notify>,
+    release: Arc<Signals>,
     _dir: tempfile::TempDir,
+}
+
+/// What the test drives the upstream's streams with, and what they report back.
+#[derive(Default)]
+pub struct Signals {
+    release: Notify,
+    /// SSE streams whose reader went away before the last frame.
+    cancelled: std::sync::atomic::AtomicUsize,
 }
 
 pub const SSE_FRAMES: [&str; 3] = [
@@ -106,7 +114,7 @@ impl Upstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let recorded = Arc::new(Mutex::new(Vec::new()));
-        let release = Arc::new(Notify::new());
+        let release = Arc::new(Signals::default());
         let (rec, rel) = (recorded.clone(), release.clone());
         tokio::spawn(async move {
             loop {
@@ -147,7 +155,14 @@ impl Upstream {
 
     /// Lets the SSE stream send its next frame.
     pub fn release(&self) {
-        self.release.notify_one();
+        self.release.release.notify_one();
+    }
+
+    /// How many SSE streams lost their reader before their last frame.
+    pub fn cancelled_streams(&self) -> usize {
+        self.release
+            .cancelled
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -156,7 +171,7 @@ type TestBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infall
 async fn answer(
     req: Request<Incoming>,
     rec: Arc<Mutex<Vec<Recorded>>>,
-    release: Arc<Notify>,
+    release: Arc<Signals>,
 ) -> Response<TestBody> {
     let (parts, body) = req.into_parts();
     let body = body
@@ -199,9 +214,12 @@ async fn answer(
         tokio::spawn(async move {
             for (i, frame) in SSE_FRAMES.iter().enumerate() {
                 if i > 0 {
-                    release.notified().await;
+                    release.release.notified().await;
                 }
                 if tx.send(Bytes::from_static(frame.as_bytes())).await.is_err() {
+                    release
+                        .cancelled
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     return;
                 }
             }
