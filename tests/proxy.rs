@@ -1337,6 +1337,7 @@ async fn secrets_in_request_headers_are_redacted_but_the_client_key_is_not() {
             &[
                 ("content-type", "application/json"),
                 ("x-tool-context", &format!("token={tool_secret}")),
+                ("x-debug-auth", "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"),
                 ("x-api-key", provider_key),
             ],
             "{}",
@@ -1351,6 +1352,22 @@ async fn secrets_in_request_headers_are_redacted_but_the_client_key_is_not() {
     );
     // Without `auth` on the upstream, the client's key is the provider key: it passes.
     assert_eq!(seen.get("x-api-key").unwrap(), provider_key);
+    // A token found in a header is replaced, and learned like one found in a body.
+    let debug = seen
+        .get("x-debug-auth")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        debug.starts_with("SECRET_REF(github.pat_classic."),
+        "{debug}"
+    );
+    assert!(
+        airlock.wait_for_log("learned detected values", 1),
+        "{}",
+        airlock.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

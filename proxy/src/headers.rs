@@ -79,12 +79,13 @@ pub(crate) fn set_credential(headers: &mut HeaderMap, name: &HeaderName, value: 
 /// Redacts header values with the engine in force: a secret a tool or client put into a
 /// custom header must not leave either. The client's own credential headers are left as they
 /// are (they are the provider key when the upstream has no `auth`, and dropped when it has).
-/// `found` sees every finding.
+/// `found` sees every finding. Returns the values the regex and entropy layers detected,
+/// for the learner.
 pub(crate) fn redact(
     headers: &mut HeaderMap,
     redactor: &airlock_redact::Redactor,
     mut found: impl FnMut(&airlock_redact::Finding),
-) {
+) -> Vec<airlock_redact::Detected> {
     let scanned = |name: &HeaderName| !CLIENT_CREDENTIALS.contains(&name.as_str());
     // One pass over all values joined by line breaks (which no header value can hold): the
     // common case, nothing found, costs one engine call instead of one per header.
@@ -96,22 +97,25 @@ pub(crate) fn redact(
         }
     }
     if joined.is_empty() || redactor.redact(&joined).is_unchanged() {
-        return;
+        return Vec::new();
     }
+    let mut detected = Vec::new();
     for (name, value) in headers.iter_mut() {
         if !scanned(name) {
             continue;
         }
-        let redaction = redactor.redact(value.as_bytes());
+        let mut redaction = redactor.redact(value.as_bytes());
         if redaction.is_unchanged() {
             continue;
         }
         redaction.findings().iter().for_each(&mut found);
+        detected.extend(redaction.take_detected());
         // Placeholders are plain ASCII; a value that cannot be rebuilt is dropped to empty
         // rather than sent as it was.
         *value = HeaderValue::from_bytes(redaction.as_bytes())
             .unwrap_or_else(|_| HeaderValue::from_static(""));
     }
+    detected
 }
 
 /// Headers for the upstream request, from the client's.

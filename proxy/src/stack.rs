@@ -170,9 +170,10 @@ async fn proceed(
     let agent = headers::agent(&parts.headers, &shared.agents);
     let mut outbound_headers = headers::to_upstream(parts.headers);
     let mut header_findings = Vec::new();
-    headers::redact(&mut outbound_headers, &redactor, |f| {
+    let detected = headers::redact(&mut outbound_headers, &redactor, |f| {
         header_findings.push((f.layer, f.source.clone()));
     });
+    shared.engine.learn(detected);
     if let Some(auth) = &upstream.auth {
         let Some(value) = shared.engine.credential(&auth.secret) else {
             tracing::warn!(upstream = %upstream.name, secret = %auth.secret, "the upstream's credential is not in the vault; add it with `airlock vault add`");
