@@ -36,6 +36,35 @@ pub(crate) async fn handle(
         );
         return refuse(&shared, None, started, Refusal::EgressNotAllowed);
     }
+    handle_routed(&shared, request, Route::ByPath, started).await
+}
+
+/// Handles a request that arrived inside an intercepted tunnel to `upstream`: its path is the
+/// upstream's own, sent as it is.
+pub(crate) async fn handle_tunneled(
+    shared: Arc<Shared>,
+    upstream: usize,
+    request: Request<Incoming>,
+) -> Response<ResponseBody> {
+    handle_routed(&shared, request, Route::Tunnel(upstream), Instant::now()).await
+}
+
+/// How a request finds its upstream.
+#[derive(Clone, Copy)]
+enum Route {
+    /// `/{upstream}/{rest}`: the rest is appended to the upstream's base URL.
+    ByPath,
+    /// Inside a tunnel to this upstream: the path is the one the client asked its host for.
+    Tunnel(usize),
+}
+
+/// Takes a concurrency permit, finds the upstream, then stages 2 to 5.
+async fn handle_routed(
+    shared: &Shared,
+    request: Request<Incoming>,
+    route: Route,
+    started: Instant,
+) -> Response<ResponseBody> {
     let (parts, incoming) = request.into_parts();
     let path_and_query = parts
         .uri
@@ -46,66 +75,24 @@ pub(crate) async fn handle(
     // A permit per request, held until its response ends: beyond the limit, 503 at once
     // rather than a queue that grows with every stalled upstream.
     let Ok(permit) = shared.limit.clone().try_acquire_owned() else {
-        return refuse(&shared, None, started, Refusal::Overloaded);
+        return refuse(shared, None, started, Refusal::Overloaded);
     };
 
-    // 1. Route: the first path segment must name a configured upstream.
-    let Some((upstream, rest)) = route::route(&shared.upstreams, &path_and_query) else {
-        return refuse(&shared, None, started, Refusal::UnknownUpstream);
+    // 1. Route: the first path segment must name a configured upstream (or the tunnel did).
+    let routed = match route {
+        Route::ByPath => route::route(&shared.upstreams, &path_and_query),
+        Route::Tunnel(index) => shared
+            .upstreams
+            .get(index)
+            .map(|upstream| (upstream, path_and_query.as_str())),
+    };
+    let Some((upstream, rest)) = routed else {
+        return refuse(shared, None, started, Refusal::UnknownUpstream);
     };
     proceed(
-        &shared,
-        upstream,
-        rest,
-        Target::BaseUrl,
-        parts,
-        incoming,
-        started,
-        permit,
+        shared, upstream, rest, route, parts, incoming, started, permit,
     )
     .await
-}
-
-/// Handles a request that arrived inside an intercepted tunnel to `upstream`: its path is the
-/// upstream's own, sent as it is.
-pub(crate) async fn handle_tunneled(
-    shared: Arc<Shared>,
-    upstream: usize,
-    request: Request<Incoming>,
-) -> Response<ResponseBody> {
-    let started = Instant::now();
-    let (parts, incoming) = request.into_parts();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
-    let Ok(permit) = shared.limit.clone().try_acquire_owned() else {
-        return refuse(&shared, None, started, Refusal::Overloaded);
-    };
-    let Some(upstream) = shared.upstreams.get(upstream) else {
-        return refuse(&shared, None, started, Refusal::UnknownUpstream);
-    };
-    proceed(
-        &shared,
-        upstream,
-        &path_and_query,
-        Target::Exact,
-        parts,
-        incoming,
-        started,
-        permit,
-    )
-    .await
-}
-
-/// How the request's path maps onto the upstream.
-#[derive(Clone, Copy)]
-enum Target {
-    /// After `/{upstream}`: appended to the upstream's base URL.
-    BaseUrl,
-    /// Inside a tunnel: the path the client asked the upstream's host for.
-    Exact,
 }
 
 /// Stages 2 to 5 for a routed request.
@@ -114,7 +101,7 @@ async fn proceed(
     shared: &Shared,
     upstream: &Upstream,
     rest: &str,
-    mapping: Target,
+    route: Route,
     parts: http::request::Parts,
     incoming: Incoming,
     started: Instant,
@@ -149,9 +136,9 @@ async fn proceed(
     let target = redactor.redact(rest.as_bytes());
     let Some(uri) = std::str::from_utf8(target.as_bytes())
         .ok()
-        .and_then(|rest| match mapping {
-            Target::BaseUrl => upstream.target(rest).ok(),
-            Target::Exact => upstream.target_exact(rest).ok(),
+        .and_then(|rest| match route {
+            Route::ByPath => upstream.target(rest).ok(),
+            Route::Tunnel(_) => upstream.target_exact(rest).ok(),
         })
     else {
         return refuse(shared, Some(upstream), started, Refusal::InvalidTarget);

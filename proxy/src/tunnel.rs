@@ -29,8 +29,7 @@ pub(crate) fn connect(
     let upstream = target
         .as_ref()
         .and_then(|(host, port)| shared.upstreams.iter().position(|u| u.serves(host, *port)));
-    let (Some((host, _)), Some(index), Some(ca)) =
-        (target.clone(), upstream, shared.ca.get().cloned())
+    let (Some((host, _)), Some(index), Some(ca)) = (target, upstream, shared.ca.get().cloned())
     else {
         shared.metrics.bypass_attempt();
         tracing::warn!(
