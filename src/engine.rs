@@ -6,7 +6,7 @@ use std::sync::Arc;
 use airlock_redact::{PlaceholderKey, Redactor, RuleSet};
 use std::io::IsTerminal;
 
-use airlock_vault::{Vault, VaultOptions};
+use airlock_vault::{Secret, SecretName, Vault, VaultOptions};
 use anyhow::{Context, Result};
 use secrecy::SecretString;
 
@@ -75,11 +75,18 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
     Ok(rules)
 }
 
-/// Builds the engine from every vault secret, the rules in force and the entropy setting.
-pub fn build_redactor(vault: &mut Vault, config: &Config, rules: RuleSet) -> Result<Arc<Redactor>> {
+/// Builds the engine from `values` (what [`Vault::registry_values`] read), the rules in
+/// force and the entropy setting. The values are passed in so that a caller which also needs
+/// them (the proxy's credentials) decrypts the vault once.
+pub fn build_redactor(
+    vault: &mut Vault,
+    config: &Config,
+    rules: RuleSet,
+    values: &[(SecretName, Secret)],
+) -> Result<Arc<Redactor>> {
     let key = vault.placeholder_key()?;
     let mut builder = Redactor::builder(PlaceholderKey::from_bytes(key.expose())?);
-    for (name, value) in vault.registry_values()? {
+    for (name, value) in values {
         builder.secret(name.as_str(), value.expose());
     }
     builder.rules(rules);

@@ -743,6 +743,40 @@ async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
         seen.get("authorization").unwrap(),
         &format!("Bearer {real_openai}")
     );
+    // A new version of the key replaces the old one as the credential (the old one stays
+    // only as a value to redact).
+    let rotated_openai = "sk-proj-RotatedOpenAIKeyFromTheVault2222222222";
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["vault", "set", "openai_api_key"],
+        rotated_openai.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let (status, _, _) = send(
+            airlock.addr,
+            post(
+                "/openai/v1/chat/completions",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", "Bearer sk-dummy-openclaw"),
+                ],
+                body.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let seen = upstream.recorded().last().unwrap().headers.clone();
+        if seen.get("authorization").unwrap() == &format!("Bearer {rotated_openai}") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotated credential was not used within a second"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     // The agent came from the mapped dummy key this time.
     assert!(airlock.wait_for_log("agent=openclaw-main", 2));
     for value in [real_anthropic, real_openai] {

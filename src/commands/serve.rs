@@ -15,9 +15,11 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
     let rules = engine::load_rules(&config)?;
     let mut vault = engine::open_vault(&config)?;
-    let redactor = engine::build_redactor(&mut vault, &config, rules)?;
+    let values = vault.registry_values()?;
+    let redactor = engine::build_redactor(&mut vault, &config, rules, &values)?;
     let mut proxy_engine = airlock_proxy::Engine::new(redactor.clone());
-    load_credentials(&vault, &proxy_engine)?;
+    proxy_engine.set_credentials(current_values(&values));
+    drop(values);
     let learner = if config.learn {
         let (sender, receiver) = tokio::sync::mpsc::channel(LEARN_QUEUE);
         proxy_engine = proxy_engine.with_learner(sender);
@@ -247,10 +249,20 @@ fn reload(
     let _turn = rebuilds
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let result = rebuild(vault, &engine.current()).and_then(|redactor| {
-        load_credentials(vault, engine)?;
-        Ok(redactor)
-    });
+    // One read of the vault serves both the registry (every retained value) and the
+    // credentials (the current ones).
+    let result = vault
+        .registry_values()
+        .map_err(anyhow::Error::from)
+        .and_then(|values| {
+            let mut builder = engine.current().rebuilder();
+            for (name, value) in &values {
+                builder.secret(name.as_str(), value.expose());
+            }
+            let redactor = Arc::new(builder.build()?);
+            engine.set_credentials(current_values(&values));
+            Ok(redactor)
+        });
     match result {
         Ok(redactor) => {
             engine.replace(redactor);
@@ -263,16 +275,17 @@ fn reload(
     }
 }
 
-/// Installs every secret's current value as a possible upstream credential (an upstream's
-/// `auth` names which one it sends; a missing one is reported when a request needs it).
-fn load_credentials(vault: &airlock_vault::Vault, engine: &airlock_proxy::Engine) -> Result<()> {
-    let current = vault.secrets()?;
-    engine.set_credentials(
-        current
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.expose())),
-    );
-    Ok(())
+/// Each secret's current value, as upstream credentials (an upstream's `auth` names which one
+/// it sends; a missing one is reported when a request needs it). `registry_values` lists a
+/// secret's versions oldest first, so the current one is the last of its name.
+fn current_values(
+    values: &[(airlock_vault::SecretName, airlock_vault::Secret)],
+) -> impl Iterator<Item = (&str, &[u8])> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(i, (name, _))| values.get(i + 1).is_none_or(|(next, _)| next != name))
+        .map(|(_, (name, value))| (name.as_str(), value.expose()))
 }
 
 /// SIGHUP: re-reads the config file and the rule files and installs them without dropping a
@@ -334,23 +347,13 @@ fn reload_everything(
     let _turn = rebuilds
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let redactor = engine::build_redactor(&mut vault, &config, rules)?;
+    let values = vault.registry_values()?;
+    let redactor = engine::build_redactor(&mut vault, &config, rules, &values)?;
     // The proxy's part validates last; until it succeeds nothing was swapped in.
     reloader.reload(config.proxy)?;
     engine.replace(redactor);
-    load_credentials(&vault, engine)?;
+    engine.set_credentials(current_values(&values));
     Ok(count)
-}
-
-fn rebuild(
-    vault: &mut airlock_vault::Vault,
-    current: &airlock_redact::Redactor,
-) -> Result<Arc<airlock_redact::Redactor>> {
-    let mut builder = current.rebuilder();
-    for (name, value) in vault.registry_values()? {
-        builder.secret(name.as_str(), value.expose());
-    }
-    Ok(Arc::new(builder.build()?))
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when

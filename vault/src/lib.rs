@@ -464,7 +464,8 @@ impl Vault {
     }
 
     /// What the redaction registry is built from: every current value and every older one
-    /// still retained, each under its secret's name. Audited as one `load`.
+    /// still retained, each under its secret's name; by name, each secret's versions oldest
+    /// first (so its current value comes last). Audited as one `load`.
     ///
     /// # Errors
     /// [`VaultError::Undecryptable`] naming the first secret this key cannot open.
