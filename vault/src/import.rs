@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -110,18 +110,9 @@ impl Vault {
         let mut report = ImportReport::default();
         let mut sealed = Vec::with_capacity(prepared.len());
         for (name, value, metadata) in &prepared {
-            let current: Option<Vec<u8>> = self
-                .conn
-                .query_row(
-                    "SELECT ciphertext FROM versions WHERE name = ?1 AND retired_at IS NULL",
-                    params![name.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let unchanged = match current {
-                Some(c) => self.open_sealed(name.as_str(), &c)?.expose() == value.expose(),
-                None => false,
-            };
+            let unchanged = self
+                .current_value(name)?
+                .is_some_and(|current| current.expose() == value.expose());
             if unchanged {
                 report.unchanged += 1;
             } else {

@@ -108,34 +108,26 @@ impl Key {
             });
         }
         let identity = age::x25519::Identity::generate();
-        let source = match passphrase {
+        // Another process may have created the file first: whatever is on disk wins, so
+        // the identity is read back rather than kept.
+        let (identity, source) = match passphrase {
             Some(p) => {
                 write_new(&protected, &seal_with_passphrase(&identity, p)?)?;
-                KeySource::Passphrase(protected)
+                (
+                    read_protected(&protected, p)?,
+                    KeySource::Passphrase(protected),
+                )
             }
             None => {
                 write_new(&file, &plain_text(&identity))?;
-                KeySource::File(file)
+                (read_plain(&file, true)?, KeySource::File(file))
             }
         };
-        // Another process may have created the file first: whatever is on disk wins.
-        match &source {
-            KeySource::File(path) => Ok(Key {
-                identity: read_plain(path, true)?,
-                source,
-                created: true,
-            }),
-            KeySource::Passphrase(path) => Ok(Key {
-                identity: read_protected(path, passphrase.ok_or(VaultError::Random)?)?,
-                source,
-                created: true,
-            }),
-            KeySource::Credential(_) => Ok(Key {
-                identity,
-                source,
-                created: true,
-            }),
-        }
+        Ok(Key {
+            identity,
+            source,
+            created: true,
+        })
     }
 
     /// The identity a rotation left beside this key, if any.

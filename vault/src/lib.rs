@@ -501,6 +501,19 @@ impl Vault {
     /// # Errors
     /// [`VaultError::NotFound`] (audited too).
     pub fn reveal(&mut self, name: &SecretName) -> Result<Secret, VaultError> {
+        let Some(value) = self.current_value(name)? else {
+            self.record(Action::Reveal, name.as_str(), Outcome::NotFound, "")?;
+            return Err(VaultError::NotFound {
+                name: name.to_string(),
+            });
+        };
+        self.record(Action::Reveal, name.as_str(), Outcome::Ok, "")?;
+        Ok(value)
+    }
+
+    /// A secret's current value, if the secret exists. Not audited: callers record what
+    /// they do with it.
+    fn current_value(&self, name: &SecretName) -> Result<Option<Secret>, VaultError> {
         let sealed: Option<Vec<u8>> = self
             .conn
             .query_row(
@@ -509,15 +522,9 @@ impl Vault {
                 |r| r.get(0),
             )
             .optional()?;
-        let Some(sealed) = sealed else {
-            self.record(Action::Reveal, name.as_str(), Outcome::NotFound, "")?;
-            return Err(VaultError::NotFound {
-                name: name.to_string(),
-            });
-        };
-        let value = self.open_sealed(name.as_str(), &sealed)?;
-        self.record(Action::Reveal, name.as_str(), Outcome::Ok, "")?;
-        Ok(value)
+        sealed
+            .map(|sealed| self.open_sealed(name.as_str(), &sealed))
+            .transpose()
     }
 
     /// Records an attempt that was refused before it reached the vault (a reveal to a

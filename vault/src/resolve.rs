@@ -55,18 +55,30 @@ impl Vault {
                 Some(_) => {}
             }
         }
+        // Each referenced secret decrypted once, however often it is referenced.
+        let mut names: Vec<&SecretName> = refs.iter().map(|(_, _, n)| n).collect();
+        names.sort();
+        names.dedup();
+        let mut values = Vec::with_capacity(names.len());
+        for name in &names {
+            let value = self
+                .current_value(name)?
+                .ok_or_else(|| VaultError::UnknownRef {
+                    name: name.to_string(),
+                })?;
+            values.push(value);
+        }
         let mut out = Zeroizing::new(Vec::with_capacity(arguments.len()));
         let mut at = 0;
         for (start, end, name) in &refs {
             out.extend_from_slice(&arguments.as_bytes()[at..*start]);
-            let value = self.current_value(name)?;
-            json_escape_into(value.expose(), &mut out);
+            if let Ok(i) = names.binary_search(&name) {
+                json_escape_into(values[i].expose(), &mut out);
+            }
             at = *end;
         }
         out.extend_from_slice(&arguments.as_bytes()[at..]);
         let now = crate::unix_now();
-        let mut names: Vec<&SecretName> = refs.iter().map(|(_, _, n)| n).collect();
-        names.dedup();
         for name in names {
             self.conn.execute(
                 "UPDATE secrets SET last_used_at = ?1 WHERE name = ?2",
@@ -80,15 +92,6 @@ impl Vault {
             )?;
         }
         Ok(Secret::new(std::mem::take(&mut *out)))
-    }
-
-    fn current_value(&self, name: &SecretName) -> Result<Secret, VaultError> {
-        let sealed: Vec<u8> = self.conn.query_row(
-            "SELECT ciphertext FROM versions WHERE name = ?1 AND retired_at IS NULL",
-            params![name.as_str()],
-            |r| r.get(0),
-        )?;
-        self.open_sealed(name.as_str(), &sealed)
     }
 }
 
