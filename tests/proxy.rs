@@ -1118,6 +1118,48 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     assert!(!forwarded.contains(marker));
 }
 
+/// POSTs `body` as JSON over TLS on `tcp` (HTTP/1.1, server name `localhost`), trusting only
+/// the CA in `ca_pem`; returns the response status.
+async fn post_over_tls(
+    tcp: tokio::net::TcpStream,
+    ca_pem: &str,
+    host: &str,
+    path: &str,
+    body: String,
+) -> hyper::StatusCode {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .expect("the certificate chains to airlock's CA");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    sender.send_request(request).await.unwrap().status()
+}
+
 /// Opens a CONNECT tunnel through airlock to `target` and returns the status line's code and,
 /// on 200, the stream (still plain TCP: the caller speaks TLS through it).
 async fn open_tunnel(airlock: std::net::SocketAddr, target: &str) -> (u16, tokio::net::TcpStream) {
@@ -1145,7 +1187,6 @@ async fn open_tunnel(airlock: std::net::SocketAddr, target: &str) -> (u16, tokio
 
 #[tokio::test(flavor = "multi_thread")]
 async fn https_proxy_tunnels_to_upstreams_are_intercepted_and_redacted() {
-    use rustls_pki_types::pem::PemObject;
     let upstream = Upstream::start().await;
     let secret = "tunnel-secret-value-55aa77cc";
     let airlock = Airlock::start(&config(&upstream, ""), &[("tunnel_secret", secret)]);
@@ -1161,40 +1202,16 @@ async fn https_proxy_tunnels_to_upstreams_are_intercepted_and_redacted() {
     let target = upstream.url().trim_start_matches("https://").to_owned();
     let (status, tcp) = open_tunnel(airlock.addr, &target).await;
     assert_eq!(status, 200);
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls));
-    let stream = connector
-        .connect(
-            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
-            tcp,
-        )
-        .await
-        .expect("airlock's leaf is trusted through its CA");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
     let body = json!({ "messages": [{ "role": "user", "content": format!("key {secret}") }] });
-    let request = hyper::Request::post("/v1/messages?beta=true")
-        .header("host", target.as_str())
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.to_string(),
-        )))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
+    let status = post_over_tls(
+        tcp,
+        &ca_pem,
+        &target,
+        "/v1/messages?beta=true",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
     let recorded = upstream.recorded();
     let last = recorded.last().unwrap();
     assert_eq!(
@@ -1288,7 +1305,6 @@ async fn debug_logs_never_hold_a_secret() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_listener_speaks_tls_with_a_certificate_from_the_local_ca() {
-    use rustls_pki_types::pem::PemObject;
     let upstream = Upstream::start().await;
     let secret = "tls-listener-secret-33dd44ee";
     let airlock = Airlock::start(
@@ -1302,41 +1318,17 @@ async fn the_listener_speaks_tls_with_a_certificate_from_the_local_ca() {
     );
     let (code, ca_pem, err) = support::run_cli(airlock.home.path(), &["ca", "export"], b"");
     assert_eq!(code, 0, "{err}");
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let mut tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
-    let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
-        .connect(
-            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
-            tcp,
-        )
-        .await
-        .expect("the listener's certificate chains to airlock's CA");
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
     let body = json!({ "messages": [{ "role": "user", "content": format!("key {secret}") }] });
-    let request = hyper::Request::post("/anthropic/v1/messages")
-        .header("host", "localhost")
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.to_string(),
-        )))
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
+    let status = post_over_tls(
+        tcp,
+        &ca_pem,
+        "localhost",
+        "/anthropic/v1/messages",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
     assert!(!forwarded.contains(secret) && forwarded.contains("SECRET_REF(tls_secret)"));
     // Plain HTTP on the TLS port gets no HTTP answer.

@@ -360,22 +360,13 @@ fn a_systemd_credential_is_the_preferred_key_source() {
     )
     .unwrap();
     let run = |args: &[&str], stdin: &[u8]| {
-        use std::io::Write;
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("AIRLOCK_HOME", home.path())
-            .env("CREDENTIALS_DIRECTORY", creds.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(stdin);
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let (code, _, err) = support::run_cli_with(
+            home.path(),
+            args,
+            stdin,
+            &[("CREDENTIALS_DIRECTORY", creds.path())],
+        );
+        (code, err)
     };
     let (code, err) = run(&["vault", "add", "crm"], b"credential-sealed-value-1");
     assert_eq!(code, 0, "{err}");

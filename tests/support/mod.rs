@@ -511,10 +511,21 @@ pub struct Airlock {
 
 /// Runs `airlock` with `home` as AIRLOCK_HOME, `stdin` piped in; returns (status, stdout, stderr).
 pub fn run_cli(home: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    run_cli_with(home, args, stdin, &[])
+}
+
+/// [`run_cli`] with extra environment variables.
+pub fn run_cli_with(
+    home: &Path,
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &Path)],
+) -> (i32, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("AIRLOCK_HOME", home)
         .env_remove("AIRLOCK_CONFIG")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
