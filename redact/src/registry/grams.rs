@@ -27,9 +27,11 @@ pub(crate) const MIN_FORM_LEN: usize = if STEP - 1 + GRAM > PREFIX {
 };
 
 /// Bits per indexed gram (and per form prefix) in the filters. Each filter is a blocked Bloom
-/// filter: an entry sets two bits of one 64-bit word, so a lookup is one memory access and
-/// its false-positive rate is about 1.5 % at this density. False positives, not the scan,
-/// dominate the cost (measured: a one-bit filter at 16 bits per gram ran at half the speed).
+/// filter: an entry sets two bits of one 64-bit word, so a lookup is one memory access (its
+/// false-positive rate works out near 1.5 % at this density; not measured directly). False
+/// positives, not the scan, dominate the cost: with 10,000 secrets on the OpenClaw fixtures a
+/// one-bit filter ran at 540 MiB/s with 16 bits per gram and 861 MiB/s with 32; this one runs
+/// at 2.97 GiB/s with 16 (criterion, one run each).
 const BITS_PER_ENTRY: usize = 16;
 const MIN_FILTER_WORDS: usize = 1 << 6;
 const MAX_FILTER_WORDS: usize = 1 << 20;
