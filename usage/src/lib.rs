@@ -97,7 +97,7 @@ impl UsageStore {
         Ok(UsageStore { conn })
     }
 
-    /// Adds many responses' counts in one transaction (the proxy's writer batches what
+    /// Adds responses' counts, each to its hour, in one transaction (the proxy's writer batches what
     /// arrived while it was busy).
     ///
     /// # Errors
@@ -109,14 +109,6 @@ impl UsageStore {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    /// Adds one response's counts to its hour.
-    ///
-    /// # Errors
-    /// [`UsageError::Database`].
-    pub fn record(&mut self, record: &Record) -> Result<(), UsageError> {
-        insert(&self.conn, record)
     }
 }
 
@@ -200,10 +192,16 @@ mod tests {
             cache_creation_tokens: 1,
             cache_read_tokens: 2,
         };
-        store.record(&record(1, "main", "claude", 100)).unwrap();
-        store.record(&record(59, "main", "claude", 50)).unwrap();
-        store.record(&record(61, "main", "claude", 7)).unwrap();
-        store.record(&record(5, "ops", "claude", 1)).unwrap();
+        store
+            .record_all(&[record(1, "main", "claude", 100)])
+            .unwrap();
+        store
+            .record_all(&[record(59, "main", "claude", 50)])
+            .unwrap();
+        store
+            .record_all(&[record(61, "main", "claude", 7)])
+            .unwrap();
+        store.record_all(&[record(5, "ops", "claude", 1)]).unwrap();
         // A pre-summed record counts as the responses it stands for.
         let mut summed = record(6, "ops", "claude", 2);
         summed.requests = 3;
