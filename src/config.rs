@@ -42,6 +42,8 @@ struct ProxySection {
     tls: Option<TlsSection>,
     /// How long an upstream may take to answer ("10m", "90s").
     upstream_timeout: Option<String>,
+    /// How long a response stream may stay silent before it is cut ("5m").
+    stream_idle_timeout: Option<String>,
 }
 
 /// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
@@ -184,6 +186,12 @@ impl Config {
                         format!("[proxy] upstream_timeout = {text:?}: use a duration such as \"10m\"")
                     })?,
                     None => airlock_proxy::DEFAULT_UPSTREAM_TIMEOUT,
+                },
+                stream_idle_timeout: match &parsed.proxy.stream_idle_timeout {
+                    Some(text) => humantime::parse_duration(text).with_context(|| {
+                        format!("[proxy] stream_idle_timeout = {text:?}: use a duration such as \"5m\"")
+                    })?,
+                    None => airlock_proxy::DEFAULT_STREAM_IDLE_TIMEOUT,
                 },
                 tls: match parsed.proxy.tls {
                     None => None,

@@ -337,18 +337,28 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
     assert_eq!(upstream.recorded().len(), before);
 
     // A gzip bomb: small on the wire, over the limit decoded.
-    let bomb = gzip(&vec![b' '; 200_000]);
+    let bomb = support::encode("gzip", &vec![b' '; 200_000]);
+    let zstd_bomb = support::encode("zstd", &vec![b' '; 200_000]);
     let gzip_json = &[
         ("content-type", "application/json"),
         ("content-encoding", "gzip"),
     ];
     type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers, Bytes, u16, &str); 5] = [
+    let cases: [(Headers, Bytes, u16, &str); 6] = [
         (gzip_json, bomb.into(), 413, "body_too_large"),
         (
             &[
                 ("content-type", "application/json"),
-                ("content-encoding", "br"),
+                ("content-encoding", "zstd"),
+            ],
+            zstd_bomb.into(),
+            413,
+            "body_too_large",
+        ),
+        (
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", "compress"),
             ],
             ok.into(),
             415,
@@ -370,25 +380,205 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_gzip_request_is_decoded_redacted_and_forwarded_plain() {
+async fn compressed_requests_are_decoded_redacted_and_forwarded_plain() {
     let upstream = Upstream::start().await;
     let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
     let body =
         json!({ "messages": [{ "role": "user", "content": secret("smtp_pass") }] }).to_string();
-    let request = post(
-        "/anthropic/v1/messages",
-        &[
-            ("content-type", "application/json"),
-            ("content-encoding", "gzip"),
-        ],
-        gzip(body.as_bytes()),
-    );
-    let (status, _, _) = send(airlock.addr, request).await;
+    for (i, coding) in CODINGS.iter().enumerate() {
+        let request = post(
+            "/anthropic/v1/messages",
+            &[
+                ("content-type", "application/json"),
+                ("content-encoding", coding),
+            ],
+            support::encode(coding, body.as_bytes()),
+        );
+        let (status, _, _) = send(airlock.addr, request).await;
+        assert_eq!(status, 200, "{coding}");
+        let got = &upstream.recorded()[i];
+        assert!(!got.headers.contains_key("content-encoding"), "{coding}");
+        let forwarded: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!(
+            forwarded["messages"][0]["content"], "SECRET_REF(smtp_pass)",
+            "{coding}"
+        );
+    }
+}
+
+/// Every content coding airlock undoes.
+const CODINGS: [&str; 4] = ["gzip", "deflate", "br", "zstd"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compressed_responses_reach_the_client_decoded_and_are_metered() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let body = json!({ "messages": [{ "role": "user", "content": "hi" }] }).to_string();
+    for coding in CODINGS {
+        for (path, name) in [
+            ("/anthropic/canned/anthropic-stream", "anthropic-stream"),
+            ("/openai/canned/chat-json", "chat-json"),
+        ] {
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-airlock-agent", coding),
+                ("x-test-encoding", coding),
+            ];
+            let (status, headers, received) =
+                send(airlock.addr, post(path, &headers, body.clone())).await;
+            assert_eq!(status, 200);
+            assert!(!headers.contains_key("content-encoding"), "{coding}");
+            let canned = support::CANNED
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .unwrap()
+                .2;
+            assert_eq!(
+                String::from_utf8_lossy(&received),
+                canned,
+                "{coding} {name}"
+            );
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let rows = loop {
+        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let total: u64 = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum();
+        if total == 8 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for coding in CODINGS {
+        let row = |model: &str| {
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["agent"] == coding && r["model"] == model)
+                .unwrap_or_else(|| panic!("no {coding} row for {model} in {rows}"))
+                .clone()
+        };
+        let claude = row("claude-sonnet-4-5-20250929");
+        assert_eq!(
+            [&claude["input_tokens"], &claude["output_tokens"]],
+            [25, 42],
+            "{coding}"
+        );
+        let chat = row("gpt-4o-2024-08-06");
+        assert_eq!(
+            [&chat["input_tokens"], &chat["output_tokens"]],
+            [476, 12],
+            "{coding}"
+        );
+    }
+}
+
+/// Reads a streamed response until it ends; returns the bytes seen and whether it ended
+/// with an error (rather than cleanly).
+async fn read_stream(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>, bool) {
+    let mut sender = support::connect(addr).await;
+    let response = sender
+        .send_request(post_json(path, r#"{"stream":true,"messages":[]}"#))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), body.frame()).await {
+            Err(_) => panic!("the stream neither ended nor failed"),
+            Ok(None) => return (status, seen, false),
+            Ok(Some(Err(_))) => return (status, seen, true),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    seen.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_the_upstream_resets_or_leaves_silent_fails_visibly() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, "stream_idle_timeout = \"400ms\"\n"), &[]);
+    for (path, reason) in [
+        ("/anthropic/reset/messages", "reset"),
+        ("/anthropic/idle/messages", "idle_timeout"),
+    ] {
+        let started = std::time::Instant::now();
+        let (status, seen, failed) = read_stream(airlock.addr, path).await;
+        assert_eq!(status, 200, "{path}");
+        // What came before the failure was relayed; the end is an error, not a clean end.
+        assert_eq!(
+            String::from_utf8(seen).unwrap(),
+            support::SSE_FRAMES[0],
+            "{path}"
+        );
+        assert!(failed, "{path}: the client saw a clean end of a cut stream");
+        if reason == "idle_timeout" {
+            let waited = started.elapsed();
+            assert!(
+                waited >= Duration::from_millis(400) && waited < Duration::from_secs(5),
+                "{waited:?}"
+            );
+        }
+        let (_, metrics) = get_text(airlock.metrics, "/metrics").await;
+        let line = format!(
+            "airlock_stream_failures_total{{upstream=\"anthropic\",reason=\"{reason}\"}} 1"
+        );
+        assert!(metrics.contains(&line), "no {line} in\n{metrics}");
+    }
+    // The proxy still serves, and the failed streams gave their permits back.
+    let (status, _, _) = send(airlock.addr, post_json("/anthropic/v1/messages", "{}")).await;
     assert_eq!(status, 200);
-    let got = &upstream.recorded()[0];
-    assert!(!got.headers.contains_key("content-encoding"));
-    let forwarded: Value = serde_json::from_slice(&got.body).unwrap();
-    assert_eq!(forwarded["messages"][0]["content"], "SECRET_REF(smtp_pass)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_an_in_flight_stream_finish() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let mut sender = support::connect(airlock.addr).await;
+    let response = sender
+        .send_request(post_json(
+            "/anthropic/v1/sse/messages",
+            r#"{"stream":true}"#,
+        ))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(&first[..], support::SSE_FRAMES[0].as_bytes());
+    let (pid, addr) = (airlock.pid(), airlock.addr);
+    let exit = tokio::task::spawn_blocking(move || airlock.terminate());
+    // SIGTERM is in: new connections are refused while the stream goes on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    let mut rest = Vec::new();
+    for _ in 1..support::SSE_FRAMES.len() {
+        upstream.release();
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the draining proxy held the stream back")
+            .unwrap()
+            .unwrap();
+        rest.extend_from_slice(&frame.into_data().unwrap());
+    }
+    assert_eq!(
+        String::from_utf8(rest).unwrap(),
+        support::SSE_FRAMES[1..].concat()
+    );
+    assert!(body.frame().await.is_none());
+    let status = exit.await.unwrap();
+    assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -414,15 +604,31 @@ async fn upstream_failures_are_clean_errors() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = dead.local_addr().unwrap().port();
     drop(dead);
-    let config = format!(
+    let with_dead = format!(
         "{}[upstreams.dead]\nurl = \"http://127.0.0.1:{dead_port}\"\n",
         config(&upstream, "")
     );
-    let airlock = Airlock::start(&config, &SECRETS);
+    let airlock = Airlock::start(&with_dead, &SECRETS);
     assert_refused(
         &airlock,
         &upstream,
         post_json("/dead/v1/messages", "{}"),
+        502,
+        "upstream_unavailable",
+    )
+    .await;
+    // A host that does not resolve.
+    let unresolvable = Airlock::start(
+        &format!(
+            "{}[upstreams.nowhere]\nurl = \"https://no-such-host.invalid\"\n",
+            config(&upstream, "")
+        ),
+        &SECRETS,
+    );
+    assert_refused(
+        &unresolvable,
+        &upstream,
+        post_json("/nowhere/v1/messages", "{}"),
         502,
         "upstream_unavailable",
     )
@@ -466,13 +672,6 @@ async fn sigterm_stops_the_proxy_cleanly() {
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 /// A request body of unknown length, sent chunk by chunk.

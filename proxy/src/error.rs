@@ -140,7 +140,7 @@ impl Refusal {
             Refusal::BodyTooLarge { limit } => format!(
                 "airlock: the request body exceeds max_body_bytes ({limit} bytes); nothing was forwarded"
             ),
-            Refusal::UnsupportedEncoding => "airlock: the request's Content-Encoding cannot be decoded for inspection (supported: identity, gzip, deflate); nothing was forwarded".into(),
+            Refusal::UnsupportedEncoding => "airlock: the request's Content-Encoding cannot be decoded for inspection (supported: identity, gzip, deflate, br, zstd); nothing was forwarded".into(),
             Refusal::UnsupportedContentType => "airlock: the request body's Content-Type cannot be inspected (JSON, text and form bodies can); nothing was forwarded".into(),
             Refusal::InvalidJson => "airlock: the request body is declared as JSON but is not valid JSON; nothing was forwarded".into(),
             Refusal::UnreadableBody => "airlock: the request body could not be read or decoded; nothing was forwarded".into(),

@@ -14,18 +14,20 @@
 //! - [`Proxy::bind`] validates the configuration, builds one client per upstream and binds.
 //! - [`Proxy::serve`] accepts connections until its shutdown future resolves, then drains.
 //! - `stack.rs` is one request's path, top to bottom; `body.rs`, `headers.rs`, `route.rs` and
-//!   `upstream.rs` are its stages; `error.rs` turns every refusal into a response;
+//!   `upstream.rs` are its stages; `codec.rs` undoes content codings both ways; `error.rs` turns every refusal into a response;
 //!   `engine.rs` holds the engine in force and hands detected values to the learner.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod body;
 mod ca;
+mod codec;
 mod engine;
 mod error;
 mod headers;
 mod metering;
 mod metrics;
+mod relay;
 mod route;
 mod server;
 mod stack;
@@ -67,10 +69,16 @@ pub struct ProxyConfig {
     pub tls: Option<ListenerTls>,
     /// How long an upstream may take to send its response headers.
     pub upstream_timeout: std::time::Duration,
+    /// How long a response body may go without a frame before the stream is cut.
+    pub stream_idle_timeout: std::time::Duration,
 }
 
 /// The default `upstream_timeout`: non-streamed completions can take minutes.
 pub const DEFAULT_UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The default `stream_idle_timeout`: providers send keep-alive events within seconds, but a
+/// reasoning model may think for minutes between visible tokens.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Where the listener's certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,8 +132,11 @@ fn tls_acceptor(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The error a response body ends with: the upstream's, or why airlock cut the stream.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The body of every response the proxy sends: relayed upstream frames or its own errors.
-pub type ResponseBody = UnsyncBoxBody<Bytes, hyper::Error>;
+pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 
 pub(crate) fn full_body(bytes: Bytes) -> ResponseBody {
     Full::new(bytes)
@@ -149,6 +160,7 @@ pub(crate) struct Shared {
     /// every configuration a reload installs.
     ca: Arc<std::sync::OnceLock<Arc<LocalCa>>>,
     upstream_timeout: std::time::Duration,
+    stream_idle_timeout: std::time::Duration,
 }
 
 impl Shared {
@@ -184,6 +196,7 @@ impl Shared {
             max_concurrent,
             ca: Arc::new(std::sync::OnceLock::new()),
             upstream_timeout: config.upstream_timeout,
+            stream_idle_timeout: config.stream_idle_timeout,
         })
     }
 }

@@ -32,6 +32,12 @@ struct UpstreamLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StreamFailureLabels {
+    upstream: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MatchLabels {
     layer: String,
     rule: String,
@@ -60,6 +66,7 @@ pub struct Metrics {
     bypass: Counter,
     tokens: Family<TokenLabels, Counter>,
     upstream_errors: Family<UpstreamLabel, Counter>,
+    stream_failures: Family<StreamFailureLabels, Counter>,
     ready: AtomicBool,
 }
 
@@ -119,6 +126,12 @@ impl Metrics {
             "Upstream connection, TLS or protocol failures",
             upstream_errors.clone(),
         );
+        let stream_failures = Family::<StreamFailureLabels, Counter>::default();
+        registry.register(
+            "stream_failures",
+            "Responses cut after their headers, by upstream and reason (reset, idle_timeout, undecodable)",
+            stream_failures.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -129,6 +142,7 @@ impl Metrics {
             bypass,
             tokens,
             upstream_errors,
+            stream_failures,
             ready: AtomicBool::new(false),
         }
     }
@@ -180,6 +194,15 @@ impl Metrics {
         self.upstream_errors
             .get_or_create(&UpstreamLabel {
                 upstream: upstream.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn stream_failure(&self, upstream: &str, reason: &'static str) {
+        self.stream_failures
+            .get_or_create(&StreamFailureLabels {
+                upstream: upstream.to_owned(),
+                reason: reason.to_owned(),
             })
             .inc();
     }

@@ -76,6 +76,8 @@ pub(crate) async fn serve(
             }
         });
     }
+    // New connections are refused at once rather than queued behind the drain.
+    drop(listener);
     metrics.set_ready(false);
     tracing::info!("shutting down: no new connections, draining in-flight requests");
     if tokio::time::timeout(drain, graceful.shutdown())

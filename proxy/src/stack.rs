@@ -13,8 +13,9 @@ use http::{Request, Response, Version};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
+use crate::codec::{self, StreamDecoder};
 use crate::upstream::Upstream;
-use crate::{body, headers, route, Refusal, ResponseBody, Shared};
+use crate::{body, headers, relay, route, BoxError, Refusal, ResponseBody, Shared};
 
 /// Handles one client request; never fails (refusals become responses).
 pub(crate) async fn handle(
@@ -235,40 +236,7 @@ async fn proceed(
                 overhead_us = overhead.as_micros() as u64,
                 "forwarded"
             );
-            let response = match shared.engine.meter() {
-                Some(meter) => {
-                    let content_type = response
-                        .headers()
-                        .get(http::header::CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let usage = crate::metering::Usage {
-                        agent,
-                        upstream: upstream.name.clone(),
-                        ..Default::default()
-                    };
-                    let meter = meter.clone();
-                    response.map(|body| {
-                        crate::metering::MeteredBody::new(
-                            body,
-                            content_type.as_deref(),
-                            usage,
-                            meter,
-                            strip_usage_chunk,
-                            shared.metrics.clone(),
-                        )
-                        .boxed_unsync()
-                    })
-                }
-                None => response.map(|body| body.boxed_unsync()),
-            };
-            response.map(|body| {
-                Permitted {
-                    body,
-                    _permit: permit,
-                }
-                .boxed_unsync()
-            })
+            relay(shared, upstream, agent, strip_usage_chunk, permit, response)
         }
         Err(error) => {
             tracing::warn!(upstream = %upstream.name, error = %error, "upstream failed");
@@ -322,28 +290,60 @@ pub(crate) fn refuse(
     refusal.into_response(&shared.upstream_names)
 }
 
-/// A response body that keeps its request's concurrency permit until it ends or is dropped.
-struct Permitted {
-    body: ResponseBody,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl hyper::body::Body for Permitted {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
-        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+/// Wraps the upstream's response for the way back: decoded when the meter must read an
+/// encoded body, metered, and watched by the idle timer that also holds the permit.
+fn relay(
+    shared: &Shared,
+    upstream: &Upstream,
+    agent: String,
+    strip_usage_chunk: bool,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    response: Response<Incoming>,
+) -> Response<ResponseBody> {
+    let (mut head, body) = response.into_parts();
+    let mut body = body.map_err(BoxError::from).boxed_unsync();
+    if let Some(meter) = shared.engine.meter() {
+        // airlock asks for identity; an upstream that compresses anyway is decoded here so
+        // its usage can be read, and the client gets the identity bytes.
+        match codec::codings(&head.headers)
+            .and_then(|c| (!c.is_empty()).then(|| StreamDecoder::new(&c)).transpose())
+        {
+            Ok(Some(decoder)) => {
+                head.headers.remove(http::header::CONTENT_ENCODING);
+                head.headers.remove(http::header::CONTENT_LENGTH);
+                body = relay::Decoded::new(body, decoder).boxed_unsync();
+            }
+            Ok(None) => {}
+            Err(_) => {
+                tracing::warn!(upstream = %upstream.name, "response coding not understood; relayed as it is, unmetered");
+            }
+        }
+        let content_type = head
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let usage = crate::metering::Usage {
+            agent,
+            upstream: upstream.name.clone(),
+            ..Default::default()
+        };
+        body = crate::metering::MeteredBody::new(
+            body,
+            content_type.as_deref(),
+            usage,
+            meter.clone(),
+            strip_usage_chunk,
+            shared.metrics.clone(),
+        )
+        .boxed_unsync();
     }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
-    }
+    let body = relay::Relay::new(
+        body,
+        shared.stream_idle_timeout,
+        &upstream.name,
+        shared.metrics.clone(),
+        permit,
+    );
+    Response::from_parts(head, body.boxed_unsync())
 }

@@ -28,6 +28,9 @@ const LOOK_BEHIND: usize = 192;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    /// Named lists of `ignore_values` patterns that rules in the same file share by name.
+    #[serde(default)]
+    ignore_sets: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(default)]
     rule: Vec<RuleSpec>,
 }
@@ -49,6 +52,9 @@ struct RuleSpec {
     /// Regexes a found value must not match (variables, placeholders, code).
     #[serde(default)]
     ignore_values: Vec<String>,
+    /// Names of `[ignore_sets]` whose patterns join `ignore_values`.
+    #[serde(default)]
+    ignore: Vec<String>,
     /// How many bytes after a keyword the regex may reach (default [`DEFAULT_WINDOW`]).
     window: Option<usize>,
     /// How many bytes before a keyword the regex starts (default 192): a match that
@@ -244,14 +250,21 @@ impl RuleSet {
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|e| bad(format!("the regex does not compile: {e}")))?;
-            let ignore = if spec.ignore_values.is_empty() {
+            let mut patterns: Vec<&String> = Vec::new();
+            for name in &spec.ignore {
+                let set = file.ignore_sets.get(name).ok_or_else(|| {
+                    bad(format!(
+                        "ignore names {name:?}, which is not an [ignore_sets] entry of this file"
+                    ))
+                })?;
+                patterns.extend(set);
+            }
+            patterns.extend(&spec.ignore_values);
+            let ignore = if patterns.is_empty() {
                 None
             } else {
-                let alternatives: Vec<String> = spec
-                    .ignore_values
-                    .iter()
-                    .map(|v| format!("(?:{v})"))
-                    .collect();
+                let alternatives: Vec<String> =
+                    patterns.iter().map(|v| format!("(?:{v})")).collect();
                 Some(
                     RegexBuilder::new(&alternatives.join("|"))
                         .unicode(false)

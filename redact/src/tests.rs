@@ -291,6 +291,27 @@ fn rule_file_errors_name_the_rule() {
     assert!(err.contains("bogus") && err.contains("line"), "{err}");
 }
 
+#[test]
+fn rules_share_ignore_sets_by_name() {
+    let rule = |ignore: &str| {
+        format!(
+            "[ignore_sets]\nmasks = ['''^\\*+$''']\n[[rule]]\nid = \"x.y\"\ndescription = \"d\"\n\
+             regex = '''pw=(\\S+)'''\nignore = [\"{ignore}\"]\nexamples=[\"pw=hunter2\"]\n\
+             negative_examples=[\"pw=****\"]"
+        )
+    };
+    let set = RuleSet::from_toml("f.toml", &rule("masks")).unwrap();
+    assert!(set.check_examples().is_empty());
+    let err = RuleSet::from_toml("f.toml", &rule("maks"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("\"maks\"") && err.contains("ignore_sets"),
+        "{err}"
+    );
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;

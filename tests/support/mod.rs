@@ -166,7 +166,61 @@ impl Upstream {
     }
 }
 
-type TestBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type TestBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+/// `text` compressed with a content coding (`x-test-encoding` on a request asks for it).
+pub fn encode(coding: &str, text: &[u8]) -> Vec<u8> {
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut e = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                e.write_all(text).unwrap();
+            }
+            out
+        }
+        "zstd" => zstd::encode_all(text, 3).unwrap(),
+        other => panic!("no test encoder for {other}"),
+    }
+}
+
+/// A response whose body goes out in `piece`-byte frames, as they straddle events on the wire;
+/// compressed first when `coding` says so.
+fn in_pieces(
+    content_type: &str,
+    text: &[u8],
+    piece: usize,
+    coding: Option<&str>,
+) -> Response<TestBody> {
+    let bytes = match coding {
+        Some(coding) => encode(coding, text),
+        None => text.to_vec(),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
+    tokio::spawn(async move {
+        for chunk in bytes.chunks(piece) {
+            if tx.send(Ok(Bytes::copy_from_slice(chunk))).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut builder = Response::builder().header("content-type", content_type);
+    if let Some(coding) = coding {
+        builder = builder.header("content-encoding", coding);
+    }
+    builder.body(BodyExt::boxed(ChannelBody(rx))).unwrap()
+}
 
 async fn answer(
     req: Request<Incoming>,
@@ -184,6 +238,10 @@ async fn answer(
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
+    let coding = parts
+        .headers
+        .get("x-test-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
     let emulated = parts
         .headers
         .contains_key("x-test-emulate")
@@ -196,27 +254,42 @@ async fn answer(
         body,
     });
     if let Some((content_type, text)) = emulated {
-        let (tx, rx) = mpsc::channel::<Bytes>(4);
+        return in_pieces(content_type, text.as_bytes(), 61, coding.as_deref());
+    }
+    // One SSE frame, then a reset (`/reset/`) or silence (`/idle/`).
+    if path.contains("/reset/") || path.contains("/idle/") {
+        let reset = path.contains("/reset/");
+        let (tx, rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
         tokio::spawn(async move {
-            for chunk in text.as_bytes().chunks(61) {
-                if tx.send(Bytes::copy_from_slice(chunk)).await.is_err() {
-                    return;
-                }
+            let _ = tx
+                .send(Ok(Bytes::from_static(SSE_FRAMES[0].as_bytes())))
+                .await;
+            // Long enough for the frame to reach the client before the failure.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if reset {
+                let _ = tx.send(Err("upstream reset".into())).await;
+            } else {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                drop(tx);
             }
         });
         return Response::builder()
-            .header("content-type", content_type)
+            .header("content-type", "text/event-stream")
             .body(BodyExt::boxed(ChannelBody(rx)))
             .unwrap();
     }
     if path.contains("/sse/") {
-        let (tx, rx) = mpsc::channel::<Bytes>(4);
+        let (tx, rx) = mpsc::channel::<Result<Bytes, BoxError>>(4);
         tokio::spawn(async move {
             for (i, frame) in SSE_FRAMES.iter().enumerate() {
                 if i > 0 {
                     release.release.notified().await;
                 }
-                if tx.send(Bytes::from_static(frame.as_bytes())).await.is_err() {
+                if tx
+                    .send(Ok(Bytes::from_static(frame.as_bytes())))
+                    .await
+                    .is_err()
+                {
                     release
                         .cancelled
                         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -232,19 +305,7 @@ async fn answer(
     }
     if let Some(name) = path.split("/canned/").nth(1) {
         if let Some((_, content_type, text)) = CANNED.iter().find(|(n, _, _)| *n == name) {
-            // Out in small pieces, so events straddle frames as they do on the wire.
-            let (tx, rx) = mpsc::channel::<Bytes>(4);
-            tokio::spawn(async move {
-                for chunk in text.as_bytes().chunks(37) {
-                    if tx.send(Bytes::copy_from_slice(chunk)).await.is_err() {
-                        return;
-                    }
-                }
-            });
-            return Response::builder()
-                .header("content-type", *content_type)
-                .body(BodyExt::boxed(ChannelBody(rx)))
-                .unwrap();
+            return in_pieces(content_type, text.as_bytes(), 37, coding.as_deref());
         }
     }
     if path.contains("/hang/") {
@@ -256,17 +317,18 @@ async fn answer(
         return Response::builder()
             .status(code)
             .header("content-type", "application/json")
-            .body(BodyExt::boxed(Full::new(Bytes::from_static(
-                b"{\"error\":\"upstream says no\"}",
-            ))))
+            .body(BodyExt::boxed(
+                Full::new(Bytes::from_static(b"{\"error\":\"upstream says no\"}"))
+                    .map_err(|never| match never {}),
+            ))
             .unwrap();
     }
     Response::builder()
         .header("content-type", "application/json")
         .header("connection", "keep-alive")
-        .body(BodyExt::boxed(Full::new(Bytes::from_static(
-            b"{\"ok\":true}",
-        ))))
+        .body(BodyExt::boxed(
+            Full::new(Bytes::from_static(b"{\"ok\":true}")).map_err(|never| match never {}),
+        ))
         .unwrap()
 }
 
@@ -482,12 +544,13 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
     ),
 ];
 
-/// An SSE body fed frame by frame from a channel.
-struct ChannelBody(mpsc::Receiver<Bytes>);
+/// An SSE body fed frame by frame from a channel; an error item fails the body (the
+/// connection is reset).
+struct ChannelBody(mpsc::Receiver<Result<Bytes, BoxError>>);
 
 impl hyper::body::Body for ChannelBody {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
@@ -495,7 +558,7 @@ impl hyper::body::Body for ChannelBody {
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         self.0
             .poll_recv(cx)
-            .map(|frame| frame.map(|bytes| Ok(Frame::data(bytes))))
+            .map(|frame| frame.map(|item| item.map(Frame::data)))
     }
 }
 
