@@ -132,6 +132,11 @@ impl<B> MeteredBody<B> {
                         for line in event[..end.0].split(|&b| b == b'\n') {
                             let line = line.strip_suffix(b"\r").unwrap_or(line);
                             if let Some(data) = line.strip_prefix(b"data:") {
+                                // Only events that carry usage are worth parsing: most are
+                                // content deltas, and a relay must not spend its time on them.
+                                if memchr::memmem::find(data, b"\"usage\"").is_none() {
+                                    continue;
+                                }
                                 if let Ok(value) =
                                     serde_json::from_slice::<Value>(data.trim_ascii())
                                 {

@@ -266,7 +266,7 @@ async fn forward(
         Bytes::from(body.into_bytes())
     };
     let request = Request::from_parts(parts, Full::new(bytes));
-    upstream.client.request(request).await
+    upstream.client().request(request).await
 }
 
 pub(crate) fn refuse(

@@ -60,7 +60,9 @@ pub(crate) struct Upstream {
     authority: http::uri::Authority,
     /// The base path without a trailing slash ("" for the root).
     base_path: String,
-    pub(crate) client: HttpClient,
+    /// One client per accept worker, so a request's upstream connection lives on the thread
+    /// that serves the request (no cross-thread wake-ups per frame).
+    clients: Vec<HttpClient>,
     pub(crate) auth: Option<Auth>,
 }
 
@@ -117,8 +119,15 @@ impl Upstream {
             scheme,
             authority,
             base_path,
-            client: client(config)?,
+            clients: (0..crate::server::workers())
+                .map(|_| client(config))
+                .collect::<Result<_, _>>()?,
         })
+    }
+
+    /// The client of the worker thread this runs on.
+    pub(crate) fn client(&self) -> &HttpClient {
+        &self.clients[crate::server::worker_index() % self.clients.len()]
     }
 
     /// Whether a tunnel to `host:port` reaches this upstream.

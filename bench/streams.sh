@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SSE through airlock: per-event delivery latency against the same streams direct, resident
+# memory with 1,000 concurrent streams, and a soak with RSS sampled as it runs.
+#
+# Needs: curl; nginx on PATH adds nginx (proxy_pass, proxy_buffering off) as a reference in
+# the same run. Builds airlock and stream-bench in release mode, then:
+#   1. one stream, 200 events 10 ms apart: latency p50/p99 direct, through nginx, through
+#      airlock (the difference from direct includes the extra loopback hop);
+#   2. 1,000 concurrent streams (20 events 50 ms apart each): latency, airlock's peak RSS;
+#   3. a soak of SOAK_SECONDS (default 600) with 200 streams renewed as they end, airlock's
+#      RSS printed every 30 s.
+# Usage: bench/streams.sh            (SOAK_SECONDS=0 skips the soak)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+soak="${SOAK_SECONDS:-600}"
+cargo build --quiet --release --bin airlock
+cargo build --quiet --release -p airlock-bench --bin stream-bench
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+up=19110 air=19111 ngx=19112
+./target/release/stream-bench serve "127.0.0.1:$up" 2>/dev/null &
+pids+=($!)
+targets=("direct http://127.0.0.1:$up/v1/messages")
+if command -v nginx >/dev/null; then
+  cat >"$work/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  upstream s { server 127.0.0.1:$up; keepalive 128; }
+  server {
+    listen 127.0.0.1:$ngx;
+    location / { proxy_pass http://s; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+  }
+}
+CONF
+  nginx -c "$work/nginx.conf" -p "$work"
+  targets+=("nginx http://127.0.0.1:$ngx/v1/messages")
+fi
+targets+=("airlock http://127.0.0.1:$air/fake/v1/messages")
+
+export AIRLOCK_HOME="$work/airlock"
+for i in $(seq 1 10); do
+  printf 'bench-vault-secret-%02d-7f3a9c1e5b' "$i" | ./target/release/airlock vault add "bench_$i" 2>/dev/null
+done
+cat >"$work/airlock.toml" <<CONF
+[proxy]
+listen = "127.0.0.1:$air"
+max_concurrent_requests = 4096
+[upstreams.fake]
+url = "http://127.0.0.1:$up"
+[metrics]
+listen = "127.0.0.1:0"
+CONF
+AIRLOCK_LOG=warn ./target/release/airlock serve --config "$work/airlock.toml" 2>"$work/airlock.log" &
+air_pid=$!
+pids+=($air_pid)
+for _ in $(seq 1 50); do
+  curl -s -o /dev/null "http://127.0.0.1:$air/" && break
+  sleep 0.1
+done
+sleep 0.5
+rss() { awk '/VmRSS/ {print $2}' "/proc/$air_pid/status"; }
+echo "== airlock RSS idle: $(rss) KiB =="
+
+proxied="http://127.0.0.1:$air/fake/v1/messages"
+drive() { ./target/release/stream-bench drive "$@"; }
+
+echo "== one stream, 200 events 10 ms apart: delivery latency =="
+for target in "${targets[@]}"; do
+  set -- $target
+  printf '%-8s ' "$1"; drive "$2" --streams 1 --frames 200 --interval-ms 10
+done
+
+echo "== 1,000 concurrent streams, 20 events 50 ms apart each =="
+for target in "${targets[@]:0:${#targets[@]}-1}"; do
+  set -- $target
+  printf '%-8s ' "$1"; drive "$2" --streams 1000 --frames 20 --interval-ms 50
+done
+( while sleep 0.2; do r=$(rss); [ "$r" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/peak"; done ) &
+sampler=$!
+printf 'airlock  '; drive "$proxied" --streams 1000 --frames 20 --interval-ms 50
+kill "$sampler" 2>/dev/null || true
+echo "== airlock RSS: peak with 1,000 streams $(cat "$work/peak") KiB, after $(rss) KiB =="
+
+if [ "$soak" -gt 0 ]; then
+  echo "== soak: ${soak}s, 200 streams renewed as they end; RSS every 30 s =="
+  drive "$proxied" --streams 200 --frames 40 --interval-ms 25 --seconds "$soak" &
+  driver=$!
+  for t in $(seq 30 30 "$soak"); do
+    sleep 30
+    echo "t=${t}s rss=$(rss) KiB"
+  done
+  wait "$driver"
+  echo "== airlock RSS after the soak: $(rss) KiB =="
+fi
+if grep -q ' ERROR ' "$work/airlock.log"; then
+  echo "airlock logged errors:" >&2
+  grep ' ERROR ' "$work/airlock.log" | head -5 >&2
+fi
