@@ -12,7 +12,10 @@
 //!
 //! # Brief overview
 //! - [`Proxy::bind`] validates the configuration, builds one client per upstream and binds.
-//! - [`Proxy::serve`] accepts connections until its shutdown future resolves, then drains.
+//! - [`Proxy::serve`] accepts connections until its shutdown future resolves, then drains;
+//!   `server.rs` runs one single-threaded accept worker per core.
+//! - `relay.rs` is the response's way back: decoding for the meter (`metering.rs`), the idle
+//!   timer, the concurrency permit.
 //! - `stack.rs` is one request's path, top to bottom; `body.rs`, `headers.rs`, `route.rs` and
 //!   `upstream.rs` are its stages; `codec.rs` undoes content codings both ways; `error.rs` turns every refusal into a response;
 //!   `engine.rs` holds the engine in force and hands detected values to the learner.
