@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -44,6 +45,8 @@ struct ProxySection {
     upstream_timeout: Option<String>,
     /// How long a response stream may stay silent before it is cut ("5m").
     stream_idle_timeout: Option<String>,
+    /// How long connecting to an upstream may take ("10s").
+    connect_timeout: Option<String>,
 }
 
 /// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
@@ -181,18 +184,21 @@ impl Config {
                     .proxy
                     .max_concurrent_requests
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_CONCURRENT_REQUESTS),
-                upstream_timeout: match &parsed.proxy.upstream_timeout {
-                    Some(text) => humantime::parse_duration(text).with_context(|| {
-                        format!("[proxy] upstream_timeout = {text:?}: use a duration such as \"10m\"")
-                    })?,
-                    None => airlock_proxy::DEFAULT_UPSTREAM_TIMEOUT,
-                },
-                stream_idle_timeout: match &parsed.proxy.stream_idle_timeout {
-                    Some(text) => humantime::parse_duration(text).with_context(|| {
-                        format!("[proxy] stream_idle_timeout = {text:?}: use a duration such as \"5m\"")
-                    })?,
-                    None => airlock_proxy::DEFAULT_STREAM_IDLE_TIMEOUT,
-                },
+                upstream_timeout: duration(
+                    "[proxy] upstream_timeout",
+                    parsed.proxy.upstream_timeout.as_deref(),
+                    airlock_proxy::DEFAULT_UPSTREAM_TIMEOUT,
+                )?,
+                stream_idle_timeout: duration(
+                    "[proxy] stream_idle_timeout",
+                    parsed.proxy.stream_idle_timeout.as_deref(),
+                    airlock_proxy::DEFAULT_STREAM_IDLE_TIMEOUT,
+                )?,
+                connect_timeout: duration(
+                    "[proxy] connect_timeout",
+                    parsed.proxy.connect_timeout.as_deref(),
+                    airlock_proxy::DEFAULT_CONNECT_TIMEOUT,
+                )?,
                 tls: match parsed.proxy.tls {
                     None => None,
                     Some(TlsSection::Mode(mode)) if mode == "local-ca" => {
@@ -213,14 +219,11 @@ impl Config {
                 .metrics
                 .listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
-            retention: match parsed.vault.retention {
-                Some(text) => humantime::parse_duration(&text).with_context(|| {
-                    format!(
-                        "[vault] retention = {text:?}: use a duration such as \"30d\" or \"12h\""
-                    )
-                })?,
-                None => airlock_vault::DEFAULT_RETENTION,
-            },
+            retention: duration(
+                "[vault] retention",
+                parsed.vault.retention.as_deref(),
+                airlock_vault::DEFAULT_RETENTION,
+            )?,
             rule_files: parsed
                 .redaction
                 .rule_files
@@ -244,4 +247,14 @@ fn default_upstreams() -> Vec<airlock_proxy::UpstreamConfig> {
         auth: None,
     })
     .collect()
+}
+
+/// A duration setting ("90s", "10m", "30d"), or its default when absent.
+fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
+    match text {
+        Some(text) => humantime::parse_duration(text).with_context(|| {
+            format!("{key} = {text:?}: use a duration such as \"90s\", \"10m\" or \"30d\"")
+        }),
+        None => Ok(default),
+    }
 }

@@ -640,6 +640,52 @@ async fn upstream_failures_are_clean_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_never_accepts_hits_the_connect_timeout() {
+    let upstream = Upstream::start().await;
+    // A listener that never accepts, its queue filled: further SYNs are dropped, so a
+    // connection attempt hangs until the caller gives up.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let stuck = socket.listen(0).unwrap();
+    let stuck_addr = stuck.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    loop {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(stuck_addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            Ok(Err(error)) => panic!("{error}"),
+            Err(_) => break, // This one hung: the queue is full.
+        }
+        assert!(fillers.len() < 64, "the listen queue never filled");
+    }
+    let airlock = Airlock::start(
+        &format!(
+            "{}[upstreams.stuck]\nurl = \"http://{stuck_addr}\"\n",
+            config(&upstream, "connect_timeout = \"500ms\"\n")
+        ),
+        &[],
+    );
+    let started = std::time::Instant::now();
+    let (status, _, body) = send(airlock.addr, post_json("/stuck/v1/messages", "{}")).await;
+    let waited = started.elapsed();
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    let (_, metrics) = get_text(airlock.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("airlock_upstream_errors_total{upstream=\"stuck\"} 1"),
+        "{metrics}"
+    );
+    drop(stuck);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn tls_to_an_untrusted_upstream_is_refused() {
     let upstream = Upstream::start().await;
     // Same upstream, but without the test CA: the certificate must not be accepted.
@@ -1277,6 +1323,18 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
             .unwrap()
             .success());
     };
+    // A stream in flight across the reload.
+    let mut streaming = support::connect(airlock.addr).await;
+    let response = streaming
+        .send_request(post_json(
+            "/anthropic/v1/sse/messages",
+            r#"{"stream":true}"#,
+        ))
+        .await
+        .unwrap();
+    let mut stream = response.into_body();
+    let first = stream.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(&first[..], support::SSE_FRAMES[0].as_bytes());
     hup(airlock.pid());
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     while !airlock.log().contains("reloaded configuration and rules") {
@@ -1293,6 +1351,22 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     )
     .await;
     assert_eq!(status, 200, "the new upstream");
+    // The stream opened before the reload goes on to its end.
+    let mut rest = Vec::new();
+    for _ in 1..support::SSE_FRAMES.len() {
+        upstream.release();
+        let frame = tokio::time::timeout(Duration::from_secs(5), stream.frame())
+            .await
+            .expect("the reload stalled the stream")
+            .unwrap()
+            .unwrap();
+        rest.extend_from_slice(&frame.into_data().unwrap());
+    }
+    assert_eq!(
+        String::from_utf8(rest).unwrap(),
+        support::SSE_FRAMES[1..].concat()
+    );
+    assert!(stream.frame().await.is_none());
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
     assert!(
         !forwarded.contains(marker) && forwarded.contains("SECRET_REF(site.ticket."),

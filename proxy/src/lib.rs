@@ -74,10 +74,15 @@ pub struct ProxyConfig {
     pub upstream_timeout: std::time::Duration,
     /// How long a response body may go without a frame before the stream is cut.
     pub stream_idle_timeout: std::time::Duration,
+    /// How long opening a connection to an upstream (TCP) may take.
+    pub connect_timeout: std::time::Duration,
 }
 
 /// The default `upstream_timeout`: non-streamed completions can take minutes.
 pub const DEFAULT_UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The default `connect_timeout`: a provider that does not accept within this is down.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The default `stream_idle_timeout`: providers send keep-alive events within seconds, but a
 /// reasoning model may think for minutes between visible tokens.
@@ -180,7 +185,10 @@ impl Shared {
                     reason: "configured twice".into(),
                 });
             }
-            upstreams.push(upstream::Upstream::new(upstream_config)?);
+            upstreams.push(upstream::Upstream::new(
+                upstream_config,
+                config.connect_timeout,
+            )?);
         }
         let upstream_names = upstreams
             .iter()

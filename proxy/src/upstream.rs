@@ -67,7 +67,10 @@ pub(crate) struct Upstream {
 }
 
 impl Upstream {
-    pub(crate) fn new(config: &UpstreamConfig) -> Result<Self, ProxyError> {
+    pub(crate) fn new(
+        config: &UpstreamConfig,
+        connect_timeout: Duration,
+    ) -> Result<Self, ProxyError> {
         let bad = |reason: &str| ProxyError::Upstream {
             name: config.name.clone(),
             reason: reason.to_owned(),
@@ -120,7 +123,7 @@ impl Upstream {
             authority,
             base_path,
             clients: (0..crate::server::workers())
-                .map(|_| client(config))
+                .map(|_| client(config, connect_timeout))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -163,7 +166,7 @@ impl Upstream {
     }
 }
 
-fn client(config: &UpstreamConfig) -> Result<HttpClient, ProxyError> {
+fn client(config: &UpstreamConfig, connect_timeout: Duration) -> Result<HttpClient, ProxyError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &config.ca_file {
@@ -193,7 +196,7 @@ fn client(config: &UpstreamConfig) -> Result<HttpClient, ProxyError> {
         .with_no_client_auth();
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
