@@ -229,22 +229,40 @@ fn is_usage_chunk(value: &Value) -> bool {
 /// Asks an OpenAI chat completion stream for its usage chunk when the client did not: adds
 /// `"stream_options":{"include_usage":true}` to the request body. Returns the new body, or
 /// `None` when nothing needs to change (not streamed, already asked for, not a JSON object).
+///
+/// Only the top level is parsed (nested values stay unparsed slices of the body): requests
+/// run to tens of kilobytes, and this runs on every one of them.
 pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
     // Most requests are settled without parsing.
     memchr::memmem::find(body, b"\"stream\"")?;
-    let mut request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
-    if request.get("stream") != Some(&Value::Bool(true)) {
+    let top: std::collections::HashMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(body).ok()?;
+    if top.get("stream").map(|v| v.get()) != Some("true") {
         return None;
     }
-    let options = request
-        .entry("stream_options")
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    let options = options.as_object_mut()?;
-    if options.contains_key("include_usage") {
-        return None;
+    match top.get("stream_options") {
+        // The common case: a member put in front; the rest of the body is left as it came.
+        None => {
+            let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
+            let mut out = Vec::with_capacity(body.len() + 40);
+            out.extend_from_slice(&body[..=open]);
+            out.extend_from_slice(br#""stream_options":{"include_usage":true},"#);
+            out.extend_from_slice(&body[open + 1..]);
+            Some(Bytes::from(out))
+        }
+        Some(options) => {
+            let mut options: serde_json::Map<String, Value> =
+                serde_json::from_str(options.get()).ok()?;
+            if options.contains_key("include_usage") {
+                return None;
+            }
+            options.insert("include_usage".into(), Value::Bool(true));
+            // Rare (options without include_usage): rebuilt whole.
+            let mut request: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+            request.insert("stream_options".into(), Value::Object(options));
+            serde_json::to_vec(&request).ok().map(Bytes::from)
+        }
     }
-    options.insert("include_usage".into(), Value::Bool(true));
-    serde_json::to_vec(&request).ok().map(Bytes::from)
 }
 
 fn count(value: &Value, key: &str) -> Option<u64> {
@@ -460,6 +478,18 @@ mod tests {
             ask_for_usage(br#"{"stream":true,"stream_options":{"include_usage":false}}"#).is_none()
         );
         assert!(ask_for_usage(b"[1,2]").is_none());
+        assert!(ask_for_usage(br#"{"stream": "true"}"#).is_none());
+        // Nested "stream" keys are not the request's.
+        assert!(ask_for_usage(br#"{"metadata":{"stream":true}}"#).is_none());
+        // Put in front, the rest untouched, byte for byte.
+        let body = br#" {"model":"m","messages":[{"role":"user","content":"a \"stream\": true"}],"stream": true}"#;
+        let asked = ask_for_usage(body).unwrap();
+        assert_eq!(
+            &asked[..],
+            br#" {"stream_options":{"include_usage":true},"model":"m","messages":[{"role":"user","content":"a \"stream\": true"}],"stream": true}"#
+        );
+        let parsed: Value = serde_json::from_slice(&asked).unwrap();
+        assert_eq!(parsed["stream_options"]["include_usage"], true);
         let merged =
             ask_for_usage(br#"{"stream":true,"stream_options":{"include_obfuscation":false}}"#)
                 .unwrap();
