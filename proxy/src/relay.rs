@@ -109,7 +109,7 @@ fn undecodable(done: &mut bool, _error: CodecError) -> BoxError {
 pub(crate) struct Relay<B> {
     inner: B,
     idle: Duration,
-    /// Armed the first time the body waits, then moved on after every frame.
+    /// Armed the first time the body waits; moved on only when it fires early.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
     last_frame: Instant,
     upstream: String,
@@ -177,16 +177,22 @@ where
                 Poll::Ready(None)
             }
             Poll::Pending => {
+                // The timer is not moved on every frame (a timer-wheel update per event); when
+                // it fires, it checks whether a frame came since and, if so, waits again.
                 let deadline = tokio::time::Instant::from_std(this.last_frame + this.idle);
                 let timer = this
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                if timer.deadline() != deadline {
-                    timer.as_mut().reset(deadline);
-                }
-                match timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => this.fail(Box::new(StreamFailure::Idle(this.idle))),
-                    Poll::Pending => Poll::Pending,
+                loop {
+                    match timer.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) if timer.deadline() < deadline => {
+                            timer.as_mut().reset(deadline);
+                        }
+                        Poll::Ready(()) => {
+                            return this.fail(Box::new(StreamFailure::Idle(this.idle)));
+                        }
+                    }
                 }
             }
         }
