@@ -101,6 +101,9 @@ const FEED: usize = 4096;
 /// that input made available.
 pub(crate) struct StreamDecoder {
     stages: Vec<Stage>,
+    /// Whether any input came: an empty body (HEAD, 204, 304) is complete as it is, whatever
+    /// `Content-Encoding` says.
+    fed: bool,
 }
 
 enum Stage {
@@ -132,11 +135,15 @@ impl StreamDecoder {
                 ),
             });
         }
-        Ok(StreamDecoder { stages })
+        Ok(StreamDecoder {
+            stages,
+            fed: false,
+        })
     }
 
     /// Feeds encoded bytes; returns what they decoded to (possibly nothing yet).
     pub(crate) fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, CodecError> {
+        self.fed |= !input.is_empty();
         let mut data = input.to_vec();
         for stage in &mut self.stages {
             let mut out = Vec::new();
@@ -152,6 +159,9 @@ impl StreamDecoder {
     /// Ends the stream: returns the last decoded bytes, or an error when the input stopped
     /// short of a complete encoding.
     pub(crate) fn finish(&mut self) -> Result<Vec<u8>, CodecError> {
+        if !self.fed {
+            return Ok(Vec::new());
+        }
         let mut data = Vec::new();
         for stage in &mut self.stages {
             let mut out = Vec::new();
@@ -360,6 +370,15 @@ mod tests {
                 Err(CodecError::TooLarge),
                 "{coding:?}"
             );
+        }
+    }
+
+    #[test]
+    fn an_empty_body_is_complete_whatever_its_coding() {
+        for coding in ALL {
+            let mut decoder = StreamDecoder::new(&[coding]).unwrap();
+            assert_eq!(decoder.push(b""), Ok(Vec::new()));
+            assert_eq!(decoder.finish(), Ok(Vec::new()), "{coding:?}");
         }
     }
 
