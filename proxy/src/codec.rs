@@ -135,10 +135,7 @@ impl StreamDecoder {
                 ),
             });
         }
-        Ok(StreamDecoder {
-            stages,
-            fed: false,
-        })
+        Ok(StreamDecoder { stages, fed: false })
     }
 
     /// Feeds encoded bytes; returns what they decoded to (possibly nothing yet).
