@@ -86,6 +86,7 @@ pub(crate) async fn serve(
         () = &mut shutdown => {}
         Some(true) = failed.recv() => {}
     }
+    tracing::info!("shutting down: no new connections, draining in-flight requests");
     let _ = stop.send(true);
     let mut outcome = Ok(());
     for worker in waiting {
@@ -165,7 +166,6 @@ async fn accept_loop(
     // New connections are refused at once rather than queued behind the drain.
     drop(listener);
     metrics.set_ready(false);
-    tracing::info!("shutting down: no new connections, draining in-flight requests");
     if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
