@@ -93,9 +93,8 @@ fn read_capped(reader: impl Read, limit: usize) -> Result<Vec<u8>, CodecError> {
     Ok(out)
 }
 
-/// Input is fed to a decoder this many bytes at a time, which bounds how much one call can
-/// produce (deflate expands at most ~1000:1; brotli and zstd are bounded by their windows).
-const FEED: usize = 4096;
+/// The brotli decoder's internal buffer.
+const BROTLI_BUFFER: usize = 4096;
 
 /// Decodes a response body as it streams: each [`push`](Self::push) returns the decoded bytes
 /// that input made available.
@@ -127,7 +126,7 @@ impl StreamDecoder {
                 Coding::Gzip => Stage::Gzip(flate2::write::MultiGzDecoder::new(Vec::new())),
                 Coding::Deflate => Stage::DeflateUndecided(Vec::new()),
                 Coding::Brotli => Stage::Brotli(Box::new(
-                    brotli_decompressor::DecompressorWriter::new(Vec::new(), FEED),
+                    brotli_decompressor::DecompressorWriter::new(Vec::new(), BROTLI_BUFFER),
                 )),
                 Coding::Zstd => Stage::Zstd(
                     zstd::stream::write::Decoder::new(Vec::new())
@@ -138,19 +137,12 @@ impl StreamDecoder {
         Ok(StreamDecoder { stages, fed: false })
     }
 
-    /// Feeds encoded bytes; returns what they decoded to (possibly nothing yet).
+    /// Feeds encoded bytes; returns what they decoded to (possibly nothing yet). Everything
+    /// `input` decodes to is returned at once: responses come from allowlisted upstreams, and
+    /// the proxy's reads are small.
     pub(crate) fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, CodecError> {
         self.fed |= !input.is_empty();
-        let mut data = input.to_vec();
-        for stage in &mut self.stages {
-            let mut out = Vec::new();
-            for piece in data.chunks(FEED) {
-                stage.write(piece)?;
-                out.append(&mut stage.take_output());
-            }
-            data = out;
-        }
-        Ok(data)
+        self.run(input, false)
     }
 
     /// Ends the stream: returns the last decoded bytes, or an error when the input stopped
@@ -159,18 +151,20 @@ impl StreamDecoder {
         if !self.fed {
             return Ok(Vec::new());
         }
-        let mut data = Vec::new();
+        self.run(&[], true)
+    }
+
+    /// Passes `input` through every stage in turn, ending each when `last`.
+    fn run(&mut self, input: &[u8], last: bool) -> Result<Vec<u8>, CodecError> {
+        let mut data = std::borrow::Cow::Borrowed(input);
         for stage in &mut self.stages {
-            let mut out = Vec::new();
-            for piece in data.chunks(FEED) {
-                stage.write(piece)?;
-                out.append(&mut stage.take_output());
+            stage.write(&data)?;
+            if last {
+                stage.finish()?;
             }
-            stage.finish()?;
-            out.append(&mut stage.take_output());
-            data = out;
+            data = std::borrow::Cow::Owned(stage.take_output());
         }
-        Ok(data)
+        Ok(data.into_owned())
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
-use crate::codec::{CodecError, StreamDecoder};
+use crate::codec::StreamDecoder;
 use crate::{BoxError, Metrics};
 
 /// Why a response stream ended early.
@@ -36,6 +36,11 @@ pub(crate) struct Decoded<B> {
 }
 
 impl<B> Decoded<B> {
+    fn undecodable(&mut self) -> BoxError {
+        self.done = true;
+        Box::new(StreamFailure::Undecodable)
+    }
+
     pub(crate) fn new(inner: B, decoder: StreamDecoder) -> Self {
         Decoded {
             inner,
@@ -69,9 +74,7 @@ where
                     match this.decoder.push(data) {
                         Ok(out) if out.is_empty() => continue,
                         Ok(out) => return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out))))),
-                        Err(error) => {
-                            return Poll::Ready(Some(Err(undecodable(&mut this.done, error))))
-                        }
+                        Err(_) => return Poll::Ready(Some(Err(this.undecodable()))),
                     }
                 }
                 Some(Err(error)) => {
@@ -83,7 +86,7 @@ where
                     return match this.decoder.finish() {
                         Ok(out) if out.is_empty() => Poll::Ready(None),
                         Ok(out) => Poll::Ready(Some(Ok(Frame::data(Bytes::from(out))))),
-                        Err(error) => Poll::Ready(Some(Err(undecodable(&mut this.done, error)))),
+                        Err(_) => Poll::Ready(Some(Err(this.undecodable()))),
                     };
                 }
             }
@@ -97,11 +100,6 @@ where
     fn size_hint(&self) -> SizeHint {
         SizeHint::default()
     }
-}
-
-fn undecodable(done: &mut bool, _error: CodecError) -> BoxError {
-    *done = true;
-    Box::new(StreamFailure::Undecodable)
 }
 
 /// The outermost response body: the idle timer, the concurrency permit, and the count of
