@@ -230,8 +230,13 @@ fn is_usage_chunk(value: &Value) -> bool {
 /// Only the top level is parsed (nested values stay unparsed slices of the body): requests
 /// run to tens of kilobytes, and this runs on every one of them.
 pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
-    // Most requests are settled without parsing.
+    // Most requests are settled without parsing: no `stream` key, or an `include_usage` key
+    // already there (OpenClaw sends one). Inside a JSON string a quote is escaped, so
+    // `"include_usage"` with both quotes bare is a key, never message text.
     memchr::memmem::find(body, b"\"stream\"")?;
+    if memchr::memmem::find(body, b"\"include_usage\"").is_some() {
+        return None;
+    }
     let top: std::collections::HashMap<String, &serde_json::value::RawValue> =
         serde_json::from_slice(body).ok()?;
     if top.get("stream").map(|v| v.get()) != Some("true") {
@@ -476,6 +481,13 @@ mod tests {
         );
         assert!(ask_for_usage(b"[1,2]").is_none());
         assert!(ask_for_usage(br#"{"stream": "true"}"#).is_none());
+        // The word in message text is not the key.
+        let asked = ask_for_usage(
+            br#"{"stream":true,"messages":[{"role":"user","content":"set \"include_usage\""}]}"#,
+        )
+        .unwrap();
+        let asked: Value = serde_json::from_slice(&asked).unwrap();
+        assert_eq!(asked["stream_options"]["include_usage"], true);
         // Nested "stream" keys are not the request's.
         assert!(ask_for_usage(br#"{"metadata":{"stream":true}}"#).is_none());
         // Put in front, the rest untouched, byte for byte.
