@@ -121,6 +121,7 @@ fn record_usage(
             continue;
         }
         // Summed per agent, upstream and model first: one row per flush under load.
+        let now = std::time::SystemTime::now();
         let mut sums: std::collections::HashMap<(String, String, String), airlock_usage::Record> =
             std::collections::HashMap::new();
         for usage in batch.drain(..) {
@@ -138,12 +139,8 @@ fn record_usage(
                     usage.upstream.clone(),
                     usage.model.clone(),
                 ))
-                .or_insert_with(|| airlock_usage::Record {
-                    at: None,
-                    agent: usage.agent,
-                    upstream: usage.upstream,
-                    model: usage.model,
-                    ..Default::default()
+                .or_insert_with(|| {
+                    airlock_usage::Record::empty(now, usage.agent, usage.upstream, usage.model)
                 });
             sum.requests += 1;
             sum.input_tokens += usage.input_tokens;

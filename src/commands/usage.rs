@@ -20,7 +20,7 @@ pub fn run(config: &Config, since: &str, json: bool) -> Result<()> {
             .iter()
             .map(|r| {
                 serde_json::json!({
-                    "hour": airlock_vault::format_time(r.hour),
+                    "hour": airlock_vault::format_time(r.at),
                     "agent": r.agent,
                     "upstream": r.upstream,
                     "model": r.model,
@@ -52,7 +52,7 @@ pub fn run(config: &Config, since: &str, json: bool) -> Result<()> {
         writeln!(
             out,
             "{:20}  {:16}  {:10}  {:28}  {:>8}  {:>12}  {:>12}  {:>12}  {:>12}",
-            airlock_vault::format_time(r.hour),
+            airlock_vault::format_time(r.at),
             r.agent,
             r.upstream,
             r.model,

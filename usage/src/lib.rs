@@ -19,18 +19,20 @@ pub enum UsageError {
     Database(#[from] rusqlite::Error),
 }
 
-/// One response's counts, to be added to its hour.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Counts for one agent, upstream and model: what one flush adds to an hour (`at` is when the
+/// responses finished), or an hour's totals as [`UsageStore::since`] reads them (`at` is the
+/// start of the hour).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// When the response finished.
-    pub at: Option<SystemTime>,
-    /// Who sent the request.
+    /// When the responses finished; the start of the hour in what is read back.
+    pub at: SystemTime,
+    /// Who sent the requests.
     pub agent: String,
     /// Which upstream answered.
     pub upstream: String,
     /// The model the provider reported.
     pub model: String,
-    /// How many responses these counts add up (1 for one response).
+    /// How many responses these counts add up.
     pub requests: u64,
     /// Prompt tokens at the normal rate.
     pub input_tokens: u64,
@@ -42,27 +44,21 @@ pub struct Record {
     pub cache_read_tokens: u64,
 }
 
-/// One hour's totals for one agent, upstream and model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    /// The start of the hour.
-    pub hour: SystemTime,
-    /// The agent.
-    pub agent: String,
-    /// The upstream.
-    pub upstream: String,
-    /// The model.
-    pub model: String,
-    /// Responses counted.
-    pub requests: u64,
-    /// Prompt tokens at the normal rate.
-    pub input_tokens: u64,
-    /// Completion tokens.
-    pub output_tokens: u64,
-    /// Prompt tokens written to the cache.
-    pub cache_creation_tokens: u64,
-    /// Prompt tokens read from the cache.
-    pub cache_read_tokens: u64,
+impl Record {
+    /// No responses yet for `agent`, `upstream` and `model`, at `at`.
+    pub fn empty(at: SystemTime, agent: String, upstream: String, model: String) -> Self {
+        Record {
+            at,
+            agent,
+            upstream,
+            model,
+            requests: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_creation_tokens: 0,
+            cache_read_tokens: 0,
+        }
+    }
 }
 
 /// The open store.
@@ -114,8 +110,10 @@ impl UsageStore {
 
 /// Adds `record` to its hour's row.
 fn insert(conn: &Connection, record: &Record) -> Result<(), UsageError> {
-    let at = record.at.unwrap_or_else(SystemTime::now);
-    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = record
+        .at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let hour = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     conn.execute(
@@ -135,7 +133,7 @@ fn insert(conn: &Connection, record: &Record) -> Result<(), UsageError> {
             n(record.output_tokens),
             n(record.cache_creation_tokens),
             n(record.cache_read_tokens),
-            n(record.requests.max(1))
+            n(record.requests)
         ],
     )?;
     Ok(())
@@ -146,7 +144,7 @@ impl UsageStore {
     ///
     /// # Errors
     /// [`UsageError::Database`].
-    pub fn since(&self, since: SystemTime) -> Result<Vec<Row>, UsageError> {
+    pub fn since(&self, since: SystemTime) -> Result<Vec<Record>, UsageError> {
         let secs = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let from = i64::try_from(secs - secs % 3600).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare(
@@ -156,8 +154,8 @@ impl UsageStore {
         )?;
         let u = |v: i64| u64::try_from(v).unwrap_or(0);
         let rows = stmt.query_map(params![from], |r| {
-            Ok(Row {
-                hour: UNIX_EPOCH + Duration::from_secs(u(r.get(0)?)),
+            Ok(Record {
+                at: UNIX_EPOCH + Duration::from_secs(u(r.get(0)?)),
                 agent: r.get(1)?,
                 upstream: r.get(2)?,
                 model: r.get(3)?,
@@ -182,7 +180,7 @@ mod tests {
         let mut store = UsageStore::open(dir.path()).unwrap();
         let base = UNIX_EPOCH + Duration::from_secs(1_800_000_000); // a whole hour
         let record = |minute: u64, agent: &str, model: &str, input: u64| Record {
-            at: Some(base + Duration::from_secs(minute * 60)),
+            at: base + Duration::from_secs(minute * 60),
             agent: agent.into(),
             upstream: "anthropic".into(),
             model: model.into(),
@@ -229,7 +227,7 @@ mod tests {
             ),
             ("ops", 4, 3)
         );
-        assert_eq!(rows[2].hour, base + Duration::from_secs(3600));
+        assert_eq!(rows[2].at, base + Duration::from_secs(3600));
         assert_eq!(
             store.since(base + Duration::from_secs(3600)).unwrap().len(),
             1
