@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use serde_json::{json, Value};
 use support::{post, post_json, send, Airlock, Upstream};
 
@@ -440,22 +441,7 @@ async fn compressed_responses_reach_the_client_decoded_and_are_metered() {
             );
         }
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let rows = loop {
-        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
-        assert_eq!(code, 0, "{err}");
-        let rows: Value = serde_json::from_str(&out).unwrap();
-        let total: u64 = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["requests"].as_u64().unwrap())
-            .sum();
-        if total == 8 || std::time::Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let rows = usage_rows(&airlock, 8);
     for coding in CODINGS {
         let row = |model: &str| {
             rows.as_array()
@@ -541,11 +527,9 @@ async fn a_stream_the_upstream_resets_or_leaves_silent_fails_visibly() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn sigterm_lets_an_in_flight_stream_finish() {
-    let upstream = Upstream::start().await;
-    let airlock = Airlock::start(&config(&upstream, ""), &[]);
-    let mut sender = support::connect(airlock.addr).await;
+/// Opens `/anthropic/v1/sse/messages` on a connection of its own and reads the first frame.
+async fn open_sse(addr: std::net::SocketAddr) -> Incoming {
+    let mut sender = support::connect(addr).await;
     let response = sender
         .send_request(post_json(
             "/anthropic/v1/sse/messages",
@@ -556,18 +540,18 @@ async fn sigterm_lets_an_in_flight_stream_finish() {
     let mut body = response.into_body();
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(&first[..], support::SSE_FRAMES[0].as_bytes());
-    let (pid, addr) = (airlock.pid(), airlock.addr);
-    let exit = tokio::task::spawn_blocking(move || airlock.terminate());
-    // SIGTERM is in: new connections are refused while the stream goes on.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    body
+}
+
+/// Lets the upstream send the rest of an [`open_sse`] stream and checks that every frame
+/// arrives and the stream then ends; `held` names what would have held a frame back.
+async fn finish_sse(upstream: &Upstream, body: &mut Incoming, held: &str) {
     let mut rest = Vec::new();
     for _ in 1..support::SSE_FRAMES.len() {
         upstream.release();
         let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
             .await
-            .expect("the draining proxy held the stream back")
+            .unwrap_or_else(|_| panic!("{held} held the stream back"))
             .unwrap()
             .unwrap();
         rest.extend_from_slice(&frame.into_data().unwrap());
@@ -577,6 +561,41 @@ async fn sigterm_lets_an_in_flight_stream_finish() {
         support::SSE_FRAMES[1..].concat()
     );
     assert!(body.frame().await.is_none());
+}
+
+/// The `airlock usage --json` rows, once they add up to `requests` (recorded asynchronously)
+/// or after 5 s.
+fn usage_rows(airlock: &Airlock, requests: u64) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let total: u64 = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum();
+        if total == requests || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_an_in_flight_stream_finish() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let mut body = open_sse(airlock.addr).await;
+    let (pid, addr) = (airlock.pid(), airlock.addr);
+    let exit = tokio::task::spawn_blocking(move || airlock.terminate());
+    // SIGTERM is in: new connections are refused while the stream goes on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    finish_sse(&upstream, &mut body, "the draining proxy").await;
     let status = exit.await.unwrap();
     assert!(status.success(), "{status:?}");
 }
@@ -927,19 +946,22 @@ async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
     );
 
     // An upstream whose secret the vault lacks: refused, nothing forwarded, dummy key kept home.
+    let openai_chat = async || {
+        send(
+            airlock.addr,
+            post(
+                "/openai/v1/chat/completions",
+                &[
+                    ("content-type", "application/json"),
+                    ("authorization", "Bearer sk-dummy-openclaw"),
+                ],
+                body.clone(),
+            ),
+        )
+        .await
+    };
     let before = upstream.recorded().len();
-    let (status, _, answer) = send(
-        airlock.addr,
-        post(
-            "/openai/v1/chat/completions",
-            &[
-                ("content-type", "application/json"),
-                ("authorization", "Bearer sk-dummy-openclaw"),
-            ],
-            body.clone(),
-        ),
-    )
-    .await;
+    let (status, _, answer) = openai_chat().await;
     assert_eq!(status, 503);
     assert!(String::from_utf8_lossy(&answer).contains("upstream_credential_missing"));
     assert_eq!(
@@ -962,18 +984,7 @@ async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
     assert_eq!(code, 0, "{err}");
     let deadline = std::time::Instant::now() + Duration::from_secs(1);
     loop {
-        let (status, _, _) = send(
-            airlock.addr,
-            post(
-                "/openai/v1/chat/completions",
-                &[
-                    ("content-type", "application/json"),
-                    ("authorization", "Bearer sk-dummy-openclaw"),
-                ],
-                body.clone(),
-            ),
-        )
-        .await;
+        let (status, _, _) = openai_chat().await;
         if status == 200 {
             break;
         }
@@ -999,18 +1010,7 @@ async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
     assert_eq!(code, 0, "{err}");
     let deadline = std::time::Instant::now() + Duration::from_secs(1);
     loop {
-        let (status, _, _) = send(
-            airlock.addr,
-            post(
-                "/openai/v1/chat/completions",
-                &[
-                    ("content-type", "application/json"),
-                    ("authorization", "Bearer sk-dummy-openclaw"),
-                ],
-                body.clone(),
-            ),
-        )
-        .await;
+        let (status, _, _) = openai_chat().await;
         assert_eq!(status, 200);
         let seen = upstream.recorded().last().unwrap().headers.clone();
         if seen.get("authorization").unwrap() == &format!("Bearer {rotated_openai}") {
@@ -1059,23 +1059,7 @@ async fn token_usage_is_metered_per_agent_upstream_and_model() {
             .2;
         assert_eq!(String::from_utf8_lossy(&received), canned);
     }
-    // Recorded asynchronously: poll the CLI briefly.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let rows = loop {
-        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
-        assert_eq!(code, 0, "{err}");
-        let rows: Value = serde_json::from_str(&out).unwrap();
-        let total: u64 = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["requests"].as_u64().unwrap())
-            .sum();
-        if total == 4 || std::time::Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let rows = usage_rows(&airlock, 4);
     let find = |agent: &str, model: &str| {
         rows.as_array()
             .unwrap()
@@ -1324,27 +1308,13 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
             .success());
     };
     // A stream in flight across the reload.
-    let mut streaming = support::connect(airlock.addr).await;
-    let response = streaming
-        .send_request(post_json(
-            "/anthropic/v1/sse/messages",
-            r#"{"stream":true}"#,
-        ))
-        .await
-        .unwrap();
-    let mut stream = response.into_body();
-    let first = stream.frame().await.unwrap().unwrap().into_data().unwrap();
-    assert_eq!(&first[..], support::SSE_FRAMES[0].as_bytes());
+    let mut stream = open_sse(airlock.addr).await;
     hup(airlock.pid());
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while !airlock.log().contains("reloaded configuration and rules") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no reload: {}",
-            airlock.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        airlock.wait_for_log("reloaded configuration and rules", 1),
+        "no reload: {}",
+        airlock.log()
+    );
     let (status, _, _) = send(
         airlock.addr,
         post("/local/v1/messages", &[json], body.clone()),
@@ -1352,21 +1322,7 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     .await;
     assert_eq!(status, 200, "the new upstream");
     // The stream opened before the reload goes on to its end.
-    let mut rest = Vec::new();
-    for _ in 1..support::SSE_FRAMES.len() {
-        upstream.release();
-        let frame = tokio::time::timeout(Duration::from_secs(5), stream.frame())
-            .await
-            .expect("the reload stalled the stream")
-            .unwrap()
-            .unwrap();
-        rest.extend_from_slice(&frame.into_data().unwrap());
-    }
-    assert_eq!(
-        String::from_utf8(rest).unwrap(),
-        support::SSE_FRAMES[1..].concat()
-    );
-    assert!(stream.frame().await.is_none());
+    finish_sse(&upstream, &mut stream, "the reload").await;
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
     assert!(
         !forwarded.contains(marker) && forwarded.contains("SECRET_REF(site.ticket."),
@@ -1376,15 +1332,11 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     // A broken file: the reload is refused, the running configuration keeps working.
     std::fs::write(&config_path, "[proxy\nthis is not toml").unwrap();
     hup(airlock.pid());
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while !airlock.log().contains("reload failed") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failed reload: {}",
-            airlock.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        airlock.wait_for_log("reload failed", 1),
+        "no failed reload: {}",
+        airlock.log()
+    );
     let (status, _, _) = send(airlock.addr, post("/local/v1/messages", &[json], body)).await;
     assert_eq!(status, 200, "still the reloaded configuration");
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
