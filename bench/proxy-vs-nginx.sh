@@ -18,60 +18,12 @@ done
 cargo build --quiet --release --bin airlock
 cargo build --quiet --release -p airlock-bench --bin fake-upstream
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+source bench/lib.sh
 up=19100 ngx=19101 air=19102
 ./target/release/fake-upstream "127.0.0.1:$up" 2>/dev/null &
 pids+=($!)
-
-cat >"$work/nginx.conf" <<EOF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx.err warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_buffer_size 256k;
-  upstream fake { server 127.0.0.1:$up; keepalive 128; }
-  server {
-    listen 127.0.0.1:$ngx;
-    location / {
-      proxy_pass http://fake;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-EOF
-nginx -c "$work/nginx.conf" -p "$work"
-
-export AIRLOCK_HOME="$work/airlock"
-for i in $(seq 1 10); do
-  printf 'bench-vault-secret-%02d-7f3a9c1e5b' "$i" | ./target/release/airlock vault add "bench_$i" 2>/dev/null
-done
-cat >"$work/airlock.toml" <<EOF
-[proxy]
-listen = "127.0.0.1:$air"
-[upstreams.fake]
-url = "http://127.0.0.1:$up"
-[metrics]
-listen = "127.0.0.1:0"
-EOF
-AIRLOCK_LOG=warn ./target/release/airlock serve --config "$work/airlock.toml" 2>"$work/airlock.log" &
-air_pid=$!
-pids+=($air_pid)
-for _ in $(seq 1 50); do
-  curl -s -o /dev/null "http://127.0.0.1:$air/" && break
-  sleep 0.1
-done
-sleep 0.5
+start_nginx "$ngx" "$up"
+start_airlock "$air" "$up"
 rss_idle=$(ps -o rss= -p "$air_pid")
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
   --data '{"messages":[]}' "http://127.0.0.1:$air/fake/v1/chat/completions")

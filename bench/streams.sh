@@ -16,60 +16,17 @@ soak="${SOAK_SECONDS:-600}"
 cargo build --quiet --release --bin airlock
 cargo build --quiet --release -p airlock-bench --bin stream-bench
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+source bench/lib.sh
 up=19110 air=19111 ngx=19112
 ./target/release/stream-bench serve "127.0.0.1:$up" 2>/dev/null &
 pids+=($!)
 targets=("direct http://127.0.0.1:$up/v1/messages")
 if command -v nginx >/dev/null; then
-  cat >"$work/nginx.conf" <<CONF
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  upstream s { server 127.0.0.1:$up; keepalive 128; }
-  server {
-    listen 127.0.0.1:$ngx;
-    location / { proxy_pass http://s; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
-  }
-}
-CONF
-  nginx -c "$work/nginx.conf" -p "$work"
+  start_nginx "$ngx" "$up" "proxy_buffering off;"
   targets+=("nginx http://127.0.0.1:$ngx/v1/messages")
 fi
 targets+=("airlock http://127.0.0.1:$air/fake/v1/messages")
-
-export AIRLOCK_HOME="$work/airlock"
-for i in $(seq 1 10); do
-  printf 'bench-vault-secret-%02d-7f3a9c1e5b' "$i" | ./target/release/airlock vault add "bench_$i" 2>/dev/null
-done
-cat >"$work/airlock.toml" <<CONF
-[proxy]
-listen = "127.0.0.1:$air"
-max_concurrent_requests = 4096
-[upstreams.fake]
-url = "http://127.0.0.1:$up"
-[metrics]
-listen = "127.0.0.1:0"
-CONF
-AIRLOCK_LOG=warn ./target/release/airlock serve --config "$work/airlock.toml" 2>"$work/airlock.log" &
-air_pid=$!
-pids+=($air_pid)
-for _ in $(seq 1 50); do
-  curl -s -o /dev/null "http://127.0.0.1:$air/" && break
-  sleep 0.1
-done
-sleep 0.5
+start_airlock "$air" "$up" "max_concurrent_requests = 4096"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$air_pid/status"; }
 echo "== airlock RSS idle: $(rss) KiB =="
 

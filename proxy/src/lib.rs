@@ -143,6 +143,13 @@ fn tls_acceptor(
 /// The error a response body ends with: the upstream's, or why airlock cut the stream.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Binds a listener, naming the address when it cannot.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ProxyError::Bind { addr, source })
+}
+
 /// The body of every response the proxy sends: relayed upstream frames or its own errors.
 pub type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 
@@ -259,12 +266,7 @@ impl Proxy {
         let listen = config.listen;
         let tls = config.tls.clone();
         let shared = Shared::new(config, engine, metrics)?;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|source| ProxyError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let listener = bind(listen).await?;
         Ok(Proxy {
             listener,
             shared: Arc::new(ArcSwap::from_pointee(shared)),

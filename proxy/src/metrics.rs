@@ -248,12 +248,7 @@ pub async fn serve_metrics(
     listen: SocketAddr,
     metrics: Arc<Metrics>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ProxyError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| ProxyError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let listener = crate::bind(listen).await?;
     let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
         addr: listen,
         source,
