@@ -40,62 +40,74 @@ pub(crate) async fn serve(
 ) -> Result<(), ProxyError> {
     let listener = listener.into_std().map_err(ProxyError::Accept)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut threads = Vec::new();
-    for index in 0..workers() {
+    // Each worker reports how it ended; one that fails for good (or panics) stops the rest.
+    let (report, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let workers = workers();
+    for index in 0..workers {
         let listener = listener.try_clone().map_err(ProxyError::Accept)?;
-        let (shared, tls, mut stopped) = (shared.clone(), tls.clone(), stopped.clone());
-        let thread = std::thread::Builder::new()
+        let (shared, tls, stopped, report) =
+            (shared.clone(), tls.clone(), stopped.clone(), report.clone());
+        std::thread::Builder::new()
             .name(format!("airlock-worker-{index}"))
             .spawn(move || {
-                WORKER.with(|w| w.set(index));
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(ProxyError::Accept)?;
-                runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).map_err(ProxyError::Accept)?;
-                    let shutdown = async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    };
-                    accept_loop(listener, shared, tls, shutdown, drain).await
-                })
+                let run = || worker(index, listener, shared, tls, stopped, drain);
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                    .unwrap_or_else(|_| {
+                        Err(ProxyError::Accept(std::io::Error::other(
+                            "a worker panicked",
+                        )))
+                    });
+                let _ = report.send(result);
             })
             .map_err(ProxyError::Accept)?;
-        threads.push(thread);
     }
     drop(listener);
-    // A worker whose listener fails for good ends early; the others are stopped with it.
-    let (failed_tx, mut failed) = tokio::sync::mpsc::unbounded_channel();
-    let mut waiting = Vec::new();
-    for thread in threads {
-        let failed_tx = failed_tx.clone();
-        waiting.push(tokio::task::spawn_blocking(move || {
-            let result = thread.join().unwrap_or_else(|_| {
-                Err(ProxyError::Accept(std::io::Error::other(
-                    "a worker panicked",
-                )))
-            });
-            let _ = failed_tx.send(result.is_err());
-            result
-        }));
-    }
-    drop(failed_tx);
     tokio::pin!(shutdown);
+    let mut outcome = Ok(());
+    let mut running = workers;
     tokio::select! {
         () = &mut shutdown => {}
-        Some(true) = failed.recv() => {}
+        Some(result) = reports.recv() => {
+            running -= 1;
+            outcome = result;
+        }
     }
     tracing::info!("shutting down: no new connections, draining in-flight requests");
     let _ = stop.send(true);
-    let mut outcome = Ok(());
-    for worker in waiting {
-        if let Ok(Err(error)) = worker.await {
-            outcome = Err(error);
+    while running > 0 {
+        let Some(result) = reports.recv().await else {
+            break;
+        };
+        running -= 1;
+        if result.is_err() {
+            outcome = result;
         }
     }
-    drop(stopped);
     outcome
+}
+
+/// One accept worker: a single-threaded runtime serving from its copy of the listener until
+/// `stopped` says so.
+fn worker(
+    index: usize,
+    listener: std::net::TcpListener,
+    shared: Arc<arc_swap::ArcSwap<Shared>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    drain: Duration,
+) -> Result<(), ProxyError> {
+    WORKER.with(|w| w.set(index));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ProxyError::Accept)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(ProxyError::Accept)?;
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        accept_loop(listener, shared, tls, shutdown, drain).await
+    })
 }
 
 async fn accept_loop(
