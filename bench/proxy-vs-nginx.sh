@@ -59,8 +59,9 @@ pct() { awk -v p="$1" '$1 == p {print $2}'; }
 
 if [ -n "${PROFILE:-}" ]; then
   perf record -F 999 -g -o "$PROFILE" -p "$air_pid" -- sleep "$seconds" >/dev/null 2>&1 &
+  perf_pid=$!
   wrk -t2 -c50 -d"${seconds}s" -s "$work/small.lua" "http://127.0.0.1:$air/fake/v1/chat/completions" >/dev/null
-  wait
+  wait "$perf_pid"
   exit 0
 fi
 

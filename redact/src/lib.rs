@@ -31,6 +31,7 @@ mod checks;
 mod entropy;
 mod error;
 mod json_view;
+mod keywords;
 mod opaque;
 mod placeholder;
 mod registry;

@@ -8,13 +8,13 @@
 //! [`RuleSet::check_examples`] runs. Rule ids appear in placeholders and metrics, so they are
 //! restricted to placeholder-safe characters.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use std::ops::Range;
 
 use serde::Deserialize;
 
 use crate::checks::Check;
+use crate::keywords::KeywordScanner;
 use crate::BuildError;
 
 /// Compiled regexes larger than this are refused: a rule must not be able to exhaust memory.
@@ -189,7 +189,7 @@ impl std::fmt::Display for ExampleFailure {
 pub struct RuleSet {
     rules: Vec<Rule>,
     /// Keyword automaton; a hit on pattern `i` triggers the rules `keyword_rules[i]`.
-    keywords: Option<AhoCorasick>,
+    keywords: Option<KeywordScanner>,
     keyword_rules: Vec<Vec<usize>>,
     /// Rules with no keyword: they run on every input.
     always: Vec<usize>,
@@ -307,39 +307,20 @@ impl RuleSet {
                 }
             }
         }
-        // The scan is leftmost-longest and non-overlapping (fast: a DFA with a prefilter), so
-        // a hit on a keyword also triggers every rule whose keyword it contains: "password"
-        // triggers the rules keyed on "pass".
+        // The scan reports every occurrence, overlapping ones too ("password" also reports
+        // "pass"), so each keyword opens exactly the rules that list it.
         let keyword_rules: Vec<Vec<usize>> = distinct
             .iter()
             .map(|found| {
                 rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, rule)| {
-                        rule.keywords
-                            .iter()
-                            .any(|k| found.contains(&k.to_ascii_lowercase()))
-                    })
+                    .filter(|(_, rule)| rule.keywords.iter().any(|k| k.eq_ignore_ascii_case(found)))
                     .map(|(i, _)| i)
                     .collect()
             })
             .collect();
-        let keywords = if distinct.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&distinct)
-                    .map_err(|e| BuildError::Automaton {
-                        what: "keyword",
-                        message: e.to_string(),
-                    })?,
-            )
-        };
+        let keywords = (!distinct.is_empty()).then(|| KeywordScanner::new(&distinct));
         Ok(RuleSet {
             rules,
             keywords,
@@ -402,14 +383,14 @@ impl RuleSet {
         let Some(ac) = &self.keywords else {
             return self.finish(text, per_rule, opaque);
         };
-        let hits: Vec<aho_corasick::Match> = ac.find_iter(text).collect();
+        let hits = ac.find_all(text);
         // A run that starts with a keyword is a prefixed token (a base64-encoded PEM key, a
         // long JWT), not anonymous media: rules see it.
         let opaque: Vec<Range<usize>> = opaque
             .iter()
             .filter(|run| {
-                let first = hits.partition_point(|m| m.start() < run.start);
-                hits.get(first).is_none_or(|m| m.start() != run.start)
+                let first = hits.partition_point(|m| m.start < run.start);
+                hits.get(first).is_none_or(|m| m.start != run.start)
             })
             .cloned()
             .collect();
@@ -417,14 +398,14 @@ impl RuleSet {
             let i = opaque.partition_point(|r| r.end <= at);
             opaque.get(i).is_some_and(|r| r.start <= at)
         };
-        for m in &hits {
-            if in_opaque(m.start()) {
+        for &m in &hits {
+            if in_opaque(m.start) {
                 continue;
             }
-            for &index in &self.keyword_rules[m.pattern().as_usize()] {
+            for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
-                let start = m.start().saturating_sub(rule.look_behind);
-                let end = text.len().min(m.end().saturating_add(rule.window));
+                let start = m.start.saturating_sub(rule.look_behind);
+                let end = text.len().min(m.end(ac).saturating_add(rule.window));
                 let windows = &mut per_rule[index];
                 match windows.last_mut() {
                     Some(last) if start <= last.end => last.end = last.end.max(end),
