@@ -376,12 +376,12 @@ impl RuleSet {
         text: &[u8],
         opaque: &[Range<usize>],
     ) -> Vec<(usize, Vec<Range<usize>>)> {
-        let mut per_rule: Vec<Vec<Range<usize>>> = vec![Vec::new(); self.rules.len()];
-        for &i in &self.always {
-            per_rule[i].push(0..text.len());
-        }
+        // (rule, window) pairs, sorted and merged at the end: most inputs open few rules, so
+        // nothing is allocated per rule of the set.
+        let mut opened: Vec<(usize, Range<usize>)> =
+            self.always.iter().map(|&i| (i, 0..text.len())).collect();
         let Some(ac) = &self.keywords else {
-            return self.finish(text, per_rule, opaque);
+            return self.finish(text, opened, opaque);
         };
         let hits = ac.find_all(text);
         // A run that starts with a keyword is a prefixed token (a base64-encoded PEM key, a
@@ -406,48 +406,42 @@ impl RuleSet {
                 let rule = &self.rules[index];
                 let start = m.start.saturating_sub(rule.look_behind);
                 let end = text.len().min(m.end(ac).saturating_add(rule.window));
-                let windows = &mut per_rule[index];
-                match windows.last_mut() {
-                    Some(last) if start <= last.end => last.end = last.end.max(end),
-                    _ => windows.push(start..end),
-                }
+                opened.push((index, start..end));
             }
         }
-        self.finish(text, per_rule, &opaque)
+        self.finish(text, opened, &opaque)
     }
 
     /// Finishes each rule's windows: past the token each ends in (never into a media run),
-    /// merged again.
+    /// merged per rule, in rule order.
     fn finish(
         &self,
         text: &[u8],
-        per_rule: Vec<Vec<Range<usize>>>,
+        mut opened: Vec<(usize, Range<usize>)>,
         opaque: &[Range<usize>],
     ) -> Vec<(usize, Vec<Range<usize>>)> {
-        per_rule
-            .into_iter()
-            .enumerate()
-            .filter(|(_, windows)| !windows.is_empty())
-            .map(|(i, windows)| {
-                // Finishing tokens can make neighbours meet: merge again so that no byte is
+        for (_, w) in &mut opened {
+            w.end = match opaque.iter().find(|r| r.contains(&w.end)) {
+                // Never run on into a media blob: no token is cut there, since the blob is
+                // one run of token bytes that starts where the window stops.
+                Some(run) => run.start.max(w.start),
+                None => finish_token(text, w.end),
+            };
+        }
+        opened.sort_unstable_by_key(|(i, w)| (*i, w.start));
+        let mut per_rule: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
+        for (i, w) in opened {
+            match per_rule.last_mut() {
+                // Overlapping or touching windows of one rule merge, so that no byte is
                 // scanned twice.
-                let mut merged: Vec<Range<usize>> = Vec::with_capacity(windows.len());
-                for w in windows {
-                    let end = match opaque.iter().find(|r| r.contains(&w.end)) {
-                        // Never run on into a media blob: no token is cut there, since the
-                        // blob is one run of token bytes that starts where the window stops.
-                        Some(run) => run.start.max(w.start),
-                        None => finish_token(text, w.end),
-                    };
-                    let w = w.start..end;
-                    match merged.last_mut() {
-                        Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
-                        _ => merged.push(w),
-                    }
-                }
-                (i, merged)
-            })
-            .collect()
+                Some((rule, windows)) if *rule == i => match windows.last_mut() {
+                    Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                    _ => windows.push(w),
+                },
+                _ => per_rule.push((i, vec![w])),
+            }
+        }
+        per_rule
     }
 
     /// Runs every rule's examples through the regex layer alone. A positive example passes
