@@ -17,7 +17,17 @@ fn main() {
         let table_end = text[start..]
             .find("[[rule]]")
             .map_or(text.len(), |e| start + e);
-        let one = RuleSet::from_toml("one", &text[table_start..table_end]).unwrap();
+        // The shared value filters come along: rules name them.
+        let sets_start = text.find("\n[ignore_sets]").map_or(0, |at| at + 1);
+        let sets_end = text[sets_start..]
+            .find("[[rule]]")
+            .map_or(sets_start, |e| sets_start + e);
+        let one_rule = format!(
+            "{}\n{}",
+            &text[sets_start..sets_end],
+            &text[table_start..table_end]
+        );
+        let one = RuleSet::from_toml("one", &one_rule).unwrap();
         let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[1u8; 32]).unwrap());
         builder.rules(one);
         let engine = builder.build().unwrap();
