@@ -21,7 +21,8 @@ cargo build --quiet --release -p airlock-bench --bin fake-upstream
 source bench/lib.sh
 up=19100 ngx=19101 air=19102
 ./target/release/fake-upstream "127.0.0.1:$up" 2>/dev/null &
-pids+=($!)
+up_pid=$!
+pids+=($up_pid)
 start_nginx "$ngx" "$up"
 start_airlock "$air" "$up"
 rss_idle=$(ps -o rss= -p "$air_pid")
@@ -73,17 +74,32 @@ for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
   printf '%-8s %s req/s\n' "$1" "$(run "$1" "$2" "$work/small.lua" 50 | rps)"
 done
 
-echo "== 1 connection: latency p50 / p99 =="
-for body in small big; do
-  for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
-                "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
-                "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
-    set -- $target
-    out="$(wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$body.lua" "$2" 2>&1)"
-    printf '%-6s %-8s p50 %s  p99 %s  (%s req/s)\n' "$body" "$1" \
-      "$(echo "$out" | pct 50%)" "$(echo "$out" | pct 99%)" "$(echo "$out" | rps)"
+latency() { # title; then one row per body and target
+  echo "== 1 connection: latency p50 / p99$1 =="
+  for body in small big; do
+    for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
+                  "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
+                  "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
+      set -- $target
+      out="$($pin wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$body.lua" "$2" 2>&1)"
+      printf '%-6s %-8s p50 %s  p99 %s  (%s req/s)\n' "$body" "$1" \
+        "$(echo "$out" | pct 50%)" "$(echo "$out" | pct 99%)" "$(echo "$out" | rps)"
+    done
   done
-done
+}
+pin=""
+latency ""
+# At one connection most of a loopback hop is the wake-up of a process sleeping on the other
+# CPU, and where the kernel places each process decides how many hops cross CPUs. Pinned, every
+# path gets the same placement: the load generator and the proxy on CPU 0, the upstream on
+# CPU 1 (direct: one crossing each way; through a proxy: the same crossings plus the proxy).
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  taskset -a -p -c 1 "$up_pid" >/dev/null
+  taskset -a -p -c 0 "$air_pid" >/dev/null
+  for worker in $(pgrep -P "$(cat "$work/nginx.pid")"); do taskset -p -c 0 "$worker" >/dev/null; done
+  pin="taskset -c 0"
+  latency " (pinned: load generator and proxy on CPU 0, upstream on CPU 1)"
+fi
 
 rss_after=$(ps -o rss= -p "$air_pid")
 echo "== airlock RSS: idle ${rss_idle} KiB, after the runs ${rss_after} KiB =="
