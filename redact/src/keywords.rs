@@ -37,17 +37,13 @@ pub(crate) struct KeywordScanner {
     longest: usize,
 }
 
-/// One occurrence: which keyword and where it starts; sorted by start then keyword.
+/// One occurrence: where it is and which keyword (its index in the list built from); hits
+/// sort by start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Hit {
     pub(crate) start: usize,
+    pub(crate) end: usize,
     pub(crate) keyword: usize,
-}
-
-impl Hit {
-    pub(crate) fn end(self, scanner: &KeywordScanner) -> usize {
-        self.start + scanner.lengths[self.keyword]
-    }
 }
 
 impl KeywordScanner {
@@ -216,6 +212,7 @@ impl KeywordScanner {
             let keyword = keyword as usize;
             hits.push(Hit {
                 start: end - self.lengths[keyword],
+                end,
                 keyword,
             });
         }
@@ -236,6 +233,7 @@ mod tests {
             .find_overlapping_iter(text)
             .map(|m| Hit {
                 start: m.start(),
+                end: m.end(),
                 keyword: m.pattern().as_usize(),
             })
             .collect();

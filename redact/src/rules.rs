@@ -405,7 +405,7 @@ impl RuleSet {
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
                 let start = m.start.saturating_sub(rule.look_behind);
-                let end = text.len().min(m.end(ac).saturating_add(rule.window));
+                let end = text.len().min(m.end.saturating_add(rule.window));
                 opened.push((index, start..end));
             }
         }
