@@ -421,7 +421,9 @@ impl RuleSet {
         opaque: &[Range<usize>],
     ) -> Vec<(usize, Vec<Range<usize>>)> {
         for (_, w) in &mut opened {
-            w.end = match opaque.iter().find(|r| r.contains(&w.end)) {
+            // Media runs are sorted and disjoint: the one that could hold the end, if any.
+            let run = opaque.get(opaque.partition_point(|r| r.end <= w.end));
+            w.end = match run.filter(|r| r.contains(&w.end)) {
                 // Never run on into a media blob: no token is cut there, since the blob is
                 // one run of token bytes that starts where the window stops.
                 Some(run) => run.start.max(w.start),
