@@ -21,7 +21,6 @@ const SPLIT_AT: usize = 512;
 const LANES: usize = 4;
 
 /// An Aho-Corasick DFA over ASCII-case-folded keywords, every transition precomputed.
-#[derive(Clone)]
 pub(crate) struct KeywordScanner {
     /// Byte → equivalence class; upper-case letters share the class of their lower case.
     classes: [u8; 256],

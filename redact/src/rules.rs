@@ -189,7 +189,7 @@ impl std::fmt::Display for ExampleFailure {
 pub struct RuleSet {
     rules: Vec<Rule>,
     /// Keyword automaton; a hit on pattern `i` triggers the rules `keyword_rules[i]`.
-    keywords: Option<KeywordScanner>,
+    keywords: Option<std::sync::Arc<KeywordScanner>>,
     keyword_rules: Vec<Vec<usize>>,
     /// Rules with no keyword: they run on every input.
     always: Vec<usize>,
@@ -320,7 +320,8 @@ impl RuleSet {
                     .collect()
             })
             .collect();
-        let keywords = (!distinct.is_empty()).then(|| KeywordScanner::new(&distinct));
+        let keywords =
+            (!distinct.is_empty()).then(|| std::sync::Arc::new(KeywordScanner::new(&distinct)));
         Ok(RuleSet {
             rules,
             keywords,
