@@ -441,7 +441,7 @@ async fn compressed_responses_reach_the_client_decoded_and_are_metered() {
             );
         }
     }
-    let rows = usage_rows(&airlock, 8);
+    let rows = support::usage_rows(airlock.home.path(), None, 8);
     for coding in CODINGS {
         let row = |model: &str| {
             rows.as_array()
@@ -561,27 +561,6 @@ async fn finish_sse(upstream: &Upstream, body: &mut Incoming, held: &str) {
         support::SSE_FRAMES[1..].concat()
     );
     assert!(body.frame().await.is_none());
-}
-
-/// The `airlock usage --json` rows, once they add up to `requests` (recorded asynchronously)
-/// or after 5 s.
-fn usage_rows(airlock: &Airlock, requests: u64) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
-        assert_eq!(code, 0, "{err}");
-        let rows: Value = serde_json::from_str(&out).unwrap();
-        let total: u64 = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["requests"].as_u64().unwrap())
-            .sum();
-        if total == requests || std::time::Instant::now() > deadline {
-            return rows;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1059,7 +1038,7 @@ async fn token_usage_is_metered_per_agent_upstream_and_model() {
             .2;
         assert_eq!(String::from_utf8_lossy(&received), canned);
     }
-    let rows = usage_rows(&airlock, 4);
+    let rows = support::usage_rows(airlock.home.path(), None, 4);
     let find = |agent: &str, model: &str| {
         rows.as_array()
             .unwrap()

@@ -131,25 +131,10 @@ async fn official_sdks_parse_every_response_through_airlock() {
     }
 
     // Every response was metered for the SDK's agent, the plain stream included.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let (code, out, err) = support::run_cli(airlock.home.path(), &["usage", "--json"], b"");
-        assert_eq!(code, 0, "{err}");
-        let rows: Value = serde_json::from_str(&out).unwrap();
-        let requests: u64 = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["agent"] == "sdk-test")
-            .map(|r| r["requests"].as_u64().unwrap())
-            .sum();
-        if requests == 7 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "metered {requests} of 7: {rows}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let home = airlock.home.path().to_owned();
+    let rows = tokio::task::spawn_blocking(move || support::usage_rows(&home, Some("sdk-test"), 7))
+        .await
+        .unwrap();
+    let requests = support::metered(&rows, Some("sdk-test"));
+    assert_eq!(requests, 7, "metered {requests} of 7: {rows}");
 }

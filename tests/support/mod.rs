@@ -573,6 +573,31 @@ pub struct Airlock {
 }
 
 /// Runs `airlock` with `home` as AIRLOCK_HOME, `stdin` piped in; returns (status, stdout, stderr).
+/// The `airlock usage --json` rows, once the requests they count (only `agent`'s, when given)
+/// add up to `requests` (usage is recorded asynchronously), or after 5 s.
+pub fn usage_rows(home: &Path, agent: Option<&str>, requests: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (code, out, err) = run_cli(home, &["usage", "--json"], b"");
+        assert_eq!(code, 0, "{err}");
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+        if metered(&rows, agent) == requests || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// How many requests `rows` count (only `agent`'s, when given).
+pub fn metered(rows: &serde_json::Value, agent: Option<&str>) -> u64 {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| agent.is_none_or(|a| r["agent"] == a))
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum()
+}
+
 pub fn run_cli(home: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     run_cli_with(home, args, stdin, &[])
 }
