@@ -206,7 +206,9 @@ impl<B> MeteredBody<B> {
 /// blank-line separator).
 fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
     let lf = memchr::memmem::find(buf, b"\n\n").map(|i| (i, 2));
-    let crlf = memchr::memmem::find(buf, b"\r\n\r\n").map(|i| (i, 4));
+    // A CRLF end before the LF one starts before it: no need to search past that.
+    let before = lf.map_or(buf.len(), |(i, _)| buf.len().min(i + 3));
+    let crlf = memchr::memmem::find(&buf[..before], b"\r\n\r\n").map(|i| (i, 4));
     match (lf, crlf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -447,6 +449,14 @@ mod tests {
             ),
             ("gpt-5", 800, 70, 100)
         );
+    }
+
+    #[test]
+    fn an_event_ends_at_the_first_blank_line_of_either_kind() {
+        assert_eq!(event_end(b"x\r\n\r\n\ny\n\n"), Some((1, 4)));
+        assert_eq!(event_end(b"x\n\ny\r\n\r\n"), Some((1, 2)));
+        assert_eq!(event_end(b"x\r\ny\r\n\r\n"), Some((4, 4)));
+        assert_eq!(event_end(b"x\r\ny"), None);
     }
 
     #[test]
