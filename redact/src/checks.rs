@@ -14,6 +14,11 @@ pub enum Check {
     Crc32Base62,
     /// A JSON Web Token: the first segment decodes (base64url) to a JSON object with `alg`.
     JwtHeader,
+    /// A Discord bot token: the first segment decodes (base64) to the bot's numeric user
+    /// id (a snowflake of 17 to 20 digits).
+    DiscordUserId,
+    /// A password stated in prose: letters and digits both, not a word of the sentence.
+    LettersAndDigits,
 }
 
 impl Check {
@@ -22,6 +27,10 @@ impl Check {
         match self {
             Check::Crc32Base62 => crc32_base62(value),
             Check::JwtHeader => jwt_header(value),
+            Check::DiscordUserId => discord_user_id(value),
+            Check::LettersAndDigits => {
+                value.iter().any(u8::is_ascii_alphabetic) && value.iter().any(u8::is_ascii_digit)
+            }
         }
     }
 }
@@ -60,6 +69,24 @@ fn jwt_header(value: &[u8]) -> bool {
     };
     serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&decoded)
         .is_ok_and(|object| object.get("alg").is_some_and(serde_json::Value::is_string))
+}
+
+fn discord_user_id(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let id = value.split(|&b| b == b'.').next().unwrap_or_default();
+    // Issued without padding.
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let Ok(decoded) = engine.decode(id) else {
+        return false;
+    };
+    (17..=20).contains(&decoded.len())
+        && decoded[0] != b'0'
+        && decoded.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -105,5 +132,29 @@ mod tests {
         assert!(!Check::JwtHeader.passes(jwt(r#"{"typ":"JWT"}"#).as_bytes()));
         assert!(!Check::JwtHeader.passes(jwt(r#"{"alg":"HS256","#).as_bytes()));
         assert!(!Check::JwtHeader.passes(b"eyJ!!!.x.y"));
+    }
+
+    #[test]
+    fn discord_user_id_must_decode_to_a_snowflake() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        // Built at run time: the repository's own sources are a benign corpus for the scanner.
+        let hmac = "q8Zr3vLm".repeat(4);
+        let token = |id: &str| format!("{}.GkT2xB.{hmac}", b64(id));
+        assert!(Check::DiscordUserId.passes(token("1185746435793891328").as_bytes()));
+        assert!(Check::DiscordUserId.passes(token("81384788765712384").as_bytes()));
+        // Too short, a leading zero, not digits, not base64.
+        assert!(!Check::DiscordUserId.passes(token("1234567890").as_bytes()));
+        assert!(!Check::DiscordUserId.passes(token("0185746435793891328").as_bytes()));
+        assert!(!Check::DiscordUserId.passes(token("118574643579389132x").as_bytes()));
+        assert!(!Check::DiscordUserId.passes(format!("M!!!.GkT2xB.{hmac}").as_bytes()));
+    }
+
+    #[test]
+    fn letters_and_digits_needs_both() {
+        assert!(Check::LettersAndDigits.passes(b"Kangaroo#42"));
+        assert!(!Check::LettersAndDigits.passes(b"required"));
+        assert!(!Check::LettersAndDigits.passes(b"12345678"));
+        assert!(!Check::LettersAndDigits.passes(b"set-by-admin"));
     }
 }
