@@ -117,6 +117,19 @@ fn main() {
             decoys += 1;
             if !text.contains(&as_in_document(decoy, doc)) {
                 decoys_hit += 1;
+                if std::env::var_os("SEEDED_DEBUG").is_some() {
+                    let planted = as_in_document(decoy, doc);
+                    let at = String::from_utf8_lossy(&doc.body)
+                        .find(&planted)
+                        .unwrap_or(0);
+                    let by: Vec<&str> = out
+                        .findings()
+                        .iter()
+                        .filter(|f| f.span.start < at + planted.len() && f.span.end > at)
+                        .map(|f| f.source.as_str())
+                        .collect();
+                    eprintln!("decoy redacted: {decoy:?} by {by:?}");
+                }
             }
         }
     }
