@@ -1676,3 +1676,46 @@ async fn a_client_leaving_mid_stream_cancels_the_upstream_request() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// Each worker listens on its own `SO_REUSEPORT` socket; a second airlock started on the same
+/// address must still fail with the address named, not quietly take half the connections.
+#[tokio::test]
+async fn a_second_airlock_on_a_taken_address_fails_to_start() {
+    let upstream = Upstream::start().await;
+    let first = Airlock::start(&config(&upstream, ""), &[]);
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("airlock.toml");
+    let taken = format!("listen = \"{}\"", first.addr);
+    let second = config(&upstream, "").replacen("listen = \"127.0.0.1:0\"", &taken, 1)
+        + "[metrics]\nlisten = \"127.0.0.1:0\"\n";
+    std::fs::write(&path, second).unwrap();
+    let mut child = std::process::Command::new(support::BIN)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("AIRLOCK_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a second airlock on {} kept running", first.addr);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains(&format!("cannot listen on {}", first.addr)),
+        "{err}"
+    );
+    // The first one still answers.
+    let (status, _, _) = send(first.addr, post_json("/nosuch/v1/messages", "{}")).await;
+    assert_eq!(status, 404);
+}

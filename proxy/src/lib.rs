@@ -221,7 +221,7 @@ impl Shared {
 
 /// A bound proxy, ready to serve.
 pub struct Proxy {
-    listener: tokio::net::TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     shared: Arc<ArcSwap<Shared>>,
     tls: Option<ListenerTls>,
 }
@@ -266,9 +266,9 @@ impl Proxy {
         let listen = config.listen;
         let tls = config.tls.clone();
         let shared = Shared::new(config, engine, metrics)?;
-        let listener = bind(listen).await?;
+        let listeners = server::bind_workers(listen)?;
         Ok(Proxy {
-            listener,
+            listeners,
             shared: Arc::new(ArcSwap::from_pointee(shared)),
             tls,
         })
@@ -294,7 +294,10 @@ impl Proxy {
     /// # Errors
     /// The OS error if the socket has no address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listeners
+            .first()
+            .ok_or_else(|| std::io::Error::other("no listener"))?
+            .local_addr()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and waits up to `drain` for
@@ -311,7 +314,7 @@ impl Proxy {
             None => None,
             Some(tls) => Some(tls_acceptor(tls, self.shared.load().ca.get())?),
         };
-        server::serve(self.listener, self.shared, acceptor, shutdown, drain).await
+        server::serve(self.listeners, self.shared, acceptor, shutdown, drain).await
     }
 
     /// Whether the listener speaks TLS.

@@ -1,7 +1,7 @@
-//! The accept loops: one single-threaded runtime per core, each accepting from the same
-//! listening socket and serving its connections to the end; one task per connection,
-//! HTTP/1.1 or HTTP/2 (prior knowledge); graceful shutdown that stops accepting and drains
-//! in-flight streams within a bound.
+//! The accept loops: one single-threaded runtime per core, each accepting from its own
+//! socket of an `SO_REUSEPORT` group and serving its connections to the end; one task per
+//! connection, HTTP/1.1 or HTTP/2 (prior knowledge); graceful shutdown that stops accepting
+//! and drains in-flight streams within a bound.
 //!
 //! A connection, its requests and their upstream connections all stay on one thread: with a
 //! work-stealing runtime every relayed frame woke another thread, and that wake-up was most
@@ -31,20 +31,54 @@ pub(crate) fn worker_index() -> usize {
     WORKER.with(std::cell::Cell::get)
 }
 
+/// One listening socket per worker, all bound to `addr` with `SO_REUSEPORT`, so the kernel
+/// spreads new connections evenly: workers sharing one socket let whichever woke first drain
+/// the whole backlog, and a burst of connections piled onto one core.
+///
+/// A plain bind first proves nothing else holds the address (a second airlock started by
+/// mistake must fail, not silently take half the connections).
+pub(crate) fn bind_workers(
+    addr: std::net::SocketAddr,
+) -> Result<Vec<std::net::TcpListener>, ProxyError> {
+    let bad = |source| ProxyError::Bind { addr, source };
+    if addr.port() != 0 {
+        // std sets SO_REUSEADDR only: connections of a previous run in TIME_WAIT do not fail
+        // this; any listener on the address, with or without SO_REUSEPORT, does.
+        drop(std::net::TcpListener::bind(addr).map_err(bad)?);
+    }
+    let first = reuseport_listener(addr).map_err(bad)?;
+    let bound = first.local_addr().map_err(bad)?;
+    let mut listeners = vec![first];
+    for _ in 1..workers() {
+        listeners.push(reuseport_listener(bound).map_err(bad)?);
+    }
+    Ok(listeners)
+}
+
+fn reuseport_listener(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(1024)?;
+    listener.into_std()
+}
+
 pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     shared: Arc<arc_swap::ArcSwap<Shared>>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()>,
     drain: Duration,
 ) -> Result<(), ProxyError> {
-    let listener = listener.into_std().map_err(ProxyError::Accept)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // Each worker reports how it ended; one that fails for good (or panics) stops the rest.
     let (report, mut reports) = tokio::sync::mpsc::unbounded_channel();
-    let workers = workers();
-    for index in 0..workers {
-        let listener = listener.try_clone().map_err(ProxyError::Accept)?;
+    let workers = listeners.len();
+    for (index, listener) in listeners.into_iter().enumerate() {
         let (shared, tls, stopped, report) =
             (shared.clone(), tls.clone(), stopped.clone(), report.clone());
         std::thread::Builder::new()
@@ -61,7 +95,6 @@ pub(crate) async fn serve(
             })
             .map_err(ProxyError::Accept)?;
     }
-    drop(listener);
     tokio::pin!(shutdown);
     let mut outcome = Ok(());
     let mut running = workers;
