@@ -1322,15 +1322,12 @@ negative_examples = ["ACME-EXTERNAL-1234-ABC"]
     assert!(!forwarded.contains(marker));
 }
 
-/// POSTs `body` as JSON over TLS on `tcp` (HTTP/1.1, server name `localhost`), trusting only
-/// the CA in `ca_pem`; returns the response status.
-async fn post_over_tls(
+/// TLS on `tcp` to server name `localhost`, trusting only the CA in `ca_pem`, offering `alpn`.
+async fn tls_to_localhost(
     tcp: tokio::net::TcpStream,
     ca_pem: &str,
-    host: &str,
-    path: &str,
-    body: String,
-) -> hyper::StatusCode {
+    alpn: &[u8],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
@@ -1343,14 +1340,26 @@ async fn post_over_tls(
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+    tls.alpn_protocols = vec![alpn.to_vec()];
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
         .connect(
             rustls_pki_types::ServerName::try_from("localhost").unwrap(),
             tcp,
         )
         .await
-        .expect("the certificate chains to airlock's CA");
+        .expect("the certificate chains to airlock's CA")
+}
+
+/// POSTs `body` as JSON over TLS on `tcp` (HTTP/1.1, server name `localhost`), trusting only
+/// the CA in `ca_pem`; returns the response status.
+async fn post_over_tls(
+    tcp: tokio::net::TcpStream,
+    ca_pem: &str,
+    host: &str,
+    path: &str,
+    body: String,
+) -> hyper::StatusCode {
+    let stream = tls_to_localhost(tcp, ca_pem, b"http/1.1").await;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
@@ -1535,6 +1544,21 @@ async fn the_listener_speaks_tls_with_a_certificate_from_the_local_ca() {
     assert_eq!(status, 200);
     let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
     assert!(!forwarded.contains(secret) && forwarded.contains("SECRET_REF(tls_secret)"));
+    // A client that negotiates HTTP/2 by ALPN is served the same way.
+    let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    let stream = tls_to_localhost(tcp, &ca_pem, b"h2").await;
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let status = post_h2(
+        stream,
+        "localhost",
+        "/anthropic/v1/messages",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
+    assert!(!forwarded.contains(secret) && forwarded.contains("SECRET_REF(tls_secret)"));
+    assert_eq!(upstream.recorded().len(), 2);
     // Plain HTTP on the TLS port gets no HTTP answer.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut plain = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
@@ -1718,4 +1742,46 @@ async fn a_second_airlock_on_a_taken_address_fails_to_start() {
     // The first one still answers.
     let (status, _, _) = send(first.addr, post_json("/nosuch/v1/messages", "{}")).await;
     assert_eq!(status, 404);
+}
+
+/// POSTs `body` as JSON over HTTP/2 on `io` (prior knowledge, or TLS with ALPN `h2`); returns
+/// the response status.
+async fn post_h2<T>(io: T, authority: &str, path: &str, body: String) -> hyper::StatusCode
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(io),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::post(format!("http://{authority}{path}"))
+        .version(hyper::Version::HTTP_2)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    sender.send_request(request).await.unwrap().status()
+}
+
+/// HTTP/2 clients (prior knowledge here) name airlock in `:authority`: that is not a
+/// forward-proxy request, and the request is routed, redacted and forwarded by its path.
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_requests_are_routed_by_path_and_redacted() {
+    let upstream = Upstream::start().await;
+    let secret = "h2-client-secret-55aa66bb";
+    let airlock = Airlock::start(&config(&upstream, ""), &[("h2_secret", secret)]);
+    let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    let body = json!({ "messages": [{ "role": "user", "content": format!("key {secret}") }] });
+    let authority = airlock.addr.to_string();
+    let status = post_h2(tcp, &authority, "/anthropic/v1/messages", body.to_string()).await;
+    assert_eq!(status, 200, "{}", airlock.log());
+    let forwarded = String::from_utf8_lossy(&upstream.recorded().last().unwrap().body).into_owned();
+    assert!(!forwarded.contains(secret) && forwarded.contains("SECRET_REF(h2_secret)"));
+    // An unknown upstream is still unknown, whatever the authority says.
+    let tcp = tokio::net::TcpStream::connect(airlock.addr).await.unwrap();
+    let status = post_h2(tcp, "api.anthropic.com", "/v1/messages", body.to_string()).await;
+    assert_eq!(status, 404);
+    assert_eq!(upstream.recorded().len(), 1);
 }

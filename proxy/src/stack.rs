@@ -28,7 +28,10 @@ pub(crate) async fn handle(
     if request.method() == http::Method::CONNECT {
         return crate::tunnel::connect(shared, request, started);
     }
-    if request.uri().authority().is_some() {
+    // HTTP/2 requests always carry `:authority` (the name the client used for airlock);
+    // only an HTTP/1.1 absolute-form target asks airlock to act as a forward proxy. Either
+    // way the upstream is chosen by the path alone, never by the authority.
+    if request.uri().authority().is_some() && request.version() < http::Version::HTTP_2 {
         shared.metrics.bypass_attempt();
         tracing::warn!(
             method = %request.method(),
