@@ -52,7 +52,7 @@ impl<'a> View<'a> {
         while let Some(off) = memchr::memchr(b'\\', &raw[i..]) {
             let b = i + off;
             text.extend_from_slice(&raw[i..b]);
-            let (ch, len) = decode_escape(raw, b);
+            let (ch, len) = decode_nested(raw, b);
             anchors.push(Anchor {
                 view: text.len() as u32,
                 raw: b as u32,
@@ -107,6 +107,52 @@ impl<'a> View<'a> {
             anchor.raw as usize
         }
     }
+}
+
+/// Decodes the escape at `raw[at]`, and when it is an escaped backslash that opens an escape
+/// of a JSON string nested in this one (a tool call's `arguments`, a tool result that is
+/// itself JSON: `\\n`, `\\\"`, `\\u0041`), that escape too. Rules must see the nested
+/// string's newline as a newline, not as a backslash glued to the token after it (which hides
+/// `\b`-anchored formats and line-start assignments). The price is paid by prose that holds a
+/// literal backslash before one of `ntrbf"/u`: the rules see a control character there.
+fn decode_nested(raw: &[u8], at: usize) -> (char, usize) {
+    let (ch, len) = decode_escape(raw, at);
+    if ch != '\\' || len != 2 {
+        return (ch, len);
+    }
+    // The nested escape's second character, itself written at the outer level.
+    let next = at + 2;
+    let (second, second_len) = match raw.get(next) {
+        Some(b'\\') => match decode_escape(raw, next) {
+            (c, 2) => (c, 2),
+            _ => return (ch, len),
+        },
+        // A bare `"` after the escaped backslash closes the outer string: not part of this.
+        Some(&b) if b.is_ascii() && b != b'"' => (b as char, 1),
+        _ => return (ch, len),
+    };
+    let inner = match second {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        '"' => '"',
+        '/' => '/',
+        '\\' => '\\',
+        // Surrogate pairs two levels down are left as they are (a literal backslash).
+        'u' => {
+            return match hex4(raw, next + second_len) {
+                Some(code) if !(0xD800..0xE000).contains(&code) => (
+                    char::from_u32(code).unwrap_or('\u{FFFD}'),
+                    len + second_len + 4,
+                ),
+                _ => (ch, len),
+            }
+        }
+        _ => return (ch, len),
+    };
+    (inner, len + second_len)
 }
 
 /// Decodes the escape that starts at `raw[at] == b'\\'`: the character and how many raw bytes

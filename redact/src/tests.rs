@@ -158,6 +158,56 @@ fn regex_sees_through_json_escapes() {
     }
 }
 
+/// A JSON string nested in a JSON string (tool-call arguments, a JSON tool result): its
+/// escapes are written twice (`\\n`, `\\\"`), and the rules see through both levels.
+#[test]
+fn regex_sees_through_escapes_of_a_nested_json_string() {
+    // Word boundaries: `\\n` read as a backslash and an `n` would glue the `n` to the token.
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    let bounded = RULES.replace(
+        "'''(ghp_[A-Za-z0-9]{36})'''",
+        r"'''\b(ghp_[A-Za-z0-9]{36})\b'''",
+    );
+    b.rules(RuleSet::from_toml("test", &bounded).unwrap());
+    let e = b.build().unwrap();
+    // serde_json writes a control character other than \n, \t as \u00XX.
+    for glue in ["\n", "\"", "\t", "\u{1}", "\\"] {
+        let arguments = serde_json::json!({ "stdout": format!("key:{glue}{TOKEN}{glue}end") });
+        let body = serde_json::json!({ "arguments": arguments.to_string(), "n": 1 });
+        let input = body.to_string();
+        assert!(input.contains(r"\\"), "{input}");
+        let out = redact(&e, &input);
+        assert!(!out.contains(TOKEN), "{glue:?}: {out}");
+        // Both levels stay valid JSON, and the glue is kept whole around the placeholder.
+        let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let inner: serde_json::Value =
+            serde_json::from_str(outer["arguments"].as_str().unwrap()).unwrap();
+        let stdout = inner["stdout"].as_str().unwrap();
+        assert!(
+            stdout.starts_with(&format!("key:{glue}SECRET_REF(github.pat.")),
+            "{glue:?}: {stdout}"
+        );
+        assert!(
+            stdout.ends_with(&format!("){glue}end")),
+            "{glue:?}: {stdout}"
+        );
+        assert_eq!(outer["n"], 1);
+    }
+}
+
+/// An escaped backslash that ends a string is not taken for the start of a nested escape
+/// that would swallow the closing quote.
+#[test]
+fn a_backslash_ending_a_string_keeps_its_quote() {
+    let e = engine(&[]);
+    let input = format!(r#"{{"path":"C:\\","t":"{TOKEN}"}}"#);
+    let out = redact(&e, &input);
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(parsed["path"], "C:\\");
+    let t = parsed["t"].as_str().unwrap();
+    assert!(t.starts_with("SECRET_REF(github.pat."), "{t}");
+}
+
 #[test]
 fn pem_block_with_escaped_newlines_is_replaced_whole() {
     let e = engine(&[]);

@@ -160,3 +160,33 @@ fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
     let out = String::from_utf8(engine.redact(text.as_bytes()).into_bytes()).unwrap();
     assert!(!out.contains("ghp_"), "{out}");
 }
+
+/// A tool call whose arguments (a JSON string inside the request's JSON) hold an `.env` file:
+/// its lines are separated by `\\n` in the raw body, and each assignment is still found at
+/// its line start; both levels stay valid JSON.
+#[test]
+fn assignments_in_nested_tool_arguments_are_found_at_their_line_starts() {
+    let engine = engine();
+    let env = "APP_ENV=prod\nDB_PASSWORD=Summer2024x\nAWS_KEY=AKIAPYCDYBK377OXTZQ6\n";
+    let arguments = serde_json::json!({ "path": ".env", "content": env }).to_string();
+    let body = serde_json::json!({ "tool_calls": [{ "function": { "arguments": arguments } }] });
+    let body = body.to_string();
+    let text = String::from_utf8(engine.redact(body.as_bytes()).as_bytes().to_vec()).unwrap();
+    assert!(
+        !text.contains("Summer2024x") && !text.contains("AKIAPYCDYBK377OXTZQ6"),
+        "{text}"
+    );
+    let outer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inner: serde_json::Value = serde_json::from_str(
+        outer["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let content = inner["content"].as_str().unwrap();
+    assert!(
+        content.starts_with("APP_ENV=prod\nDB_PASSWORD=SECRET_REF("),
+        "{content}"
+    );
+    assert!(content.contains("\nAWS_KEY=SECRET_REF("), "{content}");
+}
