@@ -28,6 +28,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod checks;
+mod encoded;
 mod entropy;
 mod error;
 mod json_view;
@@ -438,8 +439,51 @@ impl Redactor {
             });
         };
         let opaque = opaque::runs(text);
+        self.scan_layers(text, &opaque, |layer, rank, rule_id, start, end| {
+            push(layer, rank, rule_id, start, end);
+        });
+        // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
+        // the handle of the value found inside (learned, it is then caught in every encoding).
+        for run in encoded::decoded_runs(text, &opaque) {
+            let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
+            self.scan_layers(
+                &run.text,
+                &opaque::runs(&run.text),
+                |layer, rank, rule_id, start, end| {
+                    if inside.is_none() {
+                        inside = Some((layer, rank, rule_id.to_owned(), start..end));
+                    }
+                },
+            );
+            let Some((layer, rank, rule_id, found)) = inside else {
+                continue;
+            };
+            let (raw_start, raw_end) = view.raw_span(run.span.start, run.span.end);
+            if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
+                continue;
+            }
+            let value = &run.text[found];
+            candidates.push(Candidate {
+                layer,
+                rank,
+                start: raw_start,
+                end: raw_end,
+                placeholder: self.key.detected(&rule_id, value),
+                source: rule_id,
+                value: Some(Zeroizing::new(value.to_vec())),
+            });
+        }
+    }
+
+    /// Runs the regex and entropy layers over `text`, reporting each span found.
+    fn scan_layers(
+        &self,
+        text: &[u8],
+        opaque: &[Range<usize>],
+        mut found: impl FnMut(Layer, u8, &str, usize, usize),
+    ) {
         let mut spans = Vec::new();
-        for (index, windows) in self.rules.windows(text, &opaque) {
+        for (index, windows) in self.rules.windows(text, opaque) {
             let rule = &self.rules.rules()[index];
             spans.clear();
             for window in windows {
@@ -449,12 +493,12 @@ impl Redactor {
             spans.sort_unstable();
             spans.dedup();
             for &(start, end) in &spans {
-                push(Layer::Regex, rule.rank(), rule.id(), start, end);
+                found(Layer::Regex, rule.rank(), rule.id(), start, end);
             }
         }
         if let Some(entropy) = &self.entropy {
-            entropy.scan(text, &opaque, |start, end, alphabet| {
-                push(Layer::Entropy, 0, alphabet.rule_id(), start, end);
+            entropy.scan(text, opaque, |start, end, alphabet| {
+                found(Layer::Entropy, 0, alphabet.rule_id(), start, end);
             });
         }
     }

@@ -1,8 +1,11 @@
-//! Opaque runs: long stretches of base64 (images, audio, files, ciphertext) inside a request.
+//! Opaque runs: stretches of base64 (images, audio, files, ciphertext) inside a request: any
+//! run this long, and a shorter one where media sits (a JSON `"data"` value, after a data
+//! URL's `base64,`).
 //!
 //! The regex and entropy layers skip them: they hold no text with tokens in it, and any
 //! "match" inside would be an accident of random data that corrupts the media. The registry
-//! still scans them, so a known secret encoded inside a blob is still caught.
+//! still scans them, so a known secret encoded inside a blob is still caught, and the engine
+//! still reads any run that decodes to text (`encoded`).
 
 use std::ops::Range;
 
@@ -10,8 +13,58 @@ use std::ops::Range;
 /// with tokens in it: the regex layer skips them (the registry still scans them).
 pub(crate) const OPAQUE_RUN: usize = 4096;
 
-/// The runs of at least [`OPAQUE_RUN`] base64 characters, in order.
+/// A base64 run this long where media sits is media: a small icon or a short audio clip.
+const MEDIA_RUN: usize = 64;
+
+/// Where media starts: after a data URL's `;base64,`, and in the value of a JSON `"data"` key
+/// (Anthropic's `source.data`, OpenAI's `input_audio.data`), with or without a space.
+fn media_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let data_urls = memchr::memmem::find_iter(text, b";base64,").map(|at| at + 8);
+    let data_values = memchr::memmem::find_iter(text, b"\"data\":").filter_map(|at| {
+        let value = at + 7;
+        let quote = value
+            + text
+                .get(value..)?
+                .iter()
+                .take_while(|&&b| b == b' ')
+                .count();
+        (text.get(quote) == Some(&b'"')).then_some(quote + 1)
+    });
+    data_urls.chain(data_values)
+}
+
+/// The opaque runs of `text`, sorted and disjoint.
 pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
+    let mut runs = long_runs(text);
+    let mut media = Vec::new();
+    for start in media_starts(text) {
+        let end = start
+            + text[start..]
+                .iter()
+                .position(|&b| !BASE64[usize::from(b)])
+                .unwrap_or(text.len() - start);
+        if end - start >= MEDIA_RUN {
+            media.push(start..end);
+        }
+    }
+    if media.is_empty() {
+        return runs;
+    }
+    // A media run is a whole run or the tail of one (after `base64,`): merge the overlaps.
+    runs.extend(media);
+    runs.sort_unstable_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(runs.len());
+    for run in runs {
+        match merged.last_mut() {
+            Some(last) if run.start <= last.end => last.end = last.end.max(run.end),
+            _ => merged.push(run),
+        }
+    }
+    merged
+}
+
+/// The runs of at least [`OPAQUE_RUN`] base64 characters, in order.
+fn long_runs(text: &[u8]) -> Vec<Range<usize>> {
     let is_base64 = |b: u8| BASE64[usize::from(b)];
     let mut runs = Vec::new();
     // Any run of OPAQUE_RUN bytes that starts at or after `from` covers the byte at
@@ -42,7 +95,7 @@ pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
 }
 
 /// Which bytes can appear in standard or URL-safe base64.
-const BASE64: [bool; 256] = {
+pub(crate) const BASE64: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {

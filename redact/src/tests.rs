@@ -569,6 +569,31 @@ mod opaque_runs {
             prop_assert_eq!(runs(&text), reference(&text));
         }
     }
+
+    /// Short media is opaque where media sits: a JSON `"data"` value, a data URL's payload.
+    #[test]
+    fn short_media_is_opaque_after_a_media_marker() {
+        let media = "iVBORw0KGgo/AAAANSUhEUgAAAAEAAAAB+CAYAAAAfFcSJAAAADUlEQVR42mNk/A8AAQUBAScY42YAAAAASUVORK5CYII=";
+        for (before, opaque) in [
+            (r#"{"type":"base64","data":""#, true),
+            (r#"{"data": ""#, true),
+            ("data:image/png;base64,", true),
+            (r#"{"text":""#, false),
+        ] {
+            let text = format!("{before}{media}\"}}");
+            let found = runs(text.as_bytes());
+            if opaque {
+                assert_eq!(found.len(), 1, "{before}");
+                assert_eq!(
+                    found[0],
+                    before.len()..before.len() + media.len(),
+                    "{before}"
+                );
+            } else {
+                assert!(found.is_empty(), "{before}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -583,8 +608,11 @@ fn detected_values_can_be_learned_into_the_registry_under_the_same_handle() {
     assert_eq!(format!("SECRET_REF({})", learned.handle()), handle);
     assert_eq!(learned.expose(), TOKEN.as_bytes());
 
-    // The regex layer cannot see the token base64-encoded; once learned, the registry can.
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("x:{TOKEN}"));
+    // Inside base64 that is not text (binary around it), the regex layer cannot see the
+    // token; once learned, the registry can.
+    let mut blob = vec![0u8, 1, 2, 0xff];
+    blob.extend_from_slice(format!("x:{TOKEN}").as_bytes());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(blob);
     assert!(
         !String::from_utf8(e.redact(encoded.as_bytes()).into_bytes())
             .unwrap()

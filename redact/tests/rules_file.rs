@@ -190,3 +190,49 @@ fn assignments_in_nested_tool_arguments_are_found_at_their_line_starts() {
     );
     assert!(content.contains("\nAWS_KEY=SECRET_REF("), "{content}");
 }
+
+/// A file sent base64- or hex-encoded (wrapped or not) is read decoded: a secret inside gets
+/// the whole run replaced. An image's base64 and a digest are left as they are.
+#[test]
+fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
+    use base64::Engine as _;
+    let engine = engine();
+    let env = "APP_ENV=prod\nDB_PASSWORD=Summer2024x\nLOG_LEVEL=info\n".repeat(3);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&env);
+    let wrapped = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let hex: String = env.bytes().map(|b| format!("{b:02x}")).collect();
+    let image: Vec<u8> = (0u32..6000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let image = base64::engine::general_purpose::STANDARD.encode(image);
+    let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    for encoded in [&b64, &wrapped, &hex] {
+        let body = serde_json::json!({ "messages": [
+            { "role": "user", "content": format!("the file, encoded: {encoded}") },
+            { "role": "user", "content": [{ "type": "image", "source": { "data": image } }] },
+            { "role": "user", "content": digest },
+        ] })
+        .to_string();
+        let out = engine.redact(body.as_bytes());
+        let text = std::str::from_utf8(out.as_bytes()).unwrap().to_owned();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            parsed["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .matches("SECRET_REF(")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains(encoded.as_str()), "{text}");
+        assert!(text.contains(&image) && text.contains(digest));
+        // Redacting again changes nothing.
+        assert_eq!(engine.redact(text.as_bytes()).as_bytes(), text.as_bytes());
+    }
+}

@@ -1,0 +1,265 @@
+//! Encoded text inside a request: runs of base64 or hex that decode to readable text (a file
+//! an agent read and sent encoded, a Kubernetes secret's `data`, `xxd -p` output).
+//!
+//! This module only finds such runs and decodes them; the engine runs the regex and entropy
+//! layers over the decoded text, and a finding there replaces the whole run (part of an
+//! encoding cannot be replaced without corrupting the rest). Runs that decode to binary
+//! (images, ciphertext, random tokens) are left alone here: most of them fail on their first
+//! bytes, so the check costs little. One level of encoding is decoded, never more, and decoded
+//! text is held in zeroizing buffers.
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+/// Shorter base64 runs are tokens and words, and would decode to too little text to hold an
+/// assignment (24 characters are 18 bytes).
+const MIN_BASE64_RUN: usize = 32;
+/// Shorter hex runs are ids and digests prefixes; 32 hex characters are 16 bytes.
+const MIN_HEX_RUN: usize = 32;
+/// The prefix decoded before the whole run: random data fails here.
+const PROBE: usize = 64;
+
+/// A run of encoded text and what it decodes to.
+pub(crate) struct Decoded {
+    /// The run, in the scanned text's coordinates.
+    pub(crate) span: Range<usize>,
+    pub(crate) text: Zeroizing<Vec<u8>>,
+}
+
+/// Every run in `text` that decodes (base64, standard or URL-safe, or hex) to readable text.
+/// `opaque` are the text's opaque runs (sorted): their ends are known, so media that fails
+/// the head check is skipped without reading it to its end.
+pub(crate) fn decoded_runs(text: &[u8], opaque: &[Range<usize>]) -> Vec<Decoded> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    // Any run of MIN_BASE64_RUN bytes that starts at or after `from` covers the byte at
+    // `from + MIN_BASE64_RUN - 1`: probing it skips prose many bytes at a time (block
+    // masks, as the entropy layer builds them, measured slower here).
+    while from + MIN_BASE64_RUN <= text.len() {
+        let probe = from + MIN_BASE64_RUN - 1;
+        if !is_base64(text[probe]) {
+            from = probe + 1;
+            continue;
+        }
+        let media = opaque.partition_point(|r| r.end <= probe);
+        if let Some(run) = opaque.get(media).filter(|r| r.start <= probe) {
+            if !readable_head(&text[run.start..run.end]) {
+                from = run.end + 1;
+                continue;
+            }
+        }
+        let start = from
+            + text[from..probe]
+                .iter()
+                .rposition(|&b| !is_base64(b))
+                .map_or(0, |p| p + 1);
+        let mut end = probe;
+        while end < text.len() && is_base64(text[end]) {
+            end += 1;
+        }
+        let end = wrapped_end(text, start, end);
+        if end - start >= MIN_BASE64_RUN {
+            if let Some(decoded) = decode(&text[start..end]) {
+                found.push(Decoded {
+                    span: start..end,
+                    text: decoded,
+                });
+            }
+        }
+        from = end + 1;
+    }
+    found
+}
+
+/// Where a run that starts at `start` and whose first line ends at `end` ends. A run wrapped
+/// at a fixed width (MIME, `base64` without `-w0`) goes on after a line break when the line so
+/// far is a whole number of quads; its last line may be short.
+fn wrapped_end(text: &[u8], start: usize, mut end: usize) -> usize {
+    let mut line_start = start;
+    loop {
+        let line = end - line_start;
+        let newline = match text.get(end..end + 2) {
+            Some([b'\r', b'\n']) => 2,
+            _ if text.get(end) == Some(&b'\n') => 1,
+            _ => return end,
+        };
+        let next = end + newline;
+        if line % 4 != 0 || !text.get(next).copied().is_some_and(is_base64) {
+            return end;
+        }
+        line_start = next;
+        end = next;
+        while end < text.len() && is_base64(text[end]) {
+            end += 1;
+        }
+    }
+}
+
+/// Whether the first characters of a run decode to readable text: most runs are identifiers,
+/// tokens or media, and fail here without a copy of the run.
+fn readable_head(run: &[u8]) -> bool {
+    let head_end = run
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(run.len())
+        .min(PROBE);
+    let head = &run[..head_end];
+    if run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit) {
+        return readable(&hex_decode(&head[..head.len() / 2 * 2]));
+    }
+    let url_safe = head.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+    let quads = head.iter().take_while(|&&b| b != b'=').count() / 4 * 4;
+    engine
+        .decode(&head[..quads])
+        .is_ok_and(|decoded| readable(&decoded))
+}
+
+/// The decoded text of one run, when it is readable.
+fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if !readable_head(run) {
+        return None;
+    }
+    let head_end = run
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .unwrap_or(run.len())
+        .min(PROBE);
+    let hex = run.len() >= MIN_HEX_RUN && run[..head_end].iter().all(u8::is_ascii_hexdigit);
+    let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
+        run.iter()
+            .copied()
+            .filter(|&b| b != b'\n' && b != b'\r')
+            .collect(),
+    );
+    if hex && compact.len() % 2 == 0 && compact.iter().all(u8::is_ascii_hexdigit) {
+        return Some(Zeroizing::new(hex_decode(&compact))).filter(|text| readable(text));
+    }
+    let url_safe = compact.iter().any(|&b| b == b'-' || b == b'_');
+    if url_safe && compact.iter().any(|&b| b == b'+' || b == b'/') {
+        return None;
+    }
+    let body = compact
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(&compact[..0], |last| &compact[..=last]);
+    // A length of 1 mod 4 cannot be base64; the run likely carries one stray character.
+    let body = if body.len() % 4 == 1 {
+        &body[..body.len() - 1]
+    } else {
+        body
+    };
+    let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+    let text = Zeroizing::new(engine.decode(body).ok()?);
+    readable(&text).then_some(text)
+}
+
+/// Text a person or a program would write: valid UTF-8 (a character cut at the end is
+/// allowed), no control characters but tab and line breaks, and some letters.
+fn readable(bytes: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) if error.error_len().is_none() => {
+            // Only the last character is cut off.
+            match std::str::from_utf8(&bytes[..error.valid_up_to()]) {
+                Ok(text) => text,
+                Err(_) => return false,
+            }
+        }
+        Err(_) => return false,
+    };
+    valid.len() >= MIN_BASE64_RUN / 4 * 3 / 2
+        && valid
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        && valid.bytes().filter(u8::is_ascii_alphabetic).count() * 4 >= valid.len()
+}
+
+fn hex_decode(hex: &[u8]) -> Vec<u8> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b.to_ascii_lowercase().wrapping_sub(b'a').wrapping_add(10),
+    };
+    hex.chunks_exact(2)
+        .map(|pair| digit(pair[0]) << 4 | digit(pair[1]))
+        .collect()
+}
+
+fn is_base64(b: u8) -> bool {
+    crate::opaque::BASE64[usize::from(b)]
+}
+
+const LENIENT: base64::engine::GeneralPurposeConfig = base64::engine::GeneralPurposeConfig::new()
+    .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STANDARD: base64::engine::GeneralPurpose =
+    base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+const URL_SAFE: base64::engine::GeneralPurpose =
+    base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+
+    fn texts(input: &str) -> Vec<String> {
+        decoded_runs(input.as_bytes(), &[])
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.text).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn base64_and_hex_of_text_are_decoded_with_their_spans() {
+        // Built at run time: the repository's own sources are a benign corpus for the scanner.
+        let env = format!("APP_ENV=prod\nDB_PASSWORD={}\n", "hunter2".repeat(2));
+        for encoded in [
+            B64.encode(&env),
+            B64URL.encode(&env),
+            hex_encode(env.as_bytes()),
+        ] {
+            let input = format!("file: {encoded} (from the server)");
+            let runs = decoded_runs(input.as_bytes(), &[]);
+            assert_eq!(runs.len(), 1, "{input}");
+            assert_eq!(&input[runs[0].span.clone()], encoded);
+            assert_eq!(&runs[0].text[..], env.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_wrapped_run_is_one_run() {
+        let env = "NOTE=a line of text, and a much longer line of text to wrap over".repeat(2);
+        let encoded = B64.encode(&env);
+        let wrapped: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        assert_eq!(texts(&wrapped.join("\n")), std::slice::from_ref(&env));
+        assert_eq!(texts(&wrapped.join("\r\n")), [env]);
+    }
+
+    #[test]
+    fn binary_digests_words_and_tokens_are_not_text() {
+        let random: Vec<u8> = (0u32..48)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for input in [
+            B64.encode(&random),
+            hex_encode(&random),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned(),
+            "this_is_a_rather_long_identifier_name_in_code".to_owned(),
+            format!("ghp_{}", "aBcDeFgHiJ".repeat(4)),
+            "short".to_owned(),
+        ] {
+            assert!(texts(&input).is_empty(), "{input}");
+        }
+    }
+
+    fn hex_encode(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
