@@ -192,7 +192,8 @@ fn assignments_in_nested_tool_arguments_are_found_at_their_line_starts() {
 }
 
 /// A file sent base64- or hex-encoded (wrapped or not) is read decoded: a secret inside gets
-/// the whole run replaced. An image's base64 and a digest are left as they are.
+/// the whole run replaced. Images (large, or small where media sits) and a digest are left as
+/// they are.
 #[test]
 fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
     use base64::Engine as _;
@@ -210,11 +211,18 @@ fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
     let image = base64::engine::general_purpose::STANDARD.encode(image);
+    // An icon: shorter than any run taken for media by its length alone.
+    let icon: Vec<u8> = (0u32..1500)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 9) as u8)
+        .collect();
+    let icon = base64::engine::general_purpose::STANDARD.encode(icon);
     let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     for encoded in [&b64, &wrapped, &hex] {
         let body = serde_json::json!({ "messages": [
             { "role": "user", "content": format!("the file, encoded: {encoded}") },
             { "role": "user", "content": [{ "type": "image", "source": { "data": image } }] },
+            { "role": "user", "content": [{ "type": "image", "source": { "data": icon } }] },
+            { "role": "user", "content": [{ "type": "image_url", "image_url": { "url": format!("data:image/png;base64,{icon}") } }] },
             { "role": "user", "content": digest },
         ] })
         .to_string();
@@ -232,6 +240,7 @@ fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
         );
         assert!(!text.contains(encoded.as_str()), "{text}");
         assert!(text.contains(&image) && text.contains(digest));
+        assert_eq!(text.matches(icon.as_str()).count(), 2, "{text}");
         // Redacting again changes nothing.
         assert_eq!(engine.redact(text.as_bytes()).as_bytes(), text.as_bytes());
     }
