@@ -14,7 +14,7 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 /// Shorter base64 runs are tokens and words, and would decode to too little text to hold an
-/// assignment (24 characters are 18 bytes).
+/// assignment with its secret (32 characters are 24 bytes).
 const MIN_BASE64_RUN: usize = 32;
 /// Shorter hex runs are ids and digests prefixes; 32 hex characters are 16 bytes.
 const MIN_HEX_RUN: usize = 32;
@@ -97,24 +97,34 @@ fn wrapped_end(text: &[u8], start: usize, mut end: usize) -> usize {
     }
 }
 
-/// Whether the first characters of a run decode to readable text: most runs are identifiers,
-/// tokens or media, and fail here without a copy of the run.
-fn readable_head(run: &[u8]) -> bool {
-    let head_end = run
+/// The run's first line, at most [`PROBE`] characters.
+fn head(run: &[u8]) -> &[u8] {
+    let end = run
         .iter()
         .position(|&b| b == b'\n' || b == b'\r')
         .unwrap_or(run.len())
         .min(PROBE);
-    let head = &run[..head_end];
-    if run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit) {
-        return readable(&hex_decode(&head[..head.len() / 2 * 2]));
+    &run[..end]
+}
+
+/// Whether a run of this length with this head is hex rather than base64.
+fn is_hex(run: &[u8], head: &[u8]) -> bool {
+    run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// Whether the first characters of a run decode to readable text: most runs are identifiers,
+/// tokens or media, and fail here without a copy of the run.
+fn readable_head(run: &[u8]) -> bool {
+    let head = head(run);
+    if is_hex(run, head) {
+        return readable(&Zeroizing::new(hex_decode(&head[..head.len() / 2 * 2])));
     }
     let url_safe = head.iter().any(|&b| b == b'-' || b == b'_');
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     let quads = head.iter().take_while(|&&b| b != b'=').count() / 4 * 4;
     engine
         .decode(&head[..quads])
-        .is_ok_and(|decoded| readable(&decoded))
+        .is_ok_and(|decoded| readable(&Zeroizing::new(decoded)))
 }
 
 /// The decoded text of one run, when it is readable.
@@ -122,12 +132,7 @@ fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if !readable_head(run) {
         return None;
     }
-    let head_end = run
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .unwrap_or(run.len())
-        .min(PROBE);
-    let hex = run.len() >= MIN_HEX_RUN && run[..head_end].iter().all(u8::is_ascii_hexdigit);
+    let hex = is_hex(run, head(run));
     let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
         run.iter()
             .copied()
