@@ -2,11 +2,11 @@
 //!
 //! Regex rules must see `"key:\nghp_…"` as a newline followed by a token, not as the letter
 //! `n` glued to it, and a PEM block whose newlines are written `\n` as a PEM block. This module
-//! decodes every JSON escape (`\n`, `\"`, `\/`, `\uXXXX` with surrogate pairs) into a view and
-//! remembers, for every view byte, where its source starts in the raw input, so that a span
-//! found in the view maps back to a raw span that starts and ends on escape boundaries (and the
-//! replacement therefore never cuts an escape in half). It never allocates for input without
-//! a backslash.
+//! decodes every JSON escape (`\n`, `\"`, `\/`, `\uXXXX` with surrogate pairs), and those of
+//! a JSON string nested in one (`\\n` in tool-call arguments), into a view. It remembers, for
+//! every view byte, where its source starts in the raw input, so that a span found in the view
+//! maps back to a raw span that starts and ends on escape boundaries (and the replacement
+//! therefore never cuts an escape in half). It never allocates for input without a backslash.
 
 use std::borrow::Cow;
 
