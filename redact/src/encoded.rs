@@ -13,6 +13,8 @@ use std::ops::Range;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+use crate::opaque;
+
 /// Shorter base64 runs are tokens and words, and would decode to too little text to hold an
 /// assignment with its secret (32 characters are 24 bytes).
 const MIN_BASE64_RUN: usize = 32;
@@ -29,46 +31,27 @@ pub(crate) struct Decoded {
 }
 
 /// Every run in `text` that decodes (base64, standard or URL-safe, or hex) to readable text.
-/// `opaque` are the text's opaque runs (sorted): their ends are known, so media that fails
-/// the head check is skipped without reading it to its end.
+/// `opaque` are the text's opaque runs: media is not read to its end a second time, and most
+/// of it fails the head check.
 pub(crate) fn decoded_runs(text: &[u8], opaque: &[Range<usize>]) -> Vec<Decoded> {
     let mut found = Vec::new();
-    let mut from = 0;
-    // Any run of MIN_BASE64_RUN bytes that starts at or after `from` covers the byte at
-    // `from + MIN_BASE64_RUN - 1`: probing it skips prose many bytes at a time (block
-    // masks, as the entropy layer builds them, measured slower here).
-    while from + MIN_BASE64_RUN <= text.len() {
-        let probe = from + MIN_BASE64_RUN - 1;
-        if !is_base64(text[probe]) {
-            from = probe + 1;
+    // The end of the last run taken, wrapped lines included: the lines after its first are
+    // runs of their own below.
+    let mut covered = 0;
+    // Probing every MIN_BASE64_RUN-th byte (block masks, as the entropy layer builds them,
+    // measured slower here).
+    for run in opaque::base64_runs(text, MIN_BASE64_RUN, opaque) {
+        if run.start < covered {
             continue;
         }
-        let media = opaque.partition_point(|r| r.end <= probe);
-        if let Some(run) = opaque.get(media).filter(|r| r.start <= probe) {
-            if !readable_head(&text[run.start..run.end]) {
-                from = run.end + 1;
-                continue;
-            }
+        let end = wrapped_end(text, run.start, run.end);
+        covered = end;
+        if let Some(decoded) = decode(&text[run.start..end]) {
+            found.push(Decoded {
+                span: run.start..end,
+                text: decoded,
+            });
         }
-        let start = from
-            + text[from..probe]
-                .iter()
-                .rposition(|&b| !is_base64(b))
-                .map_or(0, |p| p + 1);
-        let mut end = probe;
-        while end < text.len() && is_base64(text[end]) {
-            end += 1;
-        }
-        let end = wrapped_end(text, start, end);
-        if end - start >= MIN_BASE64_RUN {
-            if let Some(decoded) = decode(&text[start..end]) {
-                found.push(Decoded {
-                    span: start..end,
-                    text: decoded,
-                });
-            }
-        }
-        from = end + 1;
     }
     found
 }
@@ -107,32 +90,23 @@ fn head(run: &[u8]) -> &[u8] {
     &run[..end]
 }
 
-/// Whether a run of this length with this head is hex rather than base64.
-fn is_hex(run: &[u8], head: &[u8]) -> bool {
-    run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit)
-}
-
-/// Whether the first characters of a run decode to readable text: most runs are identifiers,
-/// tokens or media, and fail here without a copy of the run.
-fn readable_head(run: &[u8]) -> bool {
+/// Whether the first characters of a run decode to readable text, and if so whether the run
+/// is hex: most runs are identifiers, tokens or media, and fail here without a copy of the run.
+fn readable_head(run: &[u8]) -> Option<bool> {
     let head = head(run);
-    if is_hex(run, head) {
-        return readable(&Zeroizing::new(hex_decode(&head[..head.len() / 2 * 2])));
+    if run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit) {
+        return readable(&Zeroizing::new(hex_decode(&head[..head.len() / 2 * 2]))).then_some(true);
     }
     let url_safe = head.iter().any(|&b| b == b'-' || b == b'_');
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     let quads = head.iter().take_while(|&&b| b != b'=').count() / 4 * 4;
-    engine
-        .decode(&head[..quads])
-        .is_ok_and(|decoded| readable(&Zeroizing::new(decoded)))
+    let decoded = Zeroizing::new(engine.decode(&head[..quads]).ok()?);
+    readable(&decoded).then_some(false)
 }
 
 /// The decoded text of one run, when it is readable.
 fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if !readable_head(run) {
-        return None;
-    }
-    let hex = is_hex(run, head(run));
+    let hex = readable_head(run)?;
     let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
         run.iter()
             .copied()
@@ -194,7 +168,7 @@ fn hex_decode(hex: &[u8]) -> Vec<u8> {
 }
 
 fn is_base64(b: u8) -> bool {
-    crate::opaque::BASE64[usize::from(b)]
+    opaque::BASE64[usize::from(b)]
 }
 
 const LENIENT: base64::engine::GeneralPurposeConfig = base64::engine::GeneralPurposeConfig::new()

@@ -35,7 +35,7 @@ fn media_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
 
 /// The opaque runs of `text`, sorted and disjoint.
 pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
-    let mut runs = long_runs(text);
+    let mut runs = base64_runs(text, OPAQUE_RUN, &[]);
     let mut media = Vec::new();
     for start in media_starts(text) {
         let end = start
@@ -63,17 +63,26 @@ pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
     merged
 }
 
-/// The runs of at least [`OPAQUE_RUN`] base64 characters, in order.
-fn long_runs(text: &[u8]) -> Vec<Range<usize>> {
+/// The maximal runs of at least `min` base64 characters, in order. A probe that lands in one
+/// of `known` (sorted, disjoint, themselves maximal runs) yields it whole without reading it.
+pub(crate) fn base64_runs(text: &[u8], min: usize, known: &[Range<usize>]) -> Vec<Range<usize>> {
     let is_base64 = |b: u8| BASE64[usize::from(b)];
     let mut runs = Vec::new();
-    // Any run of OPAQUE_RUN bytes that starts at or after `from` covers the byte at
-    // `from + OPAQUE_RUN - 1`: probing that byte skips ordinary text almost for free.
+    // Any run of `min` bytes that starts at or after `from` covers the byte at
+    // `from + min - 1`: probing that byte skips ordinary text many bytes at a time.
     let mut from = 0;
-    while from + OPAQUE_RUN <= text.len() {
-        let probe = from + OPAQUE_RUN - 1;
+    while from + min <= text.len() {
+        let probe = from + min - 1;
         if !is_base64(text[probe]) {
             from = probe + 1;
+            continue;
+        }
+        if let Some(run) = known
+            .get(known.partition_point(|r| r.end <= probe))
+            .filter(|r| r.start <= probe)
+        {
+            runs.push(run.clone());
+            from = run.end + 1;
             continue;
         }
         let start = from
@@ -86,7 +95,7 @@ fn long_runs(text: &[u8]) -> Vec<Range<usize>> {
                 .iter()
                 .position(|&b| !is_base64(b))
                 .unwrap_or(text.len() - probe);
-        if end - start >= OPAQUE_RUN {
+        if end - start >= min {
             runs.push(start..end);
         }
         from = end + 1;
