@@ -132,6 +132,10 @@ const HASH_WORDS: &[&str] = &[
     "object",
     "tree ",
     "parent ",
+    // Git hosts' URLs name a commit in the path: /blob/<sha>/, /tree/<sha>, /raw/<sha>/.
+    "/blob/",
+    "/tree/",
+    "/raw/",
     "oid",
     "trace",
     "span",

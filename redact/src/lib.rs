@@ -39,6 +39,7 @@ mod opaque;
 mod placeholder;
 mod registry;
 mod rules;
+mod tables;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -284,6 +285,19 @@ impl Redactor {
         &self.rules
     }
 
+    /// What a regex-layer finding's source finds, for people: its rule's description, or
+    /// that of the table pass (which runs with the rules but is no rule of the file).
+    pub fn describe(&self, source: &str) -> Option<&str> {
+        if source == tables::RULE_ID {
+            return Some(tables::DESCRIPTION);
+        }
+        self.rules
+            .rules()
+            .iter()
+            .find(|r| r.id() == source)
+            .map(|r| r.description())
+    }
+
     /// Heap bytes held by the automata (regexes not included).
     pub fn memory_usage(&self) -> usize {
         self.registry.memory_usage()
@@ -485,7 +499,8 @@ impl Redactor {
         mut found: impl FnMut(Layer, u8, &str, usize, usize),
     ) {
         let mut spans = Vec::new();
-        for (index, windows) in self.rules.windows(text, opaque) {
+        let mut stems = Vec::new();
+        for (index, windows) in self.rules.windows(text, opaque, &mut stems) {
             let rule = &self.rules.rules()[index];
             spans.clear();
             for window in windows {
@@ -498,6 +513,9 @@ impl Redactor {
                 found(Layer::Regex, rule.rank(), rule.id(), start, end);
             }
         }
+        tables::scan(text, &stems, |start, end| {
+            found(Layer::Regex, 1, tables::RULE_ID, start, end);
+        });
         if let Some(entropy) = &self.entropy {
             entropy.scan(text, opaque, |start, end, alphabet| {
                 found(Layer::Entropy, 0, alphabet.rule_id(), start, end);

@@ -191,6 +191,9 @@ pub struct RuleSet {
     /// Keyword automaton; a hit on pattern `i` triggers the rules `keyword_rules[i]`.
     keywords: Option<std::sync::Arc<KeywordScanner>>,
     keyword_rules: Vec<Vec<usize>>,
+    /// Whether keyword `i` is a stem of a secret column's name (the table pass reads at
+    /// those hits, from the same scan).
+    table_stems: Vec<bool>,
     /// Rules with no keyword: they run on every input.
     always: Vec<usize>,
 }
@@ -202,6 +205,7 @@ impl RuleSet {
             rules: Vec::new(),
             keywords: None,
             keyword_rules: Vec::new(),
+            table_stems: Vec::new(),
             always: Vec::new(),
         }
     }
@@ -307,6 +311,18 @@ impl RuleSet {
                 }
             }
         }
+        // The table pass runs with the rules and shares their keyword scan.
+        if !rules.is_empty() {
+            for stem in crate::tables::STEMS {
+                if !distinct.iter().any(|k| k == stem) {
+                    distinct.push((*stem).to_owned());
+                }
+            }
+        }
+        let table_stems = distinct
+            .iter()
+            .map(|k| crate::tables::STEMS.contains(&k.as_str()))
+            .collect();
         // The scan reports every occurrence, overlapping ones too ("password" also reports
         // "pass"), so each keyword opens exactly the rules that list it.
         let keyword_rules: Vec<Vec<usize>> = distinct
@@ -326,6 +342,7 @@ impl RuleSet {
             rules,
             keywords,
             keyword_rules,
+            table_stems,
             always,
         })
     }
@@ -371,11 +388,13 @@ impl RuleSet {
 
     /// The rules to run on `text` and where: for each rule with a keyword in the text, the
     /// merged windows around its keyword hits; rules without keywords get the whole text.
-    /// In rule order.
+    /// In rule order. Where a secret column's name stem occurs (outside media) is added to
+    /// `stems`, in text order.
     pub(crate) fn windows(
         &self,
         text: &[u8],
         opaque: &[Range<usize>],
+        stems: &mut Vec<usize>,
     ) -> Vec<(usize, Vec<Range<usize>>)> {
         // (rule, window) pairs, sorted and merged at the end: most inputs open few rules, so
         // nothing is allocated per rule of the set.
@@ -402,6 +421,9 @@ impl RuleSet {
         for &m in &hits {
             if in_opaque(m.start) {
                 continue;
+            }
+            if self.table_stems[m.keyword] {
+                stems.push(m.start);
             }
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
@@ -457,7 +479,7 @@ impl RuleSet {
                 let view = crate::json_view::View::new(text.as_bytes());
                 let mut spans = Vec::new();
                 let opaque = crate::opaque::runs(view.text());
-                for (index, windows) in self.windows(view.text(), &opaque) {
+                for (index, windows) in self.windows(view.text(), &opaque, &mut Vec::new()) {
                     if index == i {
                         for window in windows {
                             rule.find_spans(view.text(), window, &mut spans);

@@ -68,6 +68,7 @@ fn look_alikes_are_left_alone() {
         ("uuid", "request 3f2b8c1e-9a4d-4e7f-b6c2-8d1a5e9f3b7c failed"),
         ("sha256 digest", "sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
         ("commit", "commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904 (HEAD)"),
+        ("commit in a git host URL, next to a context word", "key https://github.com/acme/app/blob/b1f075f25190e9a5a01fa8e2c02b68ddc2035438/src/auth.rs"),
         ("lockfile checksum", "checksum = \"c2e5a8f1b3d4e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1\""),
         ("sri", "\"integrity\": \"sha512-Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk+Q9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZk==\""),
         ("tool use id", r#"{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9X","name":"exec"}"#),

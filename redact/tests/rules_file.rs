@@ -1,16 +1,10 @@
 //! The shipped rule file: it compiles, every example holds, and it stays quiet on real traffic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use airlock_redact::{PlaceholderKey, Redactor, RuleSet};
+mod support;
 
-const RULES: &str = include_str!("../../rules/redaction.toml");
-
-fn engine() -> Redactor {
-    let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
-    builder.rules(RuleSet::from_toml("rules/redaction.toml", RULES).unwrap());
-    builder.entropy(true);
-    builder.build().unwrap()
-}
+use airlock_redact::{Redactor, RuleSet};
+use support::{engine, RULES};
 
 /// What the engine flags in `text`: rule and matched text, for a failure message (these
 /// corpora are public and hold no secrets).

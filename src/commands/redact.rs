@@ -67,12 +67,7 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) ->
                 let why = match f.layer {
                     Layer::Registry => format!("the value of vault secret {:?}", f.source),
                     Layer::Regex => {
-                        let description = redactor
-                            .rules()
-                            .rules()
-                            .iter()
-                            .find(|r| r.id() == f.source)
-                            .map_or("", |r| r.description());
+                        let description = redactor.describe(&f.source).unwrap_or("");
                         format!("rule {}: {description}", f.source)
                     }
                     Layer::Entropy => {

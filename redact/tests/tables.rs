@@ -1,0 +1,163 @@
+//! Secrets in tables: the cells under a header that names a password, secret, token or key
+//! are replaced, in every table format an agent reads, wherever the table sits in a request.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{engine, redacted};
+
+/// The cells of `column` in a redacted table (split the same simple way the table was built).
+fn column(table: &str, delimiter: char, column: usize) -> Vec<String> {
+    table
+        .lines()
+        .skip(1)
+        .map(|row| {
+            row.split(delimiter)
+                .nth(column)
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn password_manager_exports_lose_every_password_and_totp_seed() {
+    let engine = engine();
+    // LastPass: url,username,password,totp,...; a row may leave the TOTP seed empty.
+    let lastpass = [
+        "url,username,password,totp,extra,name,grouping,fav",
+        "https://bank.example,bob,Bank#Pass2024,,,Bank,,0",
+        "https://mail.example,bob@mail.example,M4ilSecret!,JBSWY3DPEHPK3PXP,,Mail,,0",
+    ]
+    .join("\n");
+    let out = redacted(&engine, &lastpass);
+    assert_eq!(out.lines().next(), lastpass.lines().next(), "header kept");
+    for cell in column(&out, ',', 2)
+        .iter()
+        .chain(&column(&out, ',', 3)[1..])
+    {
+        assert!(
+            cell.starts_with("SECRET_REF(generic.secret_column."),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        column(&out, ',', 0),
+        ["https://bank.example", "https://mail.example"]
+    );
+    assert_eq!(column(&out, ',', 1), ["bob", "bob@mail.example"]);
+
+    // KeePass: every cell quoted, names with spaces, a password with spaces in it.
+    let keepass = [
+        r#""Account","Login Name","Password","Web Site","Comments""#,
+        r#""Router","admin","R0uter pass 22","http://192.168.1.1","""#,
+    ]
+    .join("\n");
+    let out = redacted(&engine, &keepass);
+    assert!(!out.contains("R0uter"), "{out}");
+    assert!(out.contains(r#""admin","SECRET_REF("#), "{out}");
+    assert!(out.contains(r#")","http://192.168.1.1","""#), "{out}");
+}
+
+#[test]
+fn markdown_psql_tab_separated_and_aligned_tables_are_read() {
+    let engine = engine();
+    let tables = [
+        // Markdown, with its rule row and bold names.
+        "| service | user | **Password** |\n|---|:---:|---|\n| mysql | root | Tr0ub4dor&3xK9pq |\n| redis | default | R3disPw55 |\n",
+        // psql output: the rule row is `-` and `+`, a row count follows the table.
+        " id | username | db_password \n----+----------+-------------\n  1 | bob      | Tr0ub4dor&3xK9pq\n  2 | al       | R3disPw55\n(2 rows)\n",
+        "host\tuser\tpassword\ndb1\troot\tTr0ub4dor&3xK9pq\ndb2\troot\tR3disPw55\n",
+        "NAME      USER     API_KEY\nprod-db   admin    Tr0ub4dor&3xK9pq\nstage-db  admin    R3disPw55\n",
+    ];
+    for table in tables {
+        let out = redacted(&engine, table);
+        assert!(
+            !out.contains("Tr0ub4dor") && !out.contains("R3disPw55"),
+            "{out}"
+        );
+        assert_eq!(out.matches("SECRET_REF(").count(), 2, "{out}");
+        assert_eq!(
+            out.lines().next(),
+            table.lines().next(),
+            "header kept: {out}"
+        );
+    }
+}
+
+#[test]
+fn tables_inside_json_strings_are_read_to_their_last_row() {
+    let engine = engine();
+    // A tool result with no trailing newline: the last row ends at the string's quote.
+    let csv =
+        "url,username,password\nhttps://a.example,bob,Nest3dPw!x\nhttps://b.example,al,Last0neNoNL";
+    let body = serde_json::json!({ "messages": [{ "role": "tool", "content": csv }] }).to_string();
+    let out = redacted(&engine, &body);
+    assert!(
+        !out.contains("Nest3dPw") && !out.contains("Last0neNoNL"),
+        "{out}"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let content = parsed["messages"][0]["content"].as_str().unwrap();
+    assert_eq!(column(content, ',', 1), ["bob", "al"]);
+
+    // The same file written by a tool call: a JSON string inside a JSON string.
+    let arguments = serde_json::json!({ "path": "creds.csv", "content": csv }).to_string();
+    let body = serde_json::json!({ "tool_calls": [{ "function": { "arguments": arguments } }] })
+        .to_string();
+    let out = redacted(&engine, &body);
+    assert!(
+        !out.contains("Nest3dPw") && !out.contains("Last0neNoNL"),
+        "{out}"
+    );
+    let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let inner: serde_json::Value = serde_json::from_str(
+        outer["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        column(inner["content"].as_str().unwrap(), ',', 1),
+        ["bob", "al"]
+    );
+
+    // Quoted cells in a JSON string: the CSV quotes are escaped there.
+    let keepass = "\"Account\",\"Password\"\n\"Router\",\"R0uter pass 22\"";
+    let body = serde_json::json!({ "content": keepass }).to_string();
+    let out = redacted(&engine, &body);
+    assert!(!out.contains("R0uter"), "{out}");
+    serde_json::from_str::<serde_json::Value>(&out).unwrap();
+}
+
+#[test]
+fn a_table_ends_where_its_rows_stop_matching_the_header() {
+    let engine = engine();
+    let text = "host,password\ndb1,Tr0ub4dor&3xK9pq\n\nNotes follow, written later\nhost,comment\n";
+    let out = redacted(&engine, text);
+    assert_eq!(out.matches("SECRET_REF(").count(), 1, "{out}");
+    assert!(out.contains("\nNotes follow, written later\n"), "{out}");
+}
+
+#[test]
+fn headers_that_only_mention_a_secret_open_no_table() {
+    let engine = engine();
+    let benign = [
+        // Prose lists and code.
+        "The form asks for email, password\nIf you forget it, click reset\nThen, click login\n",
+        "    return username, password\n    x, y\n",
+        "fn login(user: &str, password: &str) -> bool {\n    check(user, password)\n}\n",
+        // Columns whose names contain a secret word without naming a secret.
+        "| token | pos |\n|---|---|\n| the | DET |\n| cat | NOUN |\n",
+        "test,pass\nlogin,yes\nsignup,no\n",
+        "model,max_tokens,input_tokens\ngpt-4o,4096,1200\n",
+        "user,password_hint,password_changed\nbob,first pet,2026-01-02\n",
+        // Masks and placeholders under a real name.
+        "host,password\ndb1,********\ndb2,${DB_PASSWORD}\ndb3,<set me>\ndb4,n/a\n",
+    ];
+    for text in benign {
+        let findings = engine.redact(text.as_bytes()).findings().len();
+        assert_eq!(findings, 0, "{text}");
+    }
+}
