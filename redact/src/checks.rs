@@ -19,6 +19,9 @@ pub enum Check {
     DiscordUserId,
     /// A password stated in prose: letters and digits both, not a word of the sentence.
     LettersAndDigits,
+    /// HTTP Basic credentials: standard base64 of printable `user:password`, the password
+    /// not empty.
+    BasicCredentials,
 }
 
 impl Check {
@@ -31,6 +34,7 @@ impl Check {
             Check::LettersAndDigits => {
                 value.iter().any(u8::is_ascii_alphabetic) && value.iter().any(u8::is_ascii_digit)
             }
+            Check::BasicCredentials => basic_credentials(value),
         }
     }
 }
@@ -87,6 +91,21 @@ fn discord_user_id(value: &[u8]) -> bool {
     (17..=20).contains(&decoded.len())
         && decoded[0] != b'0'
         && decoded.iter().all(u8::is_ascii_digit)
+}
+
+fn basic_credentials(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+        return false;
+    };
+    let printable = decoded
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b >= 0x80);
+    let password = decoded
+        .iter()
+        .position(|&b| b == b':')
+        .map(|colon| &decoded[colon + 1..]);
+    printable && std::str::from_utf8(&decoded).is_ok() && password.is_some_and(|p| !p.is_empty())
 }
 
 #[cfg(test)]
@@ -148,6 +167,19 @@ mod tests {
         assert!(!Check::DiscordUserId.passes(token("0185746435793891328").as_bytes()));
         assert!(!Check::DiscordUserId.passes(token("118574643579389132x").as_bytes()));
         assert!(!Check::DiscordUserId.passes(format!("M!!!.GkT2xB.{hmac}").as_bytes()));
+    }
+
+    #[test]
+    fn basic_credentials_decode_to_user_colon_password() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert!(Check::BasicCredentials.passes(b64("admin:hunter22").as_bytes()));
+        assert!(Check::BasicCredentials.passes(b64(":only-a-password").as_bytes()));
+        // No password, no colon, binary, not base64.
+        assert!(!Check::BasicCredentials.passes(b64("admin:").as_bytes()));
+        assert!(!Check::BasicCredentials.passes(b64("just a sentence").as_bytes()));
+        assert!(!Check::BasicCredentials.passes(b"\x01\x02:\x03".as_slice()));
+        assert!(!Check::BasicCredentials.passes(b"authentication"));
     }
 
     #[test]
