@@ -10,11 +10,16 @@
 //! than a bounded distance around a name for its line (the scan stays linear on text with no
 //! newlines, such as compact JSON).
 //!
+//! Tables written as bracketed lists (SQL `INSERT` and `COPY`, JSON arrays of arrays) are
+//! read by `lists`.
+//!
 //! Tables reach the proxy inside JSON strings, where the view shows the string's quotes: the
 //! header line may start after `"content":"` and the last row may end at the closing quote.
 //! Both are cut off before the cells are split.
 
 use std::ops::Range;
+
+mod lists;
 
 /// The rule id findings of this pass carry (placeholders, metrics, `--explain`).
 pub(crate) const RULE_ID: &str = "generic.secret_column";
@@ -35,9 +40,10 @@ pub(crate) const STEMS: &[&str] = &["pass", "pwd", "secret", "token", "key", "to
 /// Reports the span of every secret cell of every table in `text` (view coordinates), given
 /// where the [`STEMS`] occur in it (sorted; none inside media).
 pub(crate) fn scan(text: &[u8], stems: &[usize], mut found: impl FnMut(usize, usize)) {
-    if stems.is_empty() || memchr::memchr(b'\n', text).is_none() {
+    if stems.is_empty() {
         return;
     }
+    let lines = memchr::memchr(b'\n', text).is_some();
     let mut read_until = 0;
     for &at in stems {
         if at < read_until {
@@ -47,8 +53,14 @@ pub(crate) fn scan(text: &[u8], stems: &[usize], mut found: impl FnMut(usize, us
         // around the hit settles them before any line is looked for.
         let name = name_around(text, at);
         read_until = name.end;
-        if secret_name(strip_emphasis(&text[name.clone()])).is_none() || !stands_as_cell(text, name)
-        {
+        if secret_name(strip_emphasis(&text[name.clone()])).is_none() {
+            continue;
+        }
+        if let Some(end) = lists::scan(text, name.clone(), &mut found) {
+            read_until = end;
+            continue;
+        }
+        if !lines || !stands_as_cell(text, name) {
             continue;
         }
         let Some(line) = header_line(text, at) else {

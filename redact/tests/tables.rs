@@ -161,3 +161,62 @@ fn headers_that_only_mention_a_secret_open_no_table() {
         assert_eq!(findings, 0, "{text}");
     }
 }
+
+#[test]
+fn sql_inserts_pg_dump_copies_and_spreadsheet_arrays_are_read_by_column() {
+    let engine = engine();
+    let insert = "INSERT INTO users (id, email, password) VALUES (1, 'bob@x.io', 'Summer2024!'), (2, 'al@x.io', 'Autumn''s2025'), (3, 'c@x.io', NULL);";
+    let out = redacted(&engine, insert);
+    assert!(
+        !out.contains("Summer2024") && !out.contains("Autumn"),
+        "{out}"
+    );
+    assert!(out.contains("(1, 'bob@x.io', 'SECRET_REF("), "{out}");
+    assert!(out.ends_with("(3, 'c@x.io', NULL);"), "{out}");
+
+    // MySQL quotes names with backticks; a call in a row (NOW()) is one cell.
+    let mysql =
+        "INSERT INTO `accounts` (`id`,`created`,`api_key`) VALUES (7,NOW(),'ak_9f8e7d6c5b4a3x');";
+    let out = redacted(&engine, mysql);
+    assert!(out.contains("(7,NOW(),'SECRET_REF("), "{out}");
+
+    // pg_dump: the header in COPY, tab-separated rows to `\.`.
+    let copy = "COPY public.users (id, email, password) FROM stdin;\n1\tbob@x.io\tSummer2024!\n2\tal@x.io\tAutumn2025\n\\.\n";
+    let out = redacted(&engine, copy);
+    assert_eq!(out.matches("SECRET_REF(").count(), 2, "{out}");
+    assert!(out.contains("\n1\tbob@x.io\tSECRET_REF("), "{out}");
+
+    // A spreadsheet API's values, as a tool result (a JSON text inside a JSON string).
+    let sheet = serde_json::json!({ "values": [
+        ["Site", "Username", "Password"],
+        ["bank", "bob", "Bank#Pass2024"],
+        ["mail", "bob", "M4ilSecret!"],
+    ]})
+    .to_string();
+    let body =
+        serde_json::json!({ "messages": [{ "role": "tool", "content": sheet }] }).to_string();
+    let out = redacted(&engine, &body);
+    assert!(
+        !out.contains("Bank#Pass") && !out.contains("M4ilSecret"),
+        "{out}"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sheet: serde_json::Value =
+        serde_json::from_str(parsed["messages"][0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(sheet["values"][1][1], "bob");
+}
+
+#[test]
+fn argument_lists_and_inserts_without_rows_open_no_table() {
+    let engine = engine();
+    let benign = [
+        "def login(username, password): pass\nlogin(user, password)\nfoo(a, b)\n",
+        "INSERT INTO users (id, password) SELECT id, crypt('x') FROM staging;",
+        r#"{"required": ["username", "password"], "type": "object"}"#,
+        r#"[["user", "password"], "misc"]"#,
+    ];
+    for text in benign {
+        let findings = engine.redact(text.as_bytes()).findings().len();
+        assert_eq!(findings, 0, "{text}");
+    }
+}
