@@ -30,6 +30,8 @@ pub(crate) const DESCRIPTION: &str = "A cell of a table column whose header name
 const MAX_HEADER: usize = 1024;
 /// How many rows under one header are read.
 const MAX_ROWS: usize = 10_000;
+/// How long one row may be (a quoted cell may hold line breaks).
+const MAX_RECORD: usize = 64 * 1024;
 /// How long a header cell may be: names, not sentences.
 const MAX_NAME: usize = 64;
 
@@ -183,7 +185,7 @@ impl Header {
         if trimmed.first() == Some(&b'|') && trimmed.last() != Some(&b'|') {
             return None;
         }
-        let (cells, _) = split(line, delimiter);
+        let (cells, _, _) = split(line, delimiter);
         // Two names at least: a one-column list with trailing commas is not a table. A CSV
         // header names its last column too; a list that ends in a comma is code.
         let listed = matches!(delimiter, Delimiter::Byte(b',' | b';'))
@@ -303,89 +305,98 @@ fn secret_name(name: &[u8]) -> Option<Strength> {
     }
 }
 
-/// Splits one line into cell spans (relative to `line`, trimmed, without CSV quotes). The
-/// bool says whether the line ended at a bare `"`: the JSON string holding the table closed
-/// there, so nothing after it is a row.
-fn split(line: &[u8], delimiter: Delimiter) -> (Vec<Range<usize>>, bool) {
+/// How a cell ends.
+enum After {
+    /// Another cell of the record starts here.
+    Cell(usize),
+    /// The record ends here (at its line break, or the end of the text given).
+    Record(usize),
+    /// A bare `"` here closes the JSON string holding the table: nothing after it is a row.
+    Closed(usize),
+}
+
+/// Splits one record of `text` (from its start) into cell spans, trimmed and without CSV
+/// quotes; says where the record ends and whether the JSON string holding the table closed
+/// there. A record is one line, except that a quoted cell may hold line breaks (CSV allows
+/// them, and a literal `\n` in a cell reads as one in the view).
+fn split(text: &[u8], delimiter: Delimiter) -> (Vec<Range<usize>>, usize, bool) {
     let mut cells = Vec::new();
     let mut at = 0;
     loop {
         // Leading blanks.
-        while at < line.len()
-            && (line[at] == b' ' || (line[at] == b'\t' && delimiter != Delimiter::Byte(b'\t')))
+        while at < text.len()
+            && (text[at] == b' ' || (text[at] == b'\t' && delimiter != Delimiter::Byte(b'\t')))
         {
             at += 1;
         }
-        let (cell, next, closed) = if line.get(at) == Some(&b'"') {
-            quoted_cell(line, at, delimiter)
+        let (cell, after) = if text.get(at) == Some(&b'"') {
+            quoted_cell(text, at, delimiter)
         } else {
-            plain_cell(line, at, delimiter)
+            plain_cell(text, at, delimiter)
         };
         cells.push(cell);
-        if closed {
-            return (cells, true);
-        }
-        match next {
-            Some(next) => at = next,
-            None => return (cells, false),
+        match after {
+            After::Cell(next) => at = next,
+            After::Record(end) => return (cells, end, false),
+            After::Closed(end) => return (cells, end, true),
         }
     }
 }
 
-/// A cell in CSV quotes starting at `open`: its content, where the next cell starts (`None`
-/// at the end of the line), and whether the line ended at a bare quote.
-fn quoted_cell(
-    line: &[u8],
-    open: usize,
-    delimiter: Delimiter,
-) -> (Range<usize>, Option<usize>, bool) {
+/// A cell in CSV quotes starting at `open`: its content and how it ends.
+fn quoted_cell(text: &[u8], open: usize, delimiter: Delimiter) -> (Range<usize>, After) {
     let mut at = open + 1;
-    while let Some(i) = memchr::memchr(b'"', &line[at..]) {
+    while let Some(i) = memchr::memchr(b'"', &text[at..]) {
         let quote = at + i;
         // `""` is an escaped quote, unless the second one closes the JSON string holding
-        // the table (`"last cell""}`).
-        if line.get(quote + 1) == Some(&b'"')
-            && !matches!(line.get(quote + 2), None | Some(b'}' | b']' | b',' | b':'))
+        // the table (`"last cell""}`). Before a comma it is one (`"a"",b"`); should the
+        // JSON string end there instead (`"cell"","key":`), the span found is still cut at
+        // the string's raw closing quote.
+        if text.get(quote + 1) == Some(&b'"')
+            && !matches!(text.get(quote + 2), None | Some(b'}' | b']'))
         {
             at = quote + 2;
             continue;
         }
         let content = open + 1..quote;
-        let rest = &line[quote + 1..];
-        let blanks = rest.iter().take_while(|&&b| b == b' ').count();
+        let blanks = text[quote + 1..].iter().take_while(|&&b| b == b' ').count();
         let after = quote + 1 + blanks;
-        return match line.get(after) {
-            None => (content, None, false),
-            Some(b'"') => (content, None, true),
-            Some(_) => match delimiter_at(line, after, delimiter) {
-                Some(next) => (content, Some(next), false),
-                // Text after the closing quote: not a CSV cell; the line ends here.
-                None => (content, None, true),
+        return match text.get(after) {
+            None => (content, After::Record(after)),
+            Some(&b) if is_newline(b) => (content, After::Record(after)),
+            Some(b'"') => (content, After::Closed(after)),
+            Some(_) => match delimiter_at(text, after, delimiter) {
+                Some(next) => (content, After::Cell(next)),
+                // Text after the closing quote: not a CSV cell; the row ends here.
+                None => (content, After::Closed(after)),
             },
         };
     }
-    // Unclosed: the rest of the line.
-    (trim(line, open + 1, line.len()), None, false)
+    // Unclosed: the rest of the line is the cell.
+    let end = open
+        + text[open..]
+            .iter()
+            .position(|&b| is_newline(b))
+            .unwrap_or(text.len() - open);
+    (trim(text, open + 1, end), After::Record(end))
 }
 
 /// A cell without quotes starting at `start`: it runs to the delimiter, the line's end or a
 /// bare `"` (where the JSON string holding the table closes).
-fn plain_cell(
-    line: &[u8],
-    start: usize,
-    delimiter: Delimiter,
-) -> (Range<usize>, Option<usize>, bool) {
+fn plain_cell(text: &[u8], start: usize, delimiter: Delimiter) -> (Range<usize>, After) {
     let mut at = start;
-    while at < line.len() {
-        if line[at] == b'"' {
-            return (trim(line, start, at), None, true);
+    while at < text.len() {
+        match text[at] {
+            b'"' => return (trim(text, start, at), After::Closed(at)),
+            b if is_newline(b) => return (trim(text, start, at), After::Record(at)),
+            _ => {}
         }
-        if let Some(next) = delimiter_at(line, at, delimiter) {
-            return (trim(line, start, at), Some(next), false);
+        if let Some(next) = delimiter_at(text, at, delimiter) {
+            return (trim(text, start, at), After::Cell(next));
         }
         at += 1;
     }
-    (trim(line, start, line.len()), None, false)
+    (trim(text, start, text.len()), After::Record(text.len()))
 }
 
 /// If a delimiter starts at `at`, where the next cell starts.
@@ -433,12 +444,12 @@ fn read_rows(
         } else {
             1
         };
-        let end = at
+        let line_end = at
             + text[at..]
                 .iter()
                 .position(|&b| is_newline(b))
                 .unwrap_or(text.len() - at);
-        let line = &text[at..end];
+        let line = &text[at..line_end];
         if line
             .iter()
             .all(|&b| matches!(b, b'-' | b'+' | b'|' | b':' | b'=' | b' ' | b'\t'))
@@ -447,21 +458,22 @@ fn read_rows(
                 break;
             }
             // Markdown and psql rules under the header.
-            at = end;
+            at = line_end;
             continue;
         }
-        let (cells, closed) = split(line, header.delimiter);
+        let record = &text[at..text.len().min(at + MAX_RECORD)];
+        let (cells, end, closed) = split(record, header.delimiter);
         if cells.len() != header.cells {
             break;
         }
         rows += 1;
         for &(column, strength) in &header.columns {
             let cell = cells[column].clone();
-            if is_secret_value(&line[cell.clone()], strength) {
+            if is_secret_value(&record[cell.clone()], strength) {
                 found(at + cell.start, at + cell.end);
             }
         }
-        at = end;
+        at += end;
         if closed {
             break;
         }

@@ -220,3 +220,42 @@ fn argument_lists_and_inserts_without_rows_open_no_table() {
         assert_eq!(findings, 0, "{text}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever the other cells hold (delimiters, quotes, backslashes, line breaks), a
+    /// CSV table's password cells are replaced, raw and inside a JSON string; the JSON stays
+    /// valid and a second pass changes nothing.
+    #[test]
+    fn every_password_cell_of_a_csv_is_replaced(
+        rows in proptest::collection::vec(
+            (r#"[a-z0-9 ,;"'\\|\t\n]{0,12}"#, "[A-Za-z]{4}[0-9]{4}[!#%]{1,2}[A-Za-z0-9]{2,8}"),
+            1..8,
+        ),
+        trailing_newline in proptest::bool::ANY,
+    ) {
+        static ENGINE: std::sync::OnceLock<airlock_redact::Redactor> = std::sync::OnceLock::new();
+        let engine = ENGINE.get_or_init(engine);
+        let quote = |cell: &str| format!("\"{}\"", cell.replace('"', "\"\""));
+        let mut csv = String::from("note,password,site");
+        for (note, password) in &rows {
+            csv.push('\n');
+            csv.push_str(&format!("{},{password},example.org", quote(note)));
+        }
+        if trailing_newline {
+            csv.push('\n');
+        }
+        let body = serde_json::json!({ "messages": [{ "role": "tool", "content": csv }] })
+            .to_string();
+        for input in [csv.as_str(), body.as_str()] {
+            let out = redacted(engine, input);
+            for (_, password) in &rows {
+                proptest::prop_assert!(!out.contains(password.as_str()), "{out}");
+            }
+            proptest::prop_assert_eq!(redacted(engine, &out), out.clone());
+        }
+        let out = redacted(engine, &body);
+        proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok(), "{out}");
+    }
+}
