@@ -1,5 +1,7 @@
 //! Encoded text inside a request: runs of base64 or hex that decode to readable text (a file
-//! an agent read and sent encoded, a Kubernetes secret's `data`, `xxd -p` output).
+//! an agent read and sent encoded, a Kubernetes secret's `data`, `xxd -p` output), and
+//! percent-encoded text whose escapes hide its structure (`DB_PASSWORD%3D...%0A`, a form
+//! field holding a config file).
 //!
 //! This module only finds such runs and decodes them; the engine runs the regex and entropy
 //! layers over the decoded text, and a finding there replaces the whole run (part of an
@@ -53,7 +55,80 @@ pub(crate) fn decoded_runs(text: &[u8], opaque: &[Range<usize>]) -> Vec<Decoded>
             });
         }
     }
+    percent_runs(text, &mut found);
     found
+}
+
+/// Percent-encoded runs (one form field's value or one URL component: `=` and `&` end them)
+/// whose escapes hide an assignment, a line break or a quote (`%3D`,
+/// `%3A`, `%0A`, `%22`, `%27`): the rules read them decoded. A URL whose escapes are only
+/// path separators or punctuation reads well enough as it is, and is left alone so that a
+/// finding in it replaces the secret only.
+fn percent_runs(text: &[u8], found: &mut Vec<Decoded>) {
+    let is_url_byte = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'%' | b'.' | b'_' | b'~' | b'-' | b'+' | b'*' | b'!')
+    };
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'%', &text[at..]) {
+        let percent = at + i;
+        let mut start = percent;
+        while start > at && is_url_byte(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = percent;
+        while end < text.len() && is_url_byte(text[end]) {
+            end += 1;
+        }
+        at = end.max(percent + 1);
+        let run = &text[start..end];
+        let hides = |code: &[u8]| {
+            memchr::memmem::find_iter(run, b"%").any(|p| {
+                run.get(p + 1..p + 3)
+                    .is_some_and(|c| c.eq_ignore_ascii_case(code))
+            })
+        };
+        if run.len() < MIN_BASE64_RUN / 2
+            || ![&b"3D"[..], b"3A", b"0A", b"22", b"27"]
+                .iter()
+                .any(|c| hides(c))
+        {
+            continue;
+        }
+        let decoded = Zeroizing::new(percent_decode(run));
+        if readable(&decoded) {
+            found.push(Decoded {
+                span: start..end,
+                text: decoded,
+            });
+        }
+    }
+}
+
+/// `%XX` escapes and `+` (a space in form fields) decoded; a stray `%` is kept.
+fn percent_decode(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        match run[i] {
+            b'%' if run
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                out.extend(hex_decode(&run[i + 1..i + 3]));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Where a run that starts at `start` and whose first line ends at `end` ends. A run wrapped
@@ -219,6 +294,35 @@ mod tests {
             .collect();
         assert_eq!(texts(&wrapped.join("\n")), std::slice::from_ref(&env));
         assert_eq!(texts(&wrapped.join("\r\n")), [env]);
+    }
+
+    #[test]
+    fn percent_encoding_that_hides_structure_is_decoded() {
+        // Built at run time: the repository's own sources are a benign corpus for the scanner.
+        let env = format!(
+            "DB_PASSWORD={}\nAPI_URL=https://x.example/a b",
+            "hunter2".repeat(2)
+        );
+        let encoded: String = env
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let input = format!("body: data={encoded}&submit=1 sent");
+        let runs = decoded_runs(input.as_bytes(), &[]);
+        assert_eq!(runs.len(), 1, "{input}");
+        // One form field's value: its name and the next field stay.
+        assert!(input[runs[0].span.clone()].starts_with("DB_PASSWORD%3D"));
+        assert!(input[runs[0].span.end..].starts_with("&submit=1"));
+        assert!(
+            String::from_utf8_lossy(&runs[0].text).contains(&env),
+            "{input}"
+        );
+        // Escaped slashes and punctuation alone: left as they are.
+        assert!(texts("https://x.example/login?next=%2Fhome%2Fdocs&lang=en%2DGB").is_empty());
     }
 
     #[test]

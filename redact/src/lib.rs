@@ -10,8 +10,9 @@
 //!   values, from the vault), a [`RuleSet`] (token formats, from `rules/redaction.toml`) and a
 //!   [`PlaceholderKey`], then shared (`Send + Sync`) and used for every request.
 //! - [`Redactor::redact`] runs the layers in order: registry (exact known values, in every
-//!   encoded form) → regex rules (on JSON string content unescaped, nested strings too) →
-//!   entropy; base64 or hex that decodes to text is read decoded by the last two, and a finding
+//!   encoded form) → regex rules (on JSON string content unescaped, nested strings too),
+//!   with the table pass (cells under a header that names a secret) → entropy; base64, hex or
+//!   percent-encoding that decodes to text is read decoded by the last two, and a finding
 //!   there replaces the whole encoded run. An earlier layer wins an overlap, but every byte
 //!   any layer flags is replaced: where a later layer's match reaches past an earlier one, the
 //!   rest is replaced too, so no part of a secret survives.

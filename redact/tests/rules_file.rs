@@ -239,3 +239,24 @@ fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
         assert_eq!(engine.redact(text.as_bytes()).as_bytes(), text.as_bytes());
     }
 }
+
+/// A form field holding a percent-encoded config file: the field's value is replaced whole,
+/// its name and the other fields stay; a URL with escaped slashes only keeps its own finding.
+#[test]
+fn percent_encoded_assignments_are_read_decoded() {
+    let engine = engine();
+    let body = serde_json::json!({
+        "content": "POST /import body: name=prod&config=DB_HOST%3Ddb1%0ADB_PASSWORD%3DSummer2024x%0A&go=1"
+    })
+    .to_string();
+    let out = String::from_utf8(engine.redact(body.as_bytes()).as_bytes().to_vec()).unwrap();
+    assert!(!out.contains("Summer2024x"), "{out}");
+    assert!(out.contains("name=prod&config=SECRET_REF("), "{out}");
+    assert!(out.contains(")&go=1"), "{out}");
+    let url = "https://app.example/login?next=%2Fhome&password=Summer%212024x";
+    let out = String::from_utf8(engine.redact(url.as_bytes()).as_bytes().to_vec()).unwrap();
+    assert!(
+        out.starts_with("https://app.example/login?next=%2Fhome&password=SECRET_REF("),
+        "{out}"
+    );
+}
