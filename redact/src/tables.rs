@@ -413,11 +413,12 @@ fn delimiter_at(line: &[u8], at: usize, delimiter: Delimiter) -> Option<usize> {
     }
 }
 
-fn trim(line: &[u8], mut start: usize, mut end: usize) -> Range<usize> {
-    while start < end && line[start].is_ascii_whitespace() {
+/// `start..end` of `text` without the blanks at either end.
+fn trim(text: &[u8], mut start: usize, mut end: usize) -> Range<usize> {
+    while start < end && text[start].is_ascii_whitespace() {
         start += 1;
     }
-    while end > start && line[end - 1].is_ascii_whitespace() {
+    while end > start && text[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
     start..end

@@ -9,7 +9,9 @@
 
 use std::ops::Range;
 
-use super::{is_newline, is_secret_value, read_rows, secret_name, Delimiter, Header, Strength};
+use super::{
+    is_newline, is_secret_value, read_rows, secret_name, trim, Delimiter, Header, Strength,
+};
 
 /// How far back from a name its list may open.
 const MAX_BACK: usize = 1024;
@@ -192,16 +194,6 @@ fn after_quoted(text: &[u8], open: usize, quote: u8, limit: usize) -> Option<usi
         }
     }
     None
-}
-
-fn trim(text: &[u8], mut start: usize, mut end: usize) -> Range<usize> {
-    while start < end && text[start].is_ascii_whitespace() {
-        start += 1;
-    }
-    while end > start && text[end - 1].is_ascii_whitespace() {
-        end -= 1;
-    }
-    start..end
 }
 
 fn strip_quotes(text: &[u8], cell: Range<usize>) -> Range<usize> {
