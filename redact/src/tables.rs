@@ -198,8 +198,13 @@ impl Header {
             let quoted = cell.start > 0 && line[cell.start - 1] == b'"';
             let name = strip_emphasis(&line[cell.clone()]);
             // Every cell of a header is a name. In comma or semicolon lists a name with a
-            // space must be quoted: `Enter username, password` is prose.
-            let spaced_ok = quoted || !matches!(delimiter, Delimiter::Byte(b',' | b';'));
+            // space must be quoted (`Enter username, password` is prose), and in aligned
+            // columns a name is one word (`Use the password.  Then log in` is prose too).
+            let spaced_ok = match delimiter {
+                Delimiter::Byte(b',' | b';') => quoted,
+                Delimiter::Spaces => false,
+                Delimiter::Byte(_) => true,
+            };
             if name.len() > MAX_NAME
                 || !name
                     .iter()
