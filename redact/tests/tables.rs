@@ -155,7 +155,7 @@ fn headers_that_only_mention_a_secret_open_no_table() {
         // Prose lists and code.
         "The form asks for email, password\nIf you forget it, click reset\nThen, click login\n",
         "    return username, password\n    x, y\n",
-        "Use the password.  Then log in.\nIt is on the card.  Keep it safe.\n",
+        "Use the password.  Then log in.\nIt is taped below.  Keep it safe.\n",
         "fn login(user: &str, password: &str) -> bool {\n    check(user, password)\n}\n",
         // Columns whose names contain a secret word without naming a secret.
         "| token | pos |\n|---|---|\n| the | DET |\n| cat | NOUN |\n",
