@@ -217,6 +217,20 @@ impl Header {
                 columns.push((index, strength));
             }
         }
+        // Names listed with a space after each comma are as often prose (`username,
+        // password` then `Next, click`) as a hand-written table: the values under them must
+        // look made up, as under a loose name.
+        let prose_like = matches!(delimiter, Delimiter::Byte(b',' | b';'))
+            && line
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b',' || b == b';')
+                .all(|(i, _)| line.get(i + 1) == Some(&b' '));
+        if prose_like {
+            for column in &mut columns {
+                column.1 = Strength::Loose;
+            }
+        }
         (!columns.is_empty()).then_some(Header {
             delimiter,
             cells: cells.len(),

@@ -146,6 +146,12 @@ fn a_table_ends_where_its_rows_stop_matching_the_header() {
     let out = redacted(&engine, text);
     assert_eq!(out.matches("SECRET_REF(").count(), 1, "{out}");
     assert!(out.contains("\nNotes follow, written later\n"), "{out}");
+    // Written by hand, a space after each comma: a made-up value is still read.
+    let out = redacted(&engine, "user, password\nbob, Summer2024!\n");
+    assert!(
+        out.starts_with("user, password\nbob, SECRET_REF(generic.secret_column."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -156,6 +162,7 @@ fn headers_that_only_mention_a_secret_open_no_table() {
         "The form asks for email, password\nIf you forget it, click reset\nThen, click login\n",
         "    return username, password\n    x, y\n",
         "Use the password.  Then log in.\nIt is taped below.  Keep it safe.\n",
+        "username, password\nNext, click\n",
         "fn login(user: &str, password: &str) -> bool {\n    check(user, password)\n}\n",
         // Columns whose names contain a secret word without naming a secret.
         "| token | pos |\n|---|---|\n| the | DET |\n| cat | NOUN |\n",
