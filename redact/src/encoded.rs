@@ -82,17 +82,14 @@ fn percent_runs(text: &[u8], found: &mut Vec<Decoded>) {
         }
         at = end.max(percent + 1);
         let run = &text[start..end];
-        let hides = |code: &[u8]| {
-            memchr::memmem::find_iter(run, b"%").any(|p| {
-                run.get(p + 1..p + 3)
-                    .is_some_and(|c| c.eq_ignore_ascii_case(code))
+        let hides_structure = memchr::memchr_iter(b'%', run).any(|p| {
+            run.get(p + 1..p + 3).is_some_and(|code| {
+                [&b"3D"[..], b"3A", b"0A", b"22", b"27"]
+                    .iter()
+                    .any(|c| code.eq_ignore_ascii_case(c))
             })
-        };
-        if run.len() < MIN_BASE64_RUN / 2
-            || ![&b"3D"[..], b"3A", b"0A", b"22", b"27"]
-                .iter()
-                .any(|c| hides(c))
-        {
+        });
+        if run.len() < MIN_BASE64_RUN / 2 || !hides_structure {
             continue;
         }
         let decoded = Zeroizing::new(percent_decode(run));

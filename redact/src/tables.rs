@@ -26,11 +26,12 @@ pub(crate) const RULE_ID: &str = "generic.secret_column";
 /// What the pass finds, for `airlock redact --explain`.
 pub(crate) const DESCRIPTION: &str = "A cell of a table column whose header names a password, secret, token or key (CSV, TSV, Markdown, psql)";
 
-/// How far around a name the pass looks for the ends of its line: a header is short.
+/// How far around a name the pass looks for the ends of its line (or the start of its
+/// bracketed list): a header is short.
 const MAX_HEADER: usize = 1024;
 /// How many rows under one header are read.
 const MAX_ROWS: usize = 10_000;
-/// How long one row may be (a quoted cell may hold line breaks).
+/// How long one row may be (a quoted cell may hold line breaks; a bracketed row is a list).
 const MAX_RECORD: usize = 64 * 1024;
 /// How long a header cell may be: names, not sentences.
 const MAX_NAME: usize = 64;
@@ -205,12 +206,7 @@ impl Header {
                 Delimiter::Spaces => false,
                 Delimiter::Byte(_) => true,
             };
-            if name.len() > MAX_NAME
-                || !name
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
-                || (!spaced_ok && name.contains(&b' '))
-            {
+            if !is_column_name(name) || (!spaced_ok && name.contains(&b' ')) {
                 return None;
             }
             if let Some(strength) = secret_name(name) {
@@ -237,6 +233,14 @@ impl Header {
             columns,
         })
     }
+}
+
+/// Whether a header cell reads as a column's name: short, words only.
+fn is_column_name(name: &[u8]) -> bool {
+    name.len() <= MAX_NAME
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
 }
 
 /// A Markdown header cell without its `**bold**` or `` `code` `` marks.

@@ -10,15 +10,9 @@
 use std::ops::Range;
 
 use super::{
-    is_newline, is_secret_value, read_rows, secret_name, trim, Delimiter, Header, Strength,
+    is_column_name, is_newline, is_secret_value, read_rows, secret_name, trim, Delimiter, Header,
+    Strength, MAX_HEADER, MAX_RECORD, MAX_ROWS,
 };
-
-/// How far back from a name its list may open.
-const MAX_BACK: usize = 1024;
-/// How long one list (a header or a row) may be.
-const MAX_LIST: usize = 64 * 1024;
-/// How many rows after one header are read.
-const MAX_ROWS: usize = 10_000;
 
 /// If the name at `name` is a cell of a bracketed header, reads that table, reports its
 /// secret cells and returns where it ends.
@@ -42,11 +36,7 @@ pub(super) fn scan(
     for (index, cell) in cells.iter().enumerate() {
         let cell = strip_quotes(text, cell.clone());
         let cell = &text[cell];
-        if cell.len() > super::MAX_NAME
-            || !cell
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '))
-        {
+        if !is_column_name(cell) {
             return None;
         }
         if let Some(strength) = secret_name(cell) {
@@ -139,7 +129,7 @@ fn skip_blanks(text: &[u8], mut at: usize) -> usize {
 /// Where the list holding the name at `at` opens: the nearest `(` or `[` before it, with
 /// nothing between that closes a list or ends a statement.
 fn list_open(text: &[u8], at: usize) -> Option<usize> {
-    let floor = at.saturating_sub(MAX_BACK);
+    let floor = at.saturating_sub(MAX_HEADER);
     let back = text[floor..at]
         .iter()
         .rposition(|&b| matches!(b, b'(' | b'[' | b')' | b']' | b';' | b'{' | b'}'))?;
@@ -151,7 +141,7 @@ fn list_open(text: &[u8], at: usize) -> Option<usize> {
 /// Quotes (`'…'` with `''`, `"…"`, `` `…` ``) and nested parentheses (`NOW()`) are honoured.
 fn cells(text: &[u8], open: usize) -> Option<(Vec<Range<usize>>, usize)> {
     let close_byte = if text[open] == b'(' { b')' } else { b']' };
-    let limit = text.len().min(open + MAX_LIST);
+    let limit = text.len().min(open + MAX_RECORD);
     let mut cells = Vec::new();
     let mut start = open + 1;
     let mut at = start;
