@@ -4,7 +4,7 @@
 mod support;
 
 use airlock_redact::{Redactor, RuleSet};
-use support::{engine, RULES};
+use support::{engine, redacted, RULES};
 
 /// What the engine flags in `text`: rule and matched text, for a failure message (these
 /// corpora are public and hold no secrets).
@@ -123,7 +123,7 @@ fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
     let body: String = (0..52).map(|i| format!("MIIJ{:060}\n", i)).collect();
     let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----");
     let json = serde_json::to_string(&serde_json::json!({ "k": pem })).unwrap();
-    let out = String::from_utf8(engine.redact(json.as_bytes()).into_bytes()).unwrap();
+    let out = redacted(&engine, &json);
     let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
         parsed["k"]
@@ -140,7 +140,7 @@ fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
         base64::engine::general_purpose::STANDARD.encode(pem.as_bytes())
     };
     let line = format!("tls.key: {encoded}\n");
-    let out = String::from_utf8(engine.redact(line.as_bytes()).into_bytes()).unwrap();
+    let out = redacted(&engine, &line);
     assert!(
         out.len() < 100,
         "part of the encoded key survived: {} bytes left",
@@ -151,7 +151,7 @@ fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
     let filler = "x".repeat(500);
     let token = "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";
     let text = format!("password {filler} {token}");
-    let out = String::from_utf8(engine.redact(text.as_bytes()).into_bytes()).unwrap();
+    let out = redacted(&engine, &text);
     assert!(!out.contains("ghp_"), "{out}");
 }
 
@@ -165,7 +165,7 @@ fn assignments_in_nested_tool_arguments_are_found_at_their_line_starts() {
     let arguments = serde_json::json!({ "path": ".env", "content": env }).to_string();
     let body = serde_json::json!({ "tool_calls": [{ "function": { "arguments": arguments } }] });
     let body = body.to_string();
-    let text = String::from_utf8(engine.redact(body.as_bytes()).as_bytes().to_vec()).unwrap();
+    let text = redacted(&engine, &body);
     assert!(
         !text.contains("Summer2024x") && !text.contains("AKIAPYCDYBK377OXTZQ6"),
         "{text}"
@@ -249,12 +249,12 @@ fn percent_encoded_assignments_are_read_decoded() {
         "content": "POST /import body: name=prod&config=DB_HOST%3Ddb1%0ADB_PASSWORD%3DSummer2024x%0A&go=1"
     })
     .to_string();
-    let out = String::from_utf8(engine.redact(body.as_bytes()).as_bytes().to_vec()).unwrap();
+    let out = redacted(&engine, &body);
     assert!(!out.contains("Summer2024x"), "{out}");
     assert!(out.contains("name=prod&config=SECRET_REF("), "{out}");
     assert!(out.contains(")&go=1"), "{out}");
     let url = "https://app.example/login?next=%2Fhome&password=Summer%212024x";
-    let out = String::from_utf8(engine.redact(url.as_bytes()).as_bytes().to_vec()).unwrap();
+    let out = redacted(&engine, url);
     assert!(
         out.starts_with("https://app.example/login?next=%2Fhome&password=SECRET_REF("),
         "{out}"
