@@ -22,6 +22,10 @@ pub enum Check {
     /// HTTP Basic credentials: standard base64 of printable `user:password`, the password
     /// not empty.
     BasicCredentials,
+    /// SASL PLAIN credentials (SMTP, IMAP, XMPP `AUTH PLAIN`): standard base64 of
+    /// `[authzid] NUL user NUL password`, printable apart from the two NULs, the password
+    /// not empty.
+    SaslPlain,
 }
 
 impl Check {
@@ -35,6 +39,7 @@ impl Check {
                 value.iter().any(u8::is_ascii_alphabetic) && value.iter().any(u8::is_ascii_digit)
             }
             Check::BasicCredentials => basic_credentials(value),
+            Check::SaslPlain => sasl_plain(value),
         }
     }
 }
@@ -108,6 +113,23 @@ fn basic_credentials(value: &[u8]) -> bool {
     printable && std::str::from_utf8(&decoded).is_ok() && password.is_some_and(|p| !p.is_empty())
 }
 
+fn sasl_plain(value: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+        return false;
+    };
+    let mut parts = decoded.split(|&b| b == 0);
+    let (Some(_authzid), Some(user), Some(password), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    std::str::from_utf8(&decoded).is_ok()
+        && !user.is_empty()
+        && !password.is_empty()
+        && decoded.iter().all(|&b| b == 0 || b >= 0x20 && b != 0x7f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +189,19 @@ mod tests {
         assert!(!Check::DiscordUserId.passes(token("0185746435793891328").as_bytes()));
         assert!(!Check::DiscordUserId.passes(token("118574643579389132x").as_bytes()));
         assert!(!Check::DiscordUserId.passes(format!("M!!!.GkT2xB.{hmac}").as_bytes()));
+    }
+
+    #[test]
+    fn sasl_plain_decodes_to_two_nuls_and_a_password() {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        assert!(Check::SaslPlain.passes(b64(b"\0alice\0SmtpPass2024!").as_bytes()));
+        assert!(Check::SaslPlain.passes(b64(b"admin\0alice\0pw").as_bytes()));
+        // No password, one NUL only, a control byte, not base64.
+        assert!(!Check::SaslPlain.passes(b64(b"\0alice\0").as_bytes()));
+        assert!(!Check::SaslPlain.passes(b64(b"alice\0password").as_bytes()));
+        assert!(!Check::SaslPlain.passes(b64(b"\0al\x01ce\0pw").as_bytes()));
+        assert!(!Check::SaslPlain.passes(b"not base64!"));
     }
 
     #[test]
