@@ -20,6 +20,9 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Non-streamed responses larger than this are relayed but not metered.
@@ -137,11 +140,9 @@ impl<B> MeteredBody<B> {
                                 if memchr::memmem::find(data, b"\"usage\"").is_none() {
                                     continue;
                                 }
-                                if let Ok(value) =
-                                    serde_json::from_slice::<Value>(data.trim_ascii())
-                                {
-                                    read_usage(&value, &mut self.usage);
-                                    usage_only |= is_usage_chunk(&value);
+                                if let Some(event) = Members::parse(data) {
+                                    read_usage(&event, &mut self.usage);
+                                    usage_only |= is_usage_chunk(&event);
                                 }
                             }
                         }
@@ -187,8 +188,8 @@ impl<B> MeteredBody<B> {
             too_big: false,
         } = &self.format
         {
-            if let Ok(value) = serde_json::from_slice::<Value>(body) {
-                read_usage(&value, &mut self.usage);
+            if let Some(response) = Members::parse(body) {
+                read_usage(&response, &mut self.usage);
             }
         }
         if let Some(meter) = self.meter.take() {
@@ -216,13 +217,13 @@ fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// OpenAI's closing chunk for `stream_options.include_usage`: no choices, only usage.
-fn is_usage_chunk(value: &Value) -> bool {
-    value.get("object").and_then(Value::as_str) == Some("chat.completion.chunk")
-        && value
-            .get("choices")
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-        && value.get("usage").is_some_and(Value::is_object)
+fn is_usage_chunk(event: &Members<'_>) -> bool {
+    text(event.object).as_deref() == Some("chat.completion.chunk")
+        && event
+            .choices
+            .and_then(|c| serde_json::from_str::<Vec<IgnoredAny>>(c.get()).ok())
+            .is_some_and(|c| c.is_empty())
+        && event.usage.is_some_and(is_object)
 }
 
 /// Asks an OpenAI chat completion stream for its usage chunk when the client did not: adds
@@ -269,65 +270,159 @@ pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
     }
 }
 
-fn count(value: &Value, key: &str) -> Option<u64> {
-    value.get(key).and_then(Value::as_u64)
+/// The members usage is read from, in an event, a whole response, or the `message` /
+/// `response` inside one. Every other member is skipped without being parsed: a response's
+/// `choices` or `output` can run to megabytes, and building a tree of them cost more than
+/// the rest of the relay's work on a small response.
+#[derive(Deserialize, Default)]
+struct Members<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    response: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    choices: Option<&'a RawValue>,
+}
+
+impl<'a> Members<'a> {
+    /// The members of a JSON object; `None` for anything else.
+    fn parse(json: &'a [u8]) -> Option<Self> {
+        let json = json.trim_ascii();
+        if json.first() != Some(&b'{') {
+            return None;
+        }
+        serde_json::from_slice(json).ok()
+    }
+
+    fn of(raw: Option<&'a RawValue>) -> Option<Self> {
+        raw.and_then(|raw| Members::parse(raw.get().as_bytes()))
+    }
+}
+
+/// A usage report: counts under Anthropic's and both OpenAI APIs' names.
+#[derive(Deserialize)]
+struct Report<'a> {
+    #[serde(borrow, default)]
+    input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    output_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_creation_input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    cache_read_input_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    prompt_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    completion_tokens: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    prompt_tokens_details: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    input_tokens_details: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Details<'a> {
+    #[serde(borrow, default)]
+    cached_tokens: Option<&'a RawValue>,
+}
+
+fn is_object(raw: &RawValue) -> bool {
+    raw.get().starts_with('{')
+}
+
+/// A count: a non-negative integer, anything else is no count.
+fn count(raw: Option<&RawValue>) -> Option<u64> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}
+
+/// A string member's text; anything else is no text.
+fn text(raw: Option<&RawValue>) -> Option<std::borrow::Cow<'_, str>> {
+    let raw = raw?.get();
+    match serde_json::from_str::<&str>(raw) {
+        Ok(borrowed) => Some(borrowed.into()),
+        // Escapes inside: only an owned string can hold the text.
+        Err(_) => serde_json::from_str::<String>(raw).ok().map(Into::into),
+    }
+}
+
+fn cached_tokens(details: Option<&RawValue>) -> Option<u64> {
+    let details = details.filter(|d| is_object(d))?;
+    count(
+        serde_json::from_str::<Details<'_>>(details.get())
+            .ok()?
+            .cached_tokens,
+    )
 }
 
 /// Folds whatever usage `event` carries into `usage`. Counts in one response are cumulative
 /// (Anthropic repeats and grows them), so a count replaces the earlier one.
-fn read_usage(event: &Value, usage: &mut Usage) {
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
-    let (container, report) = match kind {
+fn read_usage(event: &Members<'_>, usage: &mut Usage) {
+    let kind = text(event.kind);
+    let (container, report) = match kind.as_deref().unwrap_or("") {
         // Anthropic streaming: the message (model, input side) then deltas (output side).
-        "message_start" => (event.get("message"), event.pointer("/message/usage")),
-        "message_delta" => (None, event.get("usage")),
+        "message_start" => {
+            let message = Members::of(event.message);
+            let report = message.as_ref().and_then(|m| m.usage);
+            (message, report)
+        }
+        "message_delta" => (None, event.usage),
         // OpenAI responses: the final event holds the whole response.
         "response.completed" | "response.incomplete" | "response.failed" => {
-            (event.get("response"), event.pointer("/response/usage"))
+            let response = Members::of(event.response);
+            let report = response.as_ref().and_then(|r| r.usage);
+            (response, report)
         }
         // Whole JSON responses (Anthropic message, chat completion, response object) and
         // chat completion chunks.
-        _ => (Some(event), event.get("usage")),
+        _ => (
+            Some(Members {
+                model: event.model,
+                ..Members::default()
+            }),
+            event.usage,
+        ),
     };
-    if let Some(model) = container
-        .and_then(|c| c.get("model"))
-        .and_then(Value::as_str)
-    {
-        usage.model = model.to_owned();
+    if let Some(model) = container.and_then(|c| text(c.model)) {
+        usage.model = model.into_owned();
     }
-    let Some(report) = report.filter(|r| r.is_object()) else {
+    let Some(report) = report
+        .filter(|r| is_object(r))
+        .and_then(|r| serde_json::from_str::<Report<'_>>(r.get()).ok())
+    else {
         return;
     };
     // Anthropic names.
-    if let Some(n) = count(report, "input_tokens") {
+    if let Some(n) = count(report.input_tokens) {
         usage.input_tokens = n;
     }
-    if let Some(n) = count(report, "output_tokens") {
+    if let Some(n) = count(report.output_tokens) {
         usage.output_tokens = n;
     }
-    if let Some(n) = count(report, "cache_creation_input_tokens") {
+    if let Some(n) = count(report.cache_creation_input_tokens) {
         usage.cache_creation_tokens = n;
     }
-    if let Some(n) = count(report, "cache_read_input_tokens") {
+    if let Some(n) = count(report.cache_read_input_tokens) {
         usage.cache_read_tokens = n;
     }
     // OpenAI chat names; cached prompt tokens are part of prompt_tokens there.
-    if let Some(n) = count(report, "prompt_tokens") {
-        let cached = report
-            .pointer("/prompt_tokens_details/cached_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+    if let Some(n) = count(report.prompt_tokens) {
+        let cached = cached_tokens(report.prompt_tokens_details).unwrap_or(0);
         usage.input_tokens = n.saturating_sub(cached);
         usage.cache_read_tokens = cached;
     }
-    if let Some(n) = count(report, "completion_tokens") {
+    if let Some(n) = count(report.completion_tokens) {
         usage.output_tokens = n;
     }
     // OpenAI responses: cached input is part of input_tokens.
-    if let Some(cached) = report
-        .pointer("/input_tokens_details/cached_tokens")
-        .and_then(Value::as_u64)
-    {
+    if let Some(cached) = cached_tokens(report.input_tokens_details) {
         usage.input_tokens = usage.input_tokens.saturating_sub(cached);
         usage.cache_read_tokens = cached;
     }
@@ -396,7 +491,7 @@ mod tests {
     fn usage_of(events: &[&str]) -> Usage {
         let mut usage = Usage::default();
         for e in events {
-            read_usage(&serde_json::from_str(e).unwrap(), &mut usage);
+            read_usage(&Members::parse(e.as_bytes()).unwrap(), &mut usage);
         }
         usage
     }
@@ -448,6 +543,32 @@ mod tests {
                 responses.cache_read_tokens
             ),
             ("gpt-5", 800, 70, 100)
+        );
+    }
+
+    #[test]
+    fn odd_members_are_no_usage_and_escaped_names_are_read() {
+        // Counts that are not non-negative integers count for nothing; the rest is read.
+        let odd = usage_of(&[
+            r#"{"model":"gpt-4o\u002dmini","choices":[{"message":{"content":"{\"usage\":1}"}}],"usage":{"prompt_tokens":"12","completion_tokens":7.5,"total_tokens":-1,"prompt_tokens_details":[1]}}"#,
+        ]);
+        assert_eq!(odd.model, "gpt-4o-mini");
+        assert!(odd.is_empty());
+        // Not objects where objects belong: nothing read, nothing panics.
+        for event in [
+            r#"{"type":"message_start","message":[1,2]}"#,
+            r#"{"type":"message_delta","usage":[3,4]}"#,
+            r#"{"type":"response.completed","response":"done"}"#,
+            r#"{"model":7,"usage":{"input_tokens":5}}"#,
+        ] {
+            let usage = usage_of(&[event]);
+            assert_eq!(usage.model, "", "{event}");
+        }
+        assert!(Members::parse(b"[1]").is_none());
+        assert!(Members::parse(b" {\"usage\":{}} ").is_some());
+        assert_eq!(
+            usage_of(&[r#"{"model":7,"usage":{"input_tokens":5}}"#]).input_tokens,
+            5
         );
     }
 
