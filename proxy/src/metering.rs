@@ -16,10 +16,12 @@
 //! channel. Only counts and model names leave this module, never content.
 
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
+use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -29,6 +31,8 @@ use serde_json::Value;
 const MAX_JSON: usize = 8 << 20;
 /// An SSE event longer than this is skipped by the parser (still relayed).
 const MAX_EVENT: usize = 1 << 20;
+/// Only events that name a usage are parsed.
+static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage\""));
 
 /// Token counts of one response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -137,7 +141,7 @@ impl<B> MeteredBody<B> {
                             if let Some(data) = line.strip_prefix(b"data:") {
                                 // Only events that carry usage are worth parsing: most are
                                 // content deltas, and a relay must not spend its time on them.
-                                if memchr::memmem::find(data, b"\"usage\"").is_none() {
+                                if USAGE.find(data).is_none() {
                                     continue;
                                 }
                                 if let Some(event) = Members::parse(data) {
@@ -206,10 +210,12 @@ impl<B> MeteredBody<B> {
 /// The end of the first complete event in `buf`: (where its text ends, length of the
 /// blank-line separator).
 fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let lf = memchr::memmem::find(buf, b"\n\n").map(|i| (i, 2));
+    static LF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\n"));
+    static CRLF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n\r\n"));
+    let lf = LF.find(buf).map(|i| (i, 2));
     // A CRLF end before the LF one starts before it: no need to search past that.
     let before = lf.map_or(buf.len(), |(i, _)| buf.len().min(i + 3));
-    let crlf = memchr::memmem::find(&buf[..before], b"\r\n\r\n").map(|i| (i, 4));
+    let crlf = CRLF.find(&buf[..before]).map(|i| (i, 4));
     match (lf, crlf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -236,8 +242,12 @@ pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
     // Most requests are settled without parsing: no `stream` key, or an `include_usage` key
     // already there (OpenClaw sends one). Inside a JSON string a quote is escaped, so
     // `"include_usage"` with both quotes bare is a key, never message text.
-    memchr::memmem::find(body, b"\"stream\"")?;
-    if memchr::memmem::find(body, b"\"include_usage\"").is_some() {
+    // Built once: a searcher costs more to build than a scan of a chat request.
+    static STREAM: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"stream\""));
+    static INCLUDE_USAGE: LazyLock<Finder<'static>> =
+        LazyLock::new(|| Finder::new(b"\"include_usage\""));
+    STREAM.find(body)?;
+    if INCLUDE_USAGE.find(body).is_some() {
         return None;
     }
     let top: std::collections::HashMap<String, &serde_json::value::RawValue> =

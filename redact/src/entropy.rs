@@ -12,6 +12,8 @@
 //! [`MAX_TOKEN`] (media and ciphertext, which the registry still scans).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
 /// Shorter tokens are never flagged: too few characters to tell random from words.
 const MIN_TOKEN: usize = 16;
@@ -342,11 +344,14 @@ impl Entropy {
 
 /// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
 fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+    // Built once: a searcher costs more to build than a scan of a chat request.
+    static BEGIN_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BEGIN));
+    static END_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(END));
     const BEGIN: &[u8] = b"-----BEGIN ";
     const END: &[u8] = b"-----END ";
     let mut blocks = Vec::new();
     let mut at = 0;
-    while let Some(offset) = memchr::memmem::find(&text[at..], BEGIN) {
+    while let Some(offset) = BEGIN_AT.find(&text[at..]) {
         let start = at + offset;
         let label_end = start
             + BEGIN.len()
@@ -356,7 +361,8 @@ fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
                 .take_while(|&&b| b != b'-')
                 .count();
         let label = &text[start + BEGIN.len()..label_end];
-        let end = memchr::memmem::find(&text[label_end..], END)
+        let end = END_AT
+            .find(&text[label_end..])
             .map_or(text.len(), |o| label_end + o + END.len());
         if !label.windows(7).any(|w| w == b"PRIVATE") {
             blocks.push(start..end);
