@@ -8,6 +8,8 @@
 //! [`RuleSet::check_examples`] runs. Rule ids appear in placeholders and metrics, so they are
 //! restricted to placeholder-safe characters.
 
+use std::collections::HashMap;
+
 use regex::bytes::{Regex, RegexBuilder};
 use std::ops::Range;
 
@@ -222,6 +224,9 @@ impl RuleSet {
             message: e.to_string().trim_end().to_owned(),
         })?;
         let mut rules: Vec<Rule> = Vec::with_capacity(file.rule.len());
+        // Rules that name the same value filters share one compiled regex: a set such as
+        // `not_a_value` is named by dozens of rules, and each copy cost its own memory.
+        let mut compiled_ignores: HashMap<String, Regex> = HashMap::new();
         for spec in file.rule {
             let line = line_of(text, spec.id.span().start);
             let id = spec.id.into_inner();
@@ -269,15 +274,21 @@ impl RuleSet {
             } else {
                 let alternatives: Vec<String> =
                     patterns.iter().map(|v| format!("(?:{v})")).collect();
-                Some(
-                    RegexBuilder::new(&alternatives.join("|"))
-                        .unicode(false)
-                        .size_limit(REGEX_SIZE_LIMIT)
-                        .build()
-                        .map_err(|e| {
-                            bad(format!("an ignore_values regex does not compile: {e}"))
-                        })?,
-                )
+                let pattern = alternatives.join("|");
+                match compiled_ignores.get(&pattern) {
+                    Some(regex) => Some(regex.clone()),
+                    None => {
+                        let regex = RegexBuilder::new(&pattern)
+                            .unicode(false)
+                            .size_limit(REGEX_SIZE_LIMIT)
+                            .build()
+                            .map_err(|e| {
+                                bad(format!("an ignore_values regex does not compile: {e}"))
+                            })?;
+                        compiled_ignores.insert(pattern, regex.clone());
+                        Some(regex)
+                    }
+                }
             };
             rules.push(Rule {
                 regex,

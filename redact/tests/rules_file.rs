@@ -39,6 +39,30 @@ fn every_rule_example_holds() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every compiled rule stays in memory for the life of the proxy, and a counted repetition
+/// is compiled as that many copies of its pattern: `[^;]{16,4096}` alone cost ~0.8 MB. A
+/// window already bounds how far a match can run, so a large count buys nothing.
+#[test]
+fn no_regex_counts_to_a_hundred_or_more() {
+    let count = regex::Regex::new(r"\{(\d+),(\d+)\}").unwrap();
+    let mut large = Vec::new();
+    for (n, line) in RULES.lines().enumerate() {
+        if !line.starts_with("regex = ") {
+            continue;
+        }
+        for caps in count.captures_iter(line) {
+            if caps[2].parse::<u32>().unwrap() >= 100 {
+                large.push(format!("line {}: {}", n + 1, &caps[0]));
+            }
+        }
+    }
+    assert!(
+        large.is_empty(),
+        "use an open bound ({{m,}}) instead:\n{}",
+        large.join("\n")
+    );
+}
+
 #[test]
 fn every_positive_example_is_replaced() {
     // Its own rule fires (every_rule_example_holds); here the whole engine must replace
