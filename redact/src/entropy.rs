@@ -406,6 +406,9 @@ fn is_hex(run: &[u8]) -> bool {
 
 /// The maximal runs of token bytes at least `min` long (`min` must be 14: the run test
 /// below is unrolled for it).
+///
+/// Prose is mostly short words, so only long runs are visited: the bit test finds them
+/// inside a block, and only a run that touches a block's edge is followed across it.
 fn long_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
     debug_assert_eq!(min, 14);
     let mut runs = Vec::new();
@@ -414,46 +417,46 @@ fn long_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
     for (block, chunk) in text.chunks(64).enumerate() {
         let base = block * 64;
         let n = chunk.len();
-        let mask = token_mask(chunk);
-        if open.is_none() {
-            // Bit i of `long` is set when bits i..i+14 all are: a run of 14 inside the block.
-            let mut long = mask & (mask >> 1);
-            long &= long >> 2;
-            long &= long >> 4;
-            long &= long >> 6;
-            if long == 0 {
-                // Nothing long here; a run touching the block's end may go on in the next.
-                let tail = (mask << (64 - n)).leading_ones() as usize;
-                if tail > 0 {
-                    open = Some(base + n - tail);
-                }
+        // Bits at and past `n` are clear.
+        let mut mask = token_mask(chunk);
+        if let Some(start) = open {
+            // The carried run ends at the block's first clear bit, or goes on past it.
+            let ones = mask.trailing_ones() as usize;
+            if ones == n {
                 continue;
             }
+            if base + ones - start >= min {
+                runs.push(start..base + ones);
+            }
+            open = None;
+            mask &= !((1u64 << ones) - 1);
         }
-        // Walk the block run by run: the next set bit opens a run, the next clear one
-        // closes it (bits past a short last block are clear, and close at the text's end).
-        let mut j = 0;
-        while j < n {
-            match open {
-                None => {
-                    let rest = mask >> j;
-                    if rest == 0 {
-                        break;
-                    }
-                    j += rest.trailing_zeros() as usize;
-                    open = Some(base + j);
-                }
-                Some(start) => {
-                    let rest = !mask >> j;
-                    if rest == 0 {
-                        break;
-                    }
-                    j += rest.trailing_zeros() as usize;
-                    if base + j - start >= min {
-                        runs.push(start..base + j);
-                    }
-                    open = None;
-                }
+        // Bit i of `long` is set when bits i..i+14 all are: a run of 14 inside the block.
+        let mut long = mask & (mask >> 1);
+        long &= long >> 2;
+        long &= long >> 4;
+        long &= long >> 6;
+        while long != 0 {
+            let at = long.trailing_zeros() as usize;
+            // The run holding bit `at`: back to the clear bit below it, on to the one above.
+            let clear_below = !mask & ((1u64 << at) - 1);
+            let start = 64 - clear_below.leading_zeros() as usize;
+            let clear_above = !mask >> at;
+            if clear_above == 0 {
+                // Only a full block's last run gets here (a short block's high bits are
+                // clear): it may go on in the next block.
+                open = Some(base + start);
+                break;
+            }
+            let end = at + clear_above.trailing_zeros() as usize;
+            runs.push(base + start..base + end);
+            long &= !((1u64 << end) - 1);
+        }
+        if open.is_none() && n == 64 {
+            // A short run touching the block's end may go on in the next block.
+            let tail = mask.leading_ones() as usize;
+            if tail > 0 {
+                open = Some(base + 64 - tail);
             }
         }
     }
