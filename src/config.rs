@@ -47,6 +47,16 @@ struct ProxySection {
     stream_idle_timeout: Option<String>,
     /// How long connecting to an upstream may take ("10s").
     connect_timeout: Option<String>,
+    /// Encoded documents (PDF, Office files, archives): "refuse" (the default) or "forward".
+    documents: Option<DocumentsSetting>,
+}
+
+/// `documents = "refuse"` or `documents = "forward"`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DocumentsSetting {
+    Refuse,
+    Forward,
 }
 
 /// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
@@ -179,6 +189,12 @@ impl Config {
                     .max_body_bytes
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
                 upstreams,
+                documents: match parsed.proxy.documents {
+                    None | Some(DocumentsSetting::Refuse) => {
+                        airlock_proxy::DocumentPolicy::Refuse
+                    }
+                    Some(DocumentsSetting::Forward) => airlock_proxy::DocumentPolicy::Forward,
+                },
                 agents: parsed.agents.into_iter().collect(),
                 max_concurrent_requests: parsed
                     .proxy

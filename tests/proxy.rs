@@ -271,6 +271,91 @@ async fn assert_refused(
     );
 }
 
+/// A request carrying a base64 PDF (an Anthropic `document` block) and one carrying a ZIP
+/// (an OpenAI `file_data`, an .xlsx): the engine cannot read their compressed content.
+fn document_requests() -> (String, String) {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    // What is inside does not matter: it is compressed, and no rule could read it.
+    let mut pdf =
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Filter /FlateDecode >>\nstream\n".to_vec();
+    pdf.extend((0..400u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let mut zip = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
+    zip.extend((0..400u32).map(|i| (i.wrapping_mul(40_503) >> 5) as u8));
+    let anthropic = json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": b64(&pdf)}},
+        {"type": "text", "text": "Summarise this."}]}]});
+    let openai = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": [
+        {"type": "file", "file": {"filename": "logins.xlsx", "file_data": format!(
+            "data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,{}", b64(&zip))}},
+        {"type": "text", "text": "Read this."}]}]});
+    (anthropic.to_string(), openai.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encoded_documents_are_refused_unless_the_operator_forwards_them() {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let (pdf, xlsx) = document_requests();
+    assert_refused(
+        &airlock,
+        &upstream,
+        post_json("/anthropic/v1/messages", pdf.clone()),
+        422,
+        "uninspectable_document",
+    )
+    .await;
+    let (_, _, body) = send(
+        airlock.addr,
+        post_json("/openai/v1/chat/completions", xlsx.clone()),
+    )
+    .await;
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["error"]["code"], "uninspectable_document");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ZIP archive or Office document"));
+
+    // Media passes, and an encoded text file is read like text: its secret is replaced.
+    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+    png.extend((0..600u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8));
+    let password = format!("Pw{}x", 7_919u32 * 104_729);
+    let notes = b64(format!("host: db.internal\npassword: {password}\n").as_bytes());
+    let media = json!({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64(&png)}},
+        {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": notes}}]}]});
+    let (status, _, _) = send(
+        airlock.addr,
+        post_json("/anthropic/v1/messages", media.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sent = upstream.recorded().last().unwrap().body.clone();
+    let sent: Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!(
+        sent["messages"][0]["content"][0]["source"]["data"],
+        b64(&png)
+    );
+    let document = sent["messages"][0]["content"][1]["source"]["data"]
+        .as_str()
+        .unwrap();
+    assert!(document.starts_with("SECRET_REF("), "{document}");
+
+    // The operator can let documents through.
+    let forwarding = Airlock::start(&config(&upstream, "documents = \"forward\""), &SECRETS);
+    for (path, body) in [
+        ("/anthropic/v1/messages", pdf),
+        ("/openai/v1/chat/completions", xlsx),
+    ] {
+        let (status, _, _) = send(forwarding.addr, post_json(path, body.clone())).await;
+        assert_eq!(status, 200);
+        assert_eq!(upstream.recorded().last().unwrap().body, Bytes::from(body));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_answer_with_their_status_and_forward_nothing() {
     let upstream = Upstream::start().await;

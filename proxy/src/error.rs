@@ -92,6 +92,12 @@ pub enum Refusal {
     Overloaded,
     /// The upstream sent no response headers within `upstream_timeout`.
     UpstreamTimeout,
+    /// The body carries an encoded document (PDF, Office file, archive) that the engine
+    /// cannot read inside, and `[proxy] documents` is `refuse`.
+    UninspectableDocument {
+        /// What the document is.
+        kind: airlock_redact::ContainerKind,
+    },
 }
 
 impl Refusal {
@@ -111,6 +117,7 @@ impl Refusal {
             Refusal::EgressNotAllowed => StatusCode::FORBIDDEN,
             Refusal::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Refusal::UninspectableDocument { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -129,6 +136,7 @@ impl Refusal {
             Refusal::EgressNotAllowed => "egress_not_allowed",
             Refusal::Overloaded => "overloaded",
             Refusal::UpstreamTimeout => "upstream_timeout",
+            Refusal::UninspectableDocument { .. } => "uninspectable_document",
         }
     }
 
@@ -150,6 +158,10 @@ impl Refusal {
             Refusal::Overloaded => "airlock: too many requests in flight (max_concurrent_requests); retry shortly; nothing was forwarded".into(),
             Refusal::EgressNotAllowed => format!("airlock: forward-proxy requests (CONNECT, absolute URLs) are refused; use http://<airlock>/<upstream>/... as the base URL, with <upstream> one of: {upstreams}; nothing was forwarded"),
             Refusal::CredentialMissing => "airlock: this upstream's API key comes from the vault, which does not hold it (the operator's log names the secret); nothing was forwarded".into(),
+            Refusal::UninspectableDocument { kind } => format!(
+                "airlock: the request carries {} (encoded), whose content cannot be inspected for secrets; send its text instead, or the operator can set [proxy] documents = \"forward\"; nothing was forwarded",
+                kind.name()
+            ),
         }
     }
 

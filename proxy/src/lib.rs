@@ -64,6 +64,9 @@ pub struct ProxyConfig {
     pub max_body_bytes: usize,
     /// The allowlist of upstreams.
     pub upstreams: Vec<UpstreamConfig>,
+    /// What happens to a request that carries an encoded document (PDF, Office file,
+    /// archive) whose content the engine cannot read.
+    pub documents: DocumentPolicy,
     /// Agent names by the (dummy) key a client sends: for metering.
     pub agents: std::collections::HashMap<String, String>,
     /// Requests handled at once; beyond it the proxy answers 503 at once.
@@ -76,6 +79,18 @@ pub struct ProxyConfig {
     pub stream_idle_timeout: std::time::Duration,
     /// How long opening a connection to an upstream (TCP) may take.
     pub connect_timeout: std::time::Duration,
+}
+
+/// What to do with a request that carries an encoded document the engine cannot read inside
+/// (a PDF, an Office file, an archive): only the registry sees into one, and then only where
+/// it is stored uncompressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DocumentPolicy {
+    /// Refuse the request (422, `uninspectable_document`): fail closed.
+    #[default]
+    Refuse,
+    /// Forward it, redacted as far as the engine can read.
+    Forward,
 }
 
 /// The default `upstream_timeout`: non-streamed completions can take minutes.
@@ -176,6 +191,7 @@ pub(crate) struct Shared {
     ca: Arc<std::sync::OnceLock<Arc<LocalCa>>>,
     upstream_timeout: std::time::Duration,
     stream_idle_timeout: std::time::Duration,
+    documents: DocumentPolicy,
 }
 
 impl Shared {
@@ -215,6 +231,7 @@ impl Shared {
             ca: Arc::new(std::sync::OnceLock::new()),
             upstream_timeout: config.upstream_timeout,
             stream_idle_timeout: config.stream_idle_timeout,
+            documents: config.documents,
         })
     }
 }

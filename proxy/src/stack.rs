@@ -148,6 +148,17 @@ async fn proceed(
         return refuse(shared, Some(upstream), started, Refusal::InvalidTarget);
     };
     let mut redacted = redactor.redact(&body);
+    if shared.documents == crate::DocumentPolicy::Refuse {
+        if let Some(document) = redacted.containers().first() {
+            let kind = document.kind;
+            return refuse(
+                shared,
+                Some(upstream),
+                started,
+                Refusal::UninspectableDocument { kind },
+            );
+        }
+    }
     shared.engine.learn(redacted.take_detected());
     let replaced = |layer| target.count(layer) + redacted.count(layer);
     let findings = (

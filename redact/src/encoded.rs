@@ -15,6 +15,7 @@ use std::ops::Range;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+use crate::containers::{Container, ContainerKind};
 use crate::opaque;
 
 /// Shorter base64 runs are tokens and words, and would decode to too little text to hold an
@@ -35,7 +36,12 @@ pub(crate) struct Decoded {
 /// Every run in `text` that decodes (base64, standard or URL-safe, or hex) to readable text.
 /// `opaque` are the text's opaque runs: media is not read to its end a second time, and most
 /// of it fails the head check.
-pub(crate) fn decoded_runs(text: &[u8], opaque: &[Range<usize>]) -> Vec<Decoded> {
+/// Runs whose head is a document's signature go to `containers` (view coordinates).
+pub(crate) fn decoded_runs(
+    text: &[u8],
+    opaque: &[Range<usize>],
+    containers: &mut Vec<Container>,
+) -> Vec<Decoded> {
     let mut found = Vec::new();
     // The end of the last run taken, wrapped lines included: the lines after its first are
     // runs of their own below.
@@ -48,11 +54,16 @@ pub(crate) fn decoded_runs(text: &[u8], opaque: &[Range<usize>]) -> Vec<Decoded>
         }
         let end = wrapped_end(text, run.start, run.end);
         covered = end;
-        if let Some(decoded) = decode(&text[run.start..end]) {
-            found.push(Decoded {
+        match decode(&text[run.start..end]) {
+            Ok(decoded) => found.push(Decoded {
                 span: run.start..end,
                 text: decoded,
-            });
+            }),
+            Err(Some(kind)) => containers.push(Container {
+                kind,
+                span: run.start..end,
+            }),
+            Err(None) => {}
         }
     }
     percent_runs(text, &mut found);
@@ -162,23 +173,34 @@ fn head(run: &[u8]) -> &[u8] {
     &run[..end]
 }
 
-/// Whether the first characters of a run decode to readable text, and if so whether the run
-/// is hex: most runs are identifiers, tokens or media, and fail here without a copy of the run.
-fn readable_head(run: &[u8]) -> Option<bool> {
+/// What the first characters of a run decode to: readable text (and whether the run is hex),
+/// or a document's signature. Most runs are identifiers, tokens or media, and are settled
+/// here without a copy of the run.
+fn head_kind(run: &[u8]) -> Result<bool, Option<ContainerKind>> {
     let head = head(run);
     if run.len() >= MIN_HEX_RUN && head.iter().all(u8::is_ascii_hexdigit) {
-        return readable(&Zeroizing::new(hex_decode(&head[..head.len() / 2 * 2]))).then_some(true);
+        let decoded = Zeroizing::new(hex_decode(&head[..head.len() / 2 * 2]));
+        return if readable(&decoded) {
+            Ok(true)
+        } else {
+            Err(ContainerKind::of(&decoded))
+        };
     }
     let url_safe = head.iter().any(|&b| b == b'-' || b == b'_');
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
     let quads = head.iter().take_while(|&&b| b != b'=').count() / 4 * 4;
-    let decoded = Zeroizing::new(engine.decode(&head[..quads]).ok()?);
-    readable(&decoded).then_some(false)
+    let decoded = Zeroizing::new(engine.decode(&head[..quads]).map_err(|_| None)?);
+    if readable(&decoded) {
+        Ok(false)
+    } else {
+        Err(ContainerKind::of(&decoded))
+    }
 }
 
-/// The decoded text of one run, when it is readable.
-fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    let hex = readable_head(run)?;
+/// The decoded text of one run, when it is readable; otherwise the kind of document it
+/// holds, if its head is one's signature.
+fn decode(run: &[u8]) -> Result<Zeroizing<Vec<u8>>, Option<ContainerKind>> {
+    let hex = head_kind(run)?;
     let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
         run.iter()
             .copied()
@@ -186,11 +208,12 @@ fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
             .collect(),
     );
     if hex && compact.len() % 2 == 0 && compact.iter().all(u8::is_ascii_hexdigit) {
-        return Some(Zeroizing::new(hex_decode(&compact))).filter(|text| readable(text));
+        let text = Zeroizing::new(hex_decode(&compact));
+        return if readable(&text) { Ok(text) } else { Err(None) };
     }
     let url_safe = compact.iter().any(|&b| b == b'-' || b == b'_');
     if url_safe && compact.iter().any(|&b| b == b'+' || b == b'/') {
-        return None;
+        return Err(None);
     }
     let body = compact
         .iter()
@@ -203,8 +226,12 @@ fn decode(run: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         body
     };
     let engine = if url_safe { &URL_SAFE } else { &STANDARD };
-    let text = Zeroizing::new(engine.decode(body).ok()?);
-    readable(&text).then_some(text)
+    let text = Zeroizing::new(engine.decode(body).map_err(|_| None)?);
+    if readable(&text) {
+        Ok(text)
+    } else {
+        Err(None)
+    }
 }
 
 /// Text a person or a program would write: valid UTF-8 (a character cut at the end is
@@ -257,7 +284,7 @@ mod tests {
     use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 
     fn texts(input: &str) -> Vec<String> {
-        decoded_runs(input.as_bytes(), &[])
+        decoded_runs(input.as_bytes(), &[], &mut Vec::new())
             .iter()
             .map(|d| String::from_utf8_lossy(&d.text).into_owned())
             .collect()
@@ -273,7 +300,7 @@ mod tests {
             hex_encode(env.as_bytes()),
         ] {
             let input = format!("file: {encoded} (from the server)");
-            let runs = decoded_runs(input.as_bytes(), &[]);
+            let runs = decoded_runs(input.as_bytes(), &[], &mut Vec::new());
             assert_eq!(runs.len(), 1, "{input}");
             assert_eq!(&input[runs[0].span.clone()], encoded);
             assert_eq!(&runs[0].text[..], env.as_bytes());
@@ -309,7 +336,7 @@ mod tests {
             })
             .collect();
         let input = format!("body: data={encoded}&submit=1 sent");
-        let runs = decoded_runs(input.as_bytes(), &[]);
+        let runs = decoded_runs(input.as_bytes(), &[], &mut Vec::new());
         assert_eq!(runs.len(), 1, "{input}");
         // One form field's value: its name and the next field stay.
         assert!(input[runs[0].span.clone()].starts_with("DB_PASSWORD%3D"));

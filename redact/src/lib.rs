@@ -31,6 +31,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod checks;
+mod containers;
 mod encoded;
 mod entropy;
 mod error;
@@ -48,6 +49,7 @@ use std::ops::Range;
 use zeroize::Zeroizing;
 
 pub use checks::Check;
+pub use containers::{Container, ContainerKind};
 pub use error::BuildError;
 pub use placeholder::{is_valid_name, PlaceholderKey};
 pub use rules::{ExampleFailure, Rule, RuleSet};
@@ -99,6 +101,7 @@ pub struct Redaction<'a> {
     output: Cow<'a, [u8]>,
     findings: Vec<Finding>,
     detected: Vec<Detected>,
+    containers: Vec<Container>,
 }
 
 /// A value the regex or entropy layer found, under its handle: what the caller may remember
@@ -145,6 +148,13 @@ impl<'a> Redaction<'a> {
     pub fn detected(&self) -> &[Detected] {
         &self.detected
     }
+    /// Documents in the input whose content no layer but the registry could read (a PDF,
+    /// an Office file, an archive, sent base64- or hex-encoded), in input order. The
+    /// redacted output still holds them as they came: whether they may leave is the caller's
+    /// decision.
+    pub fn containers(&self) -> &[Container] {
+        &self.containers
+    }
     /// Takes the detected values out (see [`Redaction::detected`]).
     pub fn take_detected(&mut self) -> Vec<Detected> {
         std::mem::take(&mut self.detected)
@@ -157,6 +167,7 @@ impl std::fmt::Debug for Redaction<'_> {
         f.debug_struct("Redaction")
             .field("len", &self.output.len())
             .field("findings", &self.findings)
+            .field("containers", &self.containers)
             .finish()
     }
 }
@@ -344,6 +355,7 @@ impl Redactor {
         // nothing beyond the reach of a rule's window, and scanning the whole text again would
         // double the cost of every request that holds a secret.
         let mut fresh: Vec<Range<usize>> = findings.iter().map(|f| f.span.clone()).collect();
+        let mut containers = Vec::new();
         for pass in 0..MAX_REGEX_PASSES {
             let (text, segments) = if pass == 0 {
                 let segments = findings
@@ -359,7 +371,7 @@ impl Redactor {
             };
             let mut candidates = Vec::new();
             if pass == 0 {
-                self.pattern_candidates(&text, &mut candidates);
+                self.pattern_candidates(&text, &mut candidates, &mut containers);
             } else {
                 let changed = segments
                     .iter()
@@ -371,7 +383,12 @@ impl Redactor {
                     .map(|s| s.text.clone());
                 for region in neighbourhoods(&text, changed, self.rules.reach() + REGION_SLACK) {
                     let first = candidates.len();
-                    self.pattern_candidates(&text[region.clone()], &mut candidates);
+                    // Documents were all seen in the first pass; a region may cut one.
+                    self.pattern_candidates(
+                        &text[region.clone()],
+                        &mut candidates,
+                        &mut Vec::new(),
+                    );
                     for candidate in &mut candidates[first..] {
                         candidate.start += region.start;
                         candidate.end += region.start;
@@ -418,6 +435,7 @@ impl Redactor {
                 output: Cow::Borrowed(input),
                 findings,
                 detected,
+                containers,
             };
         }
         let (output, _) = splice(input, &findings, keep_lines);
@@ -425,11 +443,17 @@ impl Redactor {
             output: Cow::Owned(output.into_owned()),
             findings,
             detected,
+            containers,
         }
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates).
-    fn pattern_candidates(&self, input: &[u8], candidates: &mut Vec<Candidate>) {
+    fn pattern_candidates(
+        &self,
+        input: &[u8],
+        candidates: &mut Vec<Candidate>,
+        containers: &mut Vec<Container>,
+    ) {
         if self.rules.rules().is_empty() && self.entropy.is_none() {
             return;
         }
@@ -461,7 +485,13 @@ impl Redactor {
         });
         // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
         // the handle of the value found inside (learned, it is then caught in every encoding).
-        for run in encoded::decoded_runs(text, &opaque) {
+        let first_container = containers.len();
+        let runs = encoded::decoded_runs(text, &opaque, containers);
+        for container in &mut containers[first_container..] {
+            let (start, end) = view.raw_span(container.span.start, container.span.end);
+            container.span = start..end;
+        }
+        for run in runs {
             let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
             self.scan_layers(
                 &run.text,

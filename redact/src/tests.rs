@@ -629,3 +629,43 @@ fn detected_values_can_be_learned_into_the_registry_under_the_same_handle() {
         format!("token {handle}")
     );
 }
+
+mod containers {
+    use super::*;
+    use crate::ContainerKind;
+    use base64::Engine as _;
+
+    fn bytes_after(head: &[u8]) -> Vec<u8> {
+        let mut out = head.to_vec();
+        out.extend((0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8));
+        out
+    }
+
+    #[test]
+    fn encoded_documents_are_reported_where_they_are_and_media_is_not() {
+        let engine = engine(&[]);
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let pdf = b64(&bytes_after(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"));
+        let ole = hex(&bytes_after(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"));
+        let png = b64(&bytes_after(b"\x89PNG\r\n\x1a\n"));
+        let text = format!(
+            r#"{{"a":{{"data":"{pdf}"}},"b":"data:image/png;base64,{png}","c":"xxd -p: {ole}"}}"#
+        );
+        let redaction = engine.redact(text.as_bytes());
+        let found: Vec<(ContainerKind, &str)> = redaction
+            .containers()
+            .iter()
+            .map(|c| (c.kind, &text[c.span.clone()]))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (ContainerKind::Pdf, pdf.as_str()),
+                (ContainerKind::LegacyOffice, ole.as_str())
+            ]
+        );
+        // Reported, never changed.
+        assert!(redaction.is_unchanged());
+    }
+}

@@ -60,7 +60,23 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) ->
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::json!({ "findings": findings }))?;
+            let containers: Vec<_> = redaction
+                .containers()
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "kind": c.kind.code(),
+                        "start": c.span.start,
+                        "end": c.span.end,
+                        "line": line_of(&input, c.span.start),
+                    })
+                })
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "findings": findings, "containers": containers })
+            )?;
         }
         Output::Explain => {
             for f in redaction.findings() {
@@ -88,6 +104,15 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) ->
         }
     }
     out.flush()?;
+    for c in redaction.containers() {
+        eprintln!(
+            "airlock redact: line {}, bytes {}..{}: {} (encoded); only the registry can read inside it, and the proxy refuses it unless [proxy] documents = \"forward\"",
+            line_of(&input, c.span.start),
+            c.span.start,
+            c.span.end,
+            c.kind.name()
+        );
+    }
     eprintln!(
         "airlock redact: {} replaced (registry {}, regex {}, entropy {})",
         redaction.findings().len(),
