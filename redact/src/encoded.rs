@@ -67,6 +67,7 @@ pub(crate) fn decoded_runs(
         }
     }
     percent_runs(text, &mut found);
+    entity_runs(text, &mut found);
     found
 }
 
@@ -94,11 +95,9 @@ fn percent_runs(text: &[u8], found: &mut Vec<Decoded>) {
         at = end.max(percent + 1);
         let run = &text[start..end];
         let hides_structure = memchr::memchr_iter(b'%', run).any(|p| {
-            run.get(p + 1..p + 3).is_some_and(|code| {
-                [&b"3D"[..], b"3A", b"0A", b"22", b"27"]
-                    .iter()
-                    .any(|c| code.eq_ignore_ascii_case(c))
-            })
+            run.get(p + 1..p + 3)
+                .filter(|code| code.iter().all(u8::is_ascii_hexdigit))
+                .is_some_and(|code| hidden(hex_decode(code)[0]))
         });
         if run.len() < MIN_BASE64_RUN / 2 || !hides_structure {
             continue;
@@ -111,6 +110,81 @@ fn percent_runs(text: &[u8], found: &mut Vec<Decoded>) {
             });
         }
     }
+}
+
+/// Whether an escaped character hides something: an assignment, a line break or a quote
+/// (the text's structure), or a letter or digit, which no encoder escapes (a token spelled
+/// out escape by escape so that no rule recognises it).
+fn hidden(b: u8) -> bool {
+    matches!(b, b'=' | b':' | b'\n' | b'"' | b'\'') || b.is_ascii_alphanumeric()
+}
+
+/// Runs of HTML numeric character references (`&#103;`, `&#x67;`), mixed with plain
+/// characters, where a reference hides a letter, a digit or the text's structure: HTML
+/// escapers write `&lt;` and `&amp;`, never a letter, so such a run spells out something
+/// that must not be recognised. The rules read them decoded.
+fn entity_runs(text: &[u8], found: &mut Vec<Decoded>) {
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'.' | b'_' | b'~' | b'-' | b'+' | b'/' | b'=' | b':')
+    };
+    let mut at = 0;
+    while let Some(i) = memchr::memmem::find(&text[at..], b"&#") {
+        let first = at + i;
+        let mut start = first;
+        while start > at && plain(text[start - 1]) {
+            start -= 1;
+        }
+        let mut decoded = Zeroizing::new(text[start..first].to_vec());
+        let mut end = first;
+        let mut hides = false;
+        loop {
+            if let Some((b, len)) = reference(&text[end..]) {
+                hides |= hidden(b);
+                decoded.push(b);
+                end += len;
+            } else if end < text.len() && plain(text[end]) {
+                decoded.push(text[end]);
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        at = end.max(first + 2);
+        if hides && decoded.len() >= MIN_BASE64_RUN / 4 && readable(&decoded) {
+            found.push(Decoded {
+                span: start..end,
+                text: decoded,
+            });
+        }
+    }
+}
+
+/// The ASCII character of the numeric reference `text` starts with, and its length.
+fn reference(text: &[u8]) -> Option<(u8, usize)> {
+    let rest = text.strip_prefix(b"&#")?;
+    let (hex, digits) = match rest.first() {
+        Some(b'x' | b'X') => (true, &rest[1..]),
+        _ => (false, rest),
+    };
+    let count = digits
+        .iter()
+        .take(8)
+        .take_while(|b| {
+            if hex {
+                b.is_ascii_hexdigit()
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        .count();
+    if count == 0 || digits.get(count) != Some(&b';') {
+        return None;
+    }
+    let number = std::str::from_utf8(&digits[..count]).ok()?;
+    let value = u32::from_str_radix(number, if hex { 16 } else { 10 }).ok()?;
+    let b = u8::try_from(value).ok().filter(u8::is_ascii)?;
+    Some((b, 2 + usize::from(hex) + count + 1))
 }
 
 /// `%XX` escapes and `+` (a space in form fields) decoded; a stray `%` is kept.

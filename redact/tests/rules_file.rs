@@ -267,6 +267,42 @@ fn secrets_in_base64_or_hex_encoded_text_replace_the_whole_run() {
 /// A form field holding a percent-encoded config file: the field's value is replaced whole,
 /// its name and the other fields stay; a URL with escaped slashes only keeps its own finding.
 #[test]
+fn tokens_spelled_out_in_escapes_are_read_decoded() {
+    // Percent escapes and HTML character references of letters and digits, which no encoder
+    // writes: a token spelled out that way is read as the token.
+    let engine = engine();
+    let token = format!(
+        "xoxb-{}-{}-{}",
+        2_718_281_828u64, 3_141_592_653u64, "Zq8Wv3Lm2Nz7Rt5Yp1Kb4Hc6"
+    );
+    let percent: String = token.bytes().map(|b| format!("%{b:02X}")).collect();
+    let decimal: String = token.bytes().map(|b| format!("&#{b};")).collect();
+    let hex: String = token.bytes().map(|b| format!("&#x{b:x};")).collect();
+    for (name, text) in [
+        ("percent", format!("GET /hook?t={percent}&x=1")),
+        ("decimal", format!("<p>{decimal}</p>")),
+        (
+            "hex",
+            serde_json::json!({ "html": format!("key: {hex}") }).to_string(),
+        ),
+    ] {
+        let out = redacted(&engine, &text);
+        assert!(out.contains("SECRET_REF("), "{name}: {out}");
+        assert!(
+            !out.contains(&text[text.len() / 2..text.len() / 2 + 12]),
+            "{name}: {out}"
+        );
+    }
+    // Ordinary escapes stay as they are: a path, an apostrophe, markup.
+    for text in [
+        "https://example.com/a%20b/c%2Fd?q=caf%C3%A9",
+        "<p>don&#39;t &#60;b&#62; panic, it&#8217;s fine</p>",
+    ] {
+        assert_eq!(redacted(&engine, text), text);
+    }
+}
+
+#[test]
 fn percent_encoded_assignments_are_read_decoded() {
     let engine = engine();
     let body = serde_json::json!({
