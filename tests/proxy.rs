@@ -422,6 +422,12 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
     }
     assert_eq!(upstream.recorded().len(), before);
 
+    let utf16: Bytes = "token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect::<Vec<u8>>()
+        .into();
+    let latin1 = Bytes::from_static(b"password=caf\xe9-Hunter2");
     // A gzip bomb: small on the wire, over the limit decoded.
     let bomb = support::encode("gzip", &vec![b' '; 200_000]);
     let zstd_bomb = support::encode("zstd", &vec![b' '; 200_000]);
@@ -430,7 +436,7 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
         ("content-encoding", "gzip"),
     ];
     type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers, Bytes, u16, &str); 6] = [
+    let cases: [(Headers, Bytes, u16, &str); 10] = [
         (gzip_json, bomb.into(), 413, "body_too_large"),
         (
             &[
@@ -452,6 +458,32 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
         ),
         (
             &[("content-type", "application/octet-stream")],
+            ok.into(),
+            415,
+            "unsupported_content_type",
+        ),
+        // Text the engine cannot read: UTF-16, declared or not (a NUL between the letters of
+        // every token), or bytes that are not UTF-8 at all.
+        (
+            &[("content-type", "text/plain; charset=utf-16le")],
+            utf16.clone(),
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            &[("content-type", "text/plain")],
+            utf16,
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            &[("content-type", "application/x-www-form-urlencoded")],
+            latin1,
+            415,
+            "unsupported_content_type",
+        ),
+        (
+            &[("content-type", "application/json; charset=\"UTF-16\"")],
             ok.into(),
             415,
             "unsupported_content_type",

@@ -3,8 +3,9 @@
 //! The body is read up to `max_body_bytes` (refused beyond, by `Content-Length` before a byte
 //! is read when the client declares it), its `Content-Encoding` undone (identity, gzip,
 //! deflate, br, zstd; anything else is refused, since what cannot be read cannot be redacted), and its
-//! `Content-Type` checked: JSON must parse, text and form bodies pass as they are, and any
-//! other type (binary uploads, multipart) is refused.
+//! `Content-Type` checked: JSON must parse, text and form bodies must be UTF-8 without NULs, a charset other
+//! than UTF-8 or ASCII is refused (the engine reads UTF-8), and any other type (binary
+//! uploads, multipart) is refused.
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
@@ -66,14 +67,29 @@ fn check_type(headers: &HeaderMap, bytes: &[u8]) -> Result<(), Refusal> {
             .map(|_| ())
             .map_err(|_| Refusal::UnsupportedContentType);
     };
-    let media = value
+    let value = value
         .to_str()
-        .map_err(|_| Refusal::UnsupportedContentType)?
-        .split(';')
+        .map_err(|_| Refusal::UnsupportedContentType)?;
+    let mut params = value.split(';');
+    let media = params
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
+    // The engine reads UTF-8 (ASCII included): text in another charset (UTF-16 puts a NUL
+    // between the letters of every token) would pass every rule unseen.
+    let charset_ok = params
+        .filter_map(|p| p.split_once('='))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+        .all(|(_, v)| {
+            let v = v.trim().trim_matches('"');
+            ["utf-8", "utf8", "us-ascii", "ascii"]
+                .iter()
+                .any(|ok| v.eq_ignore_ascii_case(ok))
+        });
+    if !charset_ok {
+        return Err(Refusal::UnsupportedContentType);
+    }
     let json = media == "application/json"
         || (media.starts_with("application/") && media.ends_with("+json"));
     let text = media.starts_with("text/")
@@ -81,7 +97,7 @@ fn check_type(headers: &HeaderMap, bytes: &[u8]) -> Result<(), Refusal> {
         || media == "application/x-ndjson";
     if json {
         serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| Refusal::InvalidJson)?;
-    } else if !text {
+    } else if !text || std::str::from_utf8(bytes).is_err() || memchr::memchr(0, bytes).is_some() {
         return Err(Refusal::UnsupportedContentType);
     }
     Ok(())
