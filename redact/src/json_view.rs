@@ -6,12 +6,16 @@
 //! a JSON string nested in one (`\\n` in tool-call arguments), into a view. It remembers, for
 //! every view byte, where its source starts in the raw input, so that a span found in the view
 //! maps back to a raw span that starts and ends on escape boundaries (and the replacement
-//! therefore never cuts an escape in half). It never allocates for input without a backslash.
+//! therefore never cuts an escape in half). Invisible characters (zero-width spaces, soft
+//! hyphens, NULs), raw or escaped, are left out of the view, so that a token written with one
+//! between its letters is still seen whole. It never allocates for input without a backslash
+//! or an invisible character.
 
 use std::borrow::Cow;
 
 /// The text the regex layer scans, and how to get back to the raw input.
 pub(crate) struct View<'a> {
+    raw: &'a [u8],
     text: Cow<'a, [u8]>,
     /// Where the view and the raw input line up: at each escape and right after it, by view
     /// offset. Between two anchors the view is a plain copy of the raw bytes. Empty when the
@@ -19,6 +23,8 @@ pub(crate) struct View<'a> {
     /// copy.
     anchors: Vec<Anchor>,
     raw_len: usize,
+    /// Whether an invisible character was left out.
+    hid_invisible: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -30,15 +36,20 @@ struct Anchor {
 }
 
 impl<'a> View<'a> {
-    /// Builds the view of `raw`; borrowed when there is nothing to unescape.
+    /// Builds the view of `raw`; borrowed when there is nothing to unescape or leave out.
     pub(crate) fn new(raw: &'a [u8]) -> Self {
         // Offsets are stored as u32; inputs beyond 4 GiB are scanned raw (the proxy refuses
         // such bodies long before this).
-        if memchr::memchr(b'\\', raw).is_none() || raw.len() > u32::MAX as usize {
+        // Most text holds no invisible character: one scan says so, and the copy below then
+        // skips the search in every stretch between escapes.
+        let invisibles = next_invisible(raw, 0).is_some();
+        if (!invisibles && memchr::memchr(b'\\', raw).is_none()) || raw.len() > u32::MAX as usize {
             return View {
+                raw,
                 text: Cow::Borrowed(raw),
                 anchors: Vec::new(),
                 raw_len: raw.len(),
+                hid_invisible: false,
             };
         }
         let mut text = Vec::with_capacity(raw.len());
@@ -48,18 +59,27 @@ impl<'a> View<'a> {
             plain: true,
         }];
         let mut i = 0;
+        let mut hid_invisible = false;
         // Offsets fit in u32: checked above, and the view is never longer than the input.
         while let Some(off) = memchr::memchr(b'\\', &raw[i..]) {
             let b = i + off;
-            text.extend_from_slice(&raw[i..b]);
+            if invisibles {
+                hid_invisible |= copy_visible(raw, i, b, &mut text, &mut anchors);
+            } else {
+                text.extend_from_slice(&raw[i..b]);
+            }
             let (ch, len) = decode_nested(raw, b);
-            anchors.push(Anchor {
-                view: text.len() as u32,
-                raw: b as u32,
-                plain: false,
-            });
-            let mut utf8 = [0u8; 4];
-            text.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+            if is_invisible(ch) {
+                hid_invisible = true;
+            } else {
+                anchors.push(Anchor {
+                    view: text.len() as u32,
+                    raw: b as u32,
+                    plain: false,
+                });
+                let mut utf8 = [0u8; 4];
+                text.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+            }
             i = b + len;
             anchors.push(Anchor {
                 view: text.len() as u32,
@@ -67,17 +87,34 @@ impl<'a> View<'a> {
                 plain: true,
             });
         }
-        text.extend_from_slice(&raw[i..]);
+        if invisibles {
+            hid_invisible |= copy_visible(raw, i, raw.len(), &mut text, &mut anchors);
+        } else {
+            text.extend_from_slice(&raw[i..]);
+        }
         View {
+            raw,
             text: Cow::Owned(text),
             anchors,
             raw_len: raw.len(),
+            hid_invisible,
         }
+    }
+
+    /// The input the view was built from.
+    pub(crate) fn raw(&self) -> &'a [u8] {
+        self.raw
     }
 
     /// The bytes to scan.
     pub(crate) fn text(&self) -> &[u8] {
         &self.text
+    }
+
+    /// Whether an invisible character was left out of the view: only then can the view show
+    /// a known secret that the raw input hides.
+    pub(crate) fn hid_invisible(&self) -> bool {
+        self.hid_invisible
     }
 
     /// Maps a span of the view back to the raw input.
@@ -96,9 +133,9 @@ impl<'a> View<'a> {
         if at >= self.text.len() {
             return self.raw_len;
         }
-        // The last anchor at or before `at`; of an escape's two anchors at the same offset
-        // (an escape that decodes to nothing cannot occur: every escape yields a character),
-        // the later one is the one that covers `at`.
+        // The last anchor at or before `at`: of anchors at the same view offset (an escape's
+        // two when it yields nothing, an invisible character's after the one before it), the
+        // later one is the one that covers `at`.
         let next = self.anchors.partition_point(|a| a.view as usize <= at);
         let anchor = self.anchors[next.saturating_sub(1)];
         if anchor.plain {
@@ -107,6 +144,52 @@ impl<'a> View<'a> {
             anchor.raw as usize
         }
     }
+}
+
+/// Characters that show nothing (NUL, soft hyphen, zero-width spaces and joiners, direction
+/// marks, word joiners, the byte-order mark). The view leaves them out: a token with one
+/// between each of its letters reads as the token to a model, and must to the rules too.
+fn is_invisible(ch: char) -> bool {
+    matches!(ch, '\u{0}' | '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// The next invisible character written raw (UTF-8) in `raw[from..]`: where and how long.
+fn next_invisible(raw: &[u8], from: usize) -> Option<(usize, usize)> {
+    memchr::memchr3_iter(0xC2, 0xE2, 0xEF, &raw[from..]).find_map(|off| {
+        let at = from + off;
+        let len = match raw[at..] {
+            [0xC2, 0xAD, ..] => 2,
+            [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] => 3,
+            [0xEF, 0xBB, 0xBF, ..] => 3,
+            _ => return None,
+        };
+        Some((at, len))
+    })
+}
+
+/// Copies `raw[from..to]` into the view, leaving out invisible characters; after each one an
+/// anchor says where the raw bytes resume. Returns whether any was left out.
+fn copy_visible(
+    raw: &[u8],
+    from: usize,
+    to: usize,
+    text: &mut Vec<u8>,
+    anchors: &mut Vec<Anchor>,
+) -> bool {
+    let mut at = from;
+    let mut hid = false;
+    while let Some((skip, len)) = next_invisible(&raw[..to], at) {
+        hid = true;
+        text.extend_from_slice(&raw[at..skip]);
+        at = skip + len;
+        anchors.push(Anchor {
+            view: text.len() as u32,
+            raw: at as u32,
+            plain: true,
+        });
+    }
+    text.extend_from_slice(&raw[at..to]);
+    hid
 }
 
 /// Decodes the escape at `raw[at]`, and when it is an escaped backslash that opens an escape

@@ -343,6 +343,27 @@ impl Redactor {
                 value: None,
             });
         }
+        // A known secret with invisible characters between its letters (a zero-width space
+        // after each) is still that secret to a model: the registry reads the view too.
+        let view = json_view::View::new(input);
+        if view.hid_invisible() {
+            for (start, end, name) in self.registry.find(view.text()) {
+                let (start, end) = view.raw_span(start, end);
+                let (start, end) = widen_to_escapes(input, start, end);
+                if start >= end || is_placeholder_at(input, start, end) {
+                    continue;
+                }
+                candidates.push(Candidate {
+                    layer: Layer::Registry,
+                    rank: 0,
+                    start,
+                    end,
+                    source: name.to_owned(),
+                    placeholder: placeholder::named(name),
+                    value: None,
+                });
+            }
+        }
         // Findings in input coordinates: sorted, disjoint.
         let mut findings = settle(candidates, &[]);
         let mut detected = Vec::new();
@@ -371,7 +392,8 @@ impl Redactor {
             };
             let mut candidates = Vec::new();
             if pass == 0 {
-                self.pattern_candidates(&text, &mut candidates, &mut containers);
+                // The view of the input, built above.
+                self.pattern_candidates(&view, &mut candidates, &mut containers);
             } else {
                 let changed = segments
                     .iter()
@@ -385,7 +407,7 @@ impl Redactor {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     self.pattern_candidates(
-                        &text[region.clone()],
+                        &json_view::View::new(&text[region.clone()]),
                         &mut candidates,
                         &mut Vec::new(),
                     );
@@ -450,14 +472,14 @@ impl Redactor {
     /// The regex and entropy layers' candidates in `input` (raw coordinates).
     fn pattern_candidates(
         &self,
-        input: &[u8],
+        view: &json_view::View<'_>,
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
         if self.rules.rules().is_empty() && self.entropy.is_none() {
             return;
         }
-        let view = json_view::View::new(input);
+        let input = view.raw();
         let text = view.text();
         let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
             let (raw_start, mut raw_end) = view.raw_span(start, end);

@@ -669,3 +669,77 @@ mod containers {
         assert!(redaction.is_unchanged());
     }
 }
+
+mod invisible_characters {
+    use super::*;
+    use proptest::prelude::*;
+
+    const INVISIBLE: [char; 7] = [
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{AD}', '\u{0}',
+    ];
+
+    fn interleave(secret: &str, with: char) -> String {
+        let mut out = String::new();
+        for (i, c) in secret.chars().enumerate() {
+            if i > 0 {
+                out.push(with);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_view_leaves_invisible_characters_out_and_maps_back_over_them() {
+        let raw = "a\u{200B}b\\u200cc\\u0000d e".as_bytes();
+        let view = crate::json_view::View::new(raw);
+        assert_eq!(view.text(), b"abcd e");
+        assert!(view.hid_invisible());
+        // "bcd" maps back to the raw bytes from `b` to `d`, the hidden ones between included.
+        let (start, end) = view.raw_span(1, 4);
+        assert_eq!(&raw[start..end], "b\\u200cc\\u0000d".as_bytes());
+        // Visible text, curly quotes included, is borrowed as it is.
+        let plain = "“quoted” text".as_bytes();
+        let view = crate::json_view::View::new(plain);
+        assert_eq!(view.text(), plain);
+        assert!(!view.hid_invisible());
+    }
+
+    proptest! {
+        /// A registry secret or a token with an invisible character between each of its
+        /// letters, written raw or escaped inside JSON, is replaced whole: nothing of it is
+        /// left once the invisible characters are taken out, the JSON stays valid, and a
+        /// second pass changes nothing.
+        #[test]
+        fn secrets_spelled_with_invisible_characters_are_replaced(
+            which in 0usize..INVISIBLE.len(),
+            secret in "[A-Za-z0-9]{6}[!#%]{1}[A-Za-z0-9]{6}",
+            escaped in any::<bool>(),
+        ) {
+            let e = engine(&[("site_password", &secret)]);
+            let hidden = interleave(&secret, INVISIBLE[which]);
+            let hidden_token = interleave(TOKEN, INVISIBLE[which]);
+            let text = format!("pw {hidden} and token {hidden_token} end");
+            let body = if escaped {
+                // serde_json writes NUL as \u0000 and keeps the others raw: escape them all.
+                serde_json::to_string(&serde_json::json!({ "content": text }))
+                    .unwrap()
+                    .chars()
+                    .map(|c| if INVISIBLE.contains(&c) { format!("\\u{:04x}", c as u32) } else { c.to_string() })
+                    .collect::<String>()
+            } else {
+                serde_json::json!({ "content": text }).to_string()
+            };
+            let out = e.redact(body.as_bytes());
+            let once = String::from_utf8(out.as_bytes().to_vec()).unwrap();
+            serde_json::from_str::<serde_json::Value>(&once).unwrap();
+            let visible: String = once.chars().filter(|c| !INVISIBLE.contains(c)).collect();
+            let visible = visible.replace("\\u200b", "").replace("\\u200c", "").replace("\\u200d", "")
+                .replace("\\u2060", "").replace("\\ufeff", "").replace("\\u00ad", "").replace("\\u0000", "");
+            prop_assert!(!visible.contains(&secret[..12]), "{}", once);
+            prop_assert!(!visible.contains(&TOKEN[..12]), "{}", once);
+            prop_assert!(visible.contains("SECRET_REF(site_password)"), "{}", once);
+            prop_assert_eq!(redact(&e, &once), once);
+        }
+    }
+}
