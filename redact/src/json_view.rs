@@ -153,6 +153,18 @@ fn is_invisible(ch: char) -> bool {
     matches!(ch, '\u{0}' | '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// Whether `raw` writes an invisible character, raw or as a `\\u` escape (at any nesting
+/// depth): only then can its view differ from it by more than escapes. A scan that finds
+/// nothing in most text, and lets a registry-only engine skip building a view.
+pub(crate) fn may_hide_invisible(raw: &[u8]) -> bool {
+    next_invisible(raw, 0).is_some()
+        || memchr::memmem::find_iter(raw, b"\\u").any(|at| {
+            hex4(raw, at + 2)
+                .and_then(char::from_u32)
+                .is_some_and(is_invisible)
+        })
+}
+
 /// The next invisible character written raw (UTF-8) in `raw[from..]`: where and how long.
 fn next_invisible(raw: &[u8], from: usize) -> Option<(usize, usize)> {
     memchr::memchr3_iter(0xC2, 0xE2, 0xEF, &raw[from..]).find_map(|off| {

@@ -328,41 +328,24 @@ impl Redactor {
 
     fn redact_with<'a>(&self, input: &'a [u8], keep_lines: bool) -> Redaction<'a> {
         let mut candidates = Vec::new();
-        for (start, end, name) in self.registry.find(input) {
-            let (start, end) = widen_to_escapes(input, start, end);
-            if is_placeholder_at(input, start, end) {
-                continue;
-            }
-            candidates.push(Candidate {
-                layer: Layer::Registry,
-                rank: 0,
-                start,
-                end,
-                source: name.to_owned(),
-                placeholder: placeholder::named(name),
-                value: None,
-            });
-        }
+        self.registry_candidates(input, self.registry.find(input), &mut candidates);
+        // The view the rules read; a registry-only engine needs one only where invisible
+        // characters may hide a secret.
+        let scans_patterns = !self.rules.rules().is_empty() || self.entropy.is_some();
+        let view = (scans_patterns || json_view::may_hide_invisible(input))
+            .then(|| json_view::View::new(input));
         // A known secret with invisible characters between its letters (a zero-width space
         // after each) is still that secret to a model: the registry reads the view too.
-        let view = json_view::View::new(input);
-        if view.hid_invisible() {
-            for (start, end, name) in self.registry.find(view.text()) {
-                let (start, end) = view.raw_span(start, end);
-                let (start, end) = widen_to_escapes(input, start, end);
-                if start >= end || is_placeholder_at(input, start, end) {
-                    continue;
-                }
-                candidates.push(Candidate {
-                    layer: Layer::Registry,
-                    rank: 0,
-                    start,
-                    end,
-                    source: name.to_owned(),
-                    placeholder: placeholder::named(name),
-                    value: None,
+        if let Some(view) = view.as_ref().filter(|v| v.hid_invisible()) {
+            let found = self
+                .registry
+                .find(view.text())
+                .into_iter()
+                .map(|(start, end, name)| {
+                    let (start, end) = view.raw_span(start, end);
+                    (start, end, name)
                 });
-            }
+            self.registry_candidates(input, found, &mut candidates);
         }
         // Findings in input coordinates: sorted, disjoint.
         let mut findings = settle(candidates, &[]);
@@ -393,7 +376,9 @@ impl Redactor {
             let mut candidates = Vec::new();
             if pass == 0 {
                 // The view of the input, built above.
-                self.pattern_candidates(&view, &mut candidates, &mut containers);
+                if let Some(view) = &view {
+                    self.pattern_candidates(view, &mut candidates, &mut containers);
+                }
             } else {
                 let changed = segments
                     .iter()
@@ -466,6 +451,31 @@ impl Redactor {
             findings,
             detected,
             containers,
+        }
+    }
+
+    /// Registry matches (spans of `input`) as candidates: widened to whole escapes, and
+    /// never inside our own placeholders.
+    fn registry_candidates<'n>(
+        &self,
+        input: &[u8],
+        found: impl IntoIterator<Item = (usize, usize, &'n str)>,
+        candidates: &mut Vec<Candidate>,
+    ) {
+        for (start, end, name) in found {
+            let (start, end) = widen_to_escapes(input, start, end);
+            if start >= end || is_placeholder_at(input, start, end) {
+                continue;
+            }
+            candidates.push(Candidate {
+                layer: Layer::Registry,
+                rank: 0,
+                start,
+                end,
+                source: name.to_owned(),
+                placeholder: placeholder::named(name),
+                value: None,
+            });
         }
     }
 

@@ -705,6 +705,21 @@ mod invisible_characters {
         assert!(!view.hid_invisible());
     }
 
+    #[test]
+    fn a_registry_only_engine_reads_through_invisible_characters_too() {
+        let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+        b.secret("wifi", b"Summer2024!x");
+        let e = b.build().unwrap();
+        for text in [
+            "pw S\u{200B}u\u{200B}m\u{200B}m\u{200B}e\u{200B}r\u{200B}2024!x".to_owned(),
+            r#"{"pw":"S\u2060ummer\u20602024!x"}"#.to_owned(),
+        ] {
+            assert!(redact(&e, &text).contains("SECRET_REF(wifi)"), "{text}");
+        }
+        // Nothing to hide, nothing built: the text comes back as it was.
+        assert_eq!(redact(&e, r#"{"a":"b\n"}"#), r#"{"a":"b\n"}"#);
+    }
+
     proptest! {
         /// A registry secret or a token with an invisible character between each of its
         /// letters, written raw or escaped inside JSON, is replaced whole: nothing of it is
