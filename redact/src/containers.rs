@@ -6,7 +6,7 @@
 //! entropy layer can see a secret (the registry sees one only if it is stored uncompressed).
 //! This module recognises them by their first bytes and nothing more: what to do about one is
 //! the caller's decision (the proxy refuses them unless the operator allows them). Images and
-//! audio are not containers: they are media, which the issue of every request scan expects.
+//! audio are media, not containers: they pass, and the registry still scans them.
 
 use std::ops::Range;
 
