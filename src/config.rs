@@ -48,15 +48,7 @@ struct ProxySection {
     /// How long connecting to an upstream may take ("10s").
     connect_timeout: Option<String>,
     /// Encoded documents (PDF, Office files, archives): "refuse" (the default) or "forward".
-    documents: Option<DocumentsSetting>,
-}
-
-/// `documents = "refuse"` or `documents = "forward"`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum DocumentsSetting {
-    Refuse,
-    Forward,
+    documents: Option<airlock_proxy::DocumentPolicy>,
 }
 
 /// `tls = "local-ca"` or `tls = { cert = "cert.pem", key = "key.pem" }`.
@@ -189,12 +181,7 @@ impl Config {
                     .max_body_bytes
                     .unwrap_or(airlock_proxy::DEFAULT_MAX_BODY_BYTES),
                 upstreams,
-                documents: match parsed.proxy.documents {
-                    None | Some(DocumentsSetting::Refuse) => {
-                        airlock_proxy::DocumentPolicy::Refuse
-                    }
-                    Some(DocumentsSetting::Forward) => airlock_proxy::DocumentPolicy::Forward,
-                },
+                documents: parsed.proxy.documents.unwrap_or_default(),
                 agents: parsed.agents.into_iter().collect(),
                 max_concurrent_requests: parsed
                     .proxy

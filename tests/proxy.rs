@@ -436,7 +436,7 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
         ("content-encoding", "gzip"),
     ];
     type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers, Bytes, u16, &str); 10] = [
+    let cases: [(Headers, Bytes, u16, &str); 11] = [
         (gzip_json, bomb.into(), 413, "body_too_large"),
         (
             &[
@@ -472,10 +472,11 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
         ),
         (
             &[("content-type", "text/plain")],
-            utf16,
+            utf16.clone(),
             415,
             "unsupported_content_type",
         ),
+        (&[], utf16, 415, "unsupported_content_type"),
         (
             &[("content-type", "application/x-www-form-urlencoded")],
             latin1,

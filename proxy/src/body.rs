@@ -63,9 +63,9 @@ fn check_type(headers: &HeaderMap, bytes: &[u8]) -> Result<(), Refusal> {
     }
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         // No declared type: inspectable only if it is text.
-        return std::str::from_utf8(bytes)
-            .map(|_| ())
-            .map_err(|_| Refusal::UnsupportedContentType);
+        return readable_text(bytes)
+            .then_some(())
+            .ok_or(Refusal::UnsupportedContentType);
     };
     let value = value
         .to_str()
@@ -97,8 +97,14 @@ fn check_type(headers: &HeaderMap, bytes: &[u8]) -> Result<(), Refusal> {
         || media == "application/x-ndjson";
     if json {
         serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| Refusal::InvalidJson)?;
-    } else if !text || std::str::from_utf8(bytes).is_err() || memchr::memchr(0, bytes).is_some() {
+    } else if !text || !readable_text(bytes) {
         return Err(Refusal::UnsupportedContentType);
     }
     Ok(())
+}
+
+/// Text the engine can read: UTF-8 without NULs (UTF-16 puts one between the letters of
+/// every ASCII token, and is valid UTF-8 all the same).
+fn readable_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok() && memchr::memchr(0, bytes).is_none()
 }

@@ -84,7 +84,8 @@ pub struct ProxyConfig {
 /// What to do with a request that carries an encoded document the engine cannot read inside
 /// (a PDF, an Office file, an archive): only the registry sees into one, and then only where
 /// it is stored uncompressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DocumentPolicy {
     /// Refuse the request (422, `uninspectable_document`): fail closed.
     #[default]

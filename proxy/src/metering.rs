@@ -284,7 +284,7 @@ pub(crate) fn ask_for_usage(body: &[u8]) -> Option<Bytes> {
 /// `response` inside one. Every other member is skipped without being parsed: a response's
 /// `choices` or `output` can run to megabytes, and building a tree of them cost more than
 /// the rest of the relay's work on a small response.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 struct Members<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<&'a RawValue>,
@@ -375,32 +375,19 @@ fn cached_tokens(details: Option<&RawValue>) -> Option<u64> {
 /// Folds whatever usage `event` carries into `usage`. Counts in one response are cumulative
 /// (Anthropic repeats and grows them), so a count replaces the earlier one.
 fn read_usage(event: &Members<'_>, usage: &mut Usage) {
-    let kind = text(event.kind);
-    let (container, report) = match kind.as_deref().unwrap_or("") {
+    // The model and the counts of the message or response an event carries.
+    let carried = |raw| Members::of(raw).map_or((None, None), |m| (m.model, m.usage));
+    let (model, report) = match text(event.kind).as_deref().unwrap_or("") {
         // Anthropic streaming: the message (model, input side) then deltas (output side).
-        "message_start" => {
-            let message = Members::of(event.message);
-            let report = message.as_ref().and_then(|m| m.usage);
-            (message, report)
-        }
+        "message_start" => carried(event.message),
         "message_delta" => (None, event.usage),
         // OpenAI responses: the final event holds the whole response.
-        "response.completed" | "response.incomplete" | "response.failed" => {
-            let response = Members::of(event.response);
-            let report = response.as_ref().and_then(|r| r.usage);
-            (response, report)
-        }
+        "response.completed" | "response.incomplete" | "response.failed" => carried(event.response),
         // Whole JSON responses (Anthropic message, chat completion, response object) and
         // chat completion chunks.
-        _ => (
-            Some(Members {
-                model: event.model,
-                ..Members::default()
-            }),
-            event.usage,
-        ),
+        _ => (event.model, event.usage),
     };
-    if let Some(model) = container.and_then(|c| text(c.model)) {
+    if let Some(model) = text(model) {
         usage.model = model.into_owned();
     }
     let Some(report) = report

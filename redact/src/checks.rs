@@ -99,23 +99,18 @@ fn discord_user_id(value: &[u8]) -> bool {
 }
 
 fn basic_credentials(value: &[u8]) -> bool {
-    use base64::Engine as _;
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+    let Some(decoded) = decoded_text(value, &[]) else {
         return false;
     };
-    let printable = decoded
-        .iter()
-        .all(|&b| (0x20..0x7f).contains(&b) || b >= 0x80);
     let password = decoded
         .iter()
         .position(|&b| b == b':')
         .map(|colon| &decoded[colon + 1..]);
-    printable && std::str::from_utf8(&decoded).is_ok() && password.is_some_and(|p| !p.is_empty())
+    password.is_some_and(|p| !p.is_empty())
 }
 
 fn sasl_plain(value: &[u8]) -> bool {
-    use base64::Engine as _;
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+    let Some(decoded) = decoded_text(value, &[0]) else {
         return false;
     };
     let mut parts = decoded.split(|&b| b == 0);
@@ -124,10 +119,20 @@ fn sasl_plain(value: &[u8]) -> bool {
     else {
         return false;
     };
-    std::str::from_utf8(&decoded).is_ok()
-        && !user.is_empty()
-        && !password.is_empty()
-        && decoded.iter().all(|&b| b == 0 || b >= 0x20 && b != 0x7f)
+    !user.is_empty() && !password.is_empty()
+}
+
+/// `value` decoded from standard base64, when that is UTF-8 text without control characters
+/// (except the `separators` a format puts between its fields).
+fn decoded_text(value: &[u8], separators: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    let printable = decoded
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b >= 0x80 || separators.contains(&b));
+    (printable && std::str::from_utf8(&decoded).is_ok()).then_some(decoded)
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ fn percent_runs(text: &[u8], found: &mut Vec<Decoded>) {
         let hides_structure = memchr::memchr_iter(b'%', run).any(|p| {
             run.get(p + 1..p + 3)
                 .filter(|code| code.iter().all(u8::is_ascii_hexdigit))
-                .is_some_and(|code| hidden(hex_decode(code)[0]))
+                .is_some_and(|code| hidden(hex_pair(code)))
         });
         if run.len() < MIN_BASE64_RUN / 2 || !hides_structure {
             continue;
@@ -197,7 +197,7 @@ fn percent_decode(run: &[u8]) -> Vec<u8> {
                 .get(i + 1..i + 3)
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
             {
-                out.extend(hex_decode(&run[i + 1..i + 3]));
+                out.push(hex_pair(&run[i + 1..i + 3]));
                 i += 3;
             }
             b'+' => {
@@ -330,14 +330,17 @@ fn readable(bytes: &[u8]) -> bool {
 }
 
 fn hex_decode(hex: &[u8]) -> Vec<u8> {
+    hex.chunks_exact(2).map(hex_pair).collect()
+}
+
+/// Two hex digits (checked by the caller) as the byte they write.
+fn hex_pair(pair: &[u8]) -> u8 {
     let digit = |b: u8| match b {
         b'0'..=b'9' => b - b'0',
         b'a'..=b'f' => b - b'a' + 10,
         _ => b.to_ascii_lowercase().wrapping_sub(b'a').wrapping_add(10),
     };
-    hex.chunks_exact(2)
-        .map(|pair| digit(pair[0]) << 4 | digit(pair[1]))
-        .collect()
+    digit(pair[0]) << 4 | digit(pair[1])
 }
 
 fn is_base64(b: u8) -> bool {

@@ -22,7 +22,6 @@ pub(crate) struct View<'a> {
     /// view is the raw input itself. Sparse, so building a view costs little more than the
     /// copy.
     anchors: Vec<Anchor>,
-    raw_len: usize,
     /// Whether an invisible character was left out.
     hid_invisible: bool,
 }
@@ -48,7 +47,6 @@ impl<'a> View<'a> {
                 raw,
                 text: Cow::Borrowed(raw),
                 anchors: Vec::new(),
-                raw_len: raw.len(),
                 hid_invisible: false,
             };
         }
@@ -96,7 +94,6 @@ impl<'a> View<'a> {
             raw,
             text: Cow::Owned(text),
             anchors,
-            raw_len: raw.len(),
             hid_invisible,
         }
     }
@@ -131,7 +128,7 @@ impl<'a> View<'a> {
     /// for the view's end).
     fn raw_offset(&self, at: usize) -> usize {
         if at >= self.text.len() {
-            return self.raw_len;
+            return self.raw.len();
         }
         // The last anchor at or before `at`: of anchors at the same view offset (an escape's
         // two when it yields nothing, an invisible character's after the one before it), the

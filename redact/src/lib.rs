@@ -331,8 +331,7 @@ impl Redactor {
         self.registry_candidates(input, self.registry.find(input), &mut candidates);
         // The view the rules read; a registry-only engine needs one only where invisible
         // characters may hide a secret.
-        let scans_patterns = !self.rules.rules().is_empty() || self.entropy.is_some();
-        let view = (scans_patterns || json_view::may_hide_invisible(input))
+        let view = (self.scans_patterns() || json_view::may_hide_invisible(input))
             .then(|| json_view::View::new(input));
         // A known secret with invisible characters between its letters (a zero-width space
         // after each) is still that secret to a model: the registry reads the view too.
@@ -454,6 +453,11 @@ impl Redactor {
         }
     }
 
+    /// Whether the regex or the entropy layer runs: without them only the registry does.
+    fn scans_patterns(&self) -> bool {
+        !self.rules.rules().is_empty() || self.entropy.is_some()
+    }
+
     /// Registry matches (spans of `input`) as candidates: widened to whole escapes, and
     /// never inside our own placeholders.
     fn registry_candidates<'n>(
@@ -486,7 +490,7 @@ impl Redactor {
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
-        if self.rules.rules().is_empty() && self.entropy.is_none() {
+        if !self.scans_patterns() {
             return;
         }
         let input = view.raw();

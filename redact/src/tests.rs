@@ -716,7 +716,7 @@ mod invisible_characters {
         ] {
             assert!(redact(&e, &text).contains("SECRET_REF(wifi)"), "{text}");
         }
-        // Nothing to hide, nothing built: the text comes back as it was.
+        // Text with escapes but no invisible character comes back as it was.
         assert_eq!(redact(&e, r#"{"a":"b\n"}"#), r#"{"a":"b\n"}"#);
     }
 
