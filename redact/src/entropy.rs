@@ -302,7 +302,12 @@ impl Entropy {
         if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged.len(), context) {
             return None;
         }
-        if looks_like_words(core) || looks_like_words(longest) || looks_like_sequence(core) {
+        // The bigram test reads letters as English; a hex run's letters are a-f only, whose
+        // pairs are a third common bigrams (`ab`, `de`, `ec`, ...), so random hex would "read
+        // as words" one time in five. A hex run is judged by its entropy and length alone.
+        if alphabet == Alphabet::Mixed && (looks_like_words(core) || looks_like_words(longest))
+            || looks_like_sequence(core)
+        {
             return None;
         }
         // Without a context word, SHA-1 and SHA-256 lengths, and hex in a URL path, are
@@ -311,6 +316,11 @@ impl Entropy {
             && !context
             && (matches!(judged.len(), 40 | 64) || before.ends_with(b"/"))
         {
+            return None;
+        }
+        // A commit pinned after `@` (`uses: actions/checkout@<sha>`, `pkg@<sha>`), even with
+        // a context word on the line before.
+        if alphabet == Alphabet::Hex && judged.len() == 40 && before.ends_with(b"@") {
             return None;
         }
         if looks_like_placeholder(core)

@@ -105,3 +105,54 @@ fn look_alikes_are_left_alone() {
         );
     }
 }
+
+/// Random lowercase hex, from a fixed seed (a test that can fail only when the engine does).
+fn random_hex(seed: &mut u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            // xorshift64*: enough randomness for a token, and the same every run.
+            *seed ^= *seed >> 12;
+            *seed ^= *seed << 25;
+            *seed ^= *seed >> 27;
+            let n = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 60;
+            char::from_digit(n as u32, 16).unwrap_or('0')
+        })
+        .collect()
+}
+
+#[test]
+fn random_hex_is_caught_whatever_its_letters_spell() {
+    // The letters of hex are a-f, whose pairs (`ab`, `de`, `ec`, ...) are common English
+    // bigrams a third of the time: judged as words, one random hex key in five slipped by.
+    let e = engine();
+    let mut seed = 0x9E37_79B9_7F4A_7C15;
+    let (mut tried, mut missed) = (0, Vec::new());
+    for len in [32, 36, 48, 56, 80, 146] {
+        for _ in 0..200 {
+            let hex = random_hex(&mut seed, len);
+            for text in [
+                format!("the integration uses {hex} for now"),
+                format!("deploy key: {hex}"),
+            ] {
+                tried += 1;
+                if flagged(&e, &text) != [hex.as_str()] {
+                    missed.push(text);
+                }
+            }
+        }
+    }
+    // A random string falls below its length's first percentile of entropy 1 time in 100.
+    assert!(
+        missed.len() * 100 <= tried * 2,
+        "{} of {tried} missed, e.g. {:?}",
+        missed.len(),
+        &missed[..missed.len().min(3)]
+    );
+}
+
+#[test]
+fn a_commit_pinned_after_an_at_sign_is_not_a_secret() {
+    let e = engine();
+    let text = "with:\n  token: ${{ secrets.GITHUB_TOKEN }}\n- uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7";
+    assert!(flagged(&e, text).is_empty(), "{:?}", flagged(&e, text));
+}
