@@ -63,11 +63,30 @@ const P1_MIXED: [(usize, f64); 6] = [
     (64, 4.89),
 ];
 
-fn threshold(alphabet: Alphabet, len: usize, context: bool) -> f64 {
+/// The same for letters of one case and digits (36 characters): `k8x2q...`, `K8X2Q...`.
+/// Their entropy tops out lower, so the mixed-case table missed one in four of them.
+const P1_ONE_CASE: [(usize, f64); 6] = [
+    (16, 3.15),
+    (20, 3.41),
+    (24, 3.61),
+    (32, 3.91),
+    (40, 4.11),
+    (64, 4.46),
+];
+
+fn threshold(alphabet: Alphabet, judged: &[u8], context: bool) -> f64 {
+    // Not for names joined by `_` or `-` (`AV_386_2_AVX512VPOPCDQ`): constants are one case.
+    let one_case = || {
+        !judged.iter().any(|&b| b == b'_' || b == b'-')
+            && !(judged.iter().any(u8::is_ascii_lowercase)
+                && judged.iter().any(u8::is_ascii_uppercase))
+    };
     let table = match alphabet {
         Alphabet::Hex => &P1_HEX,
+        Alphabet::Mixed if one_case() => &P1_ONE_CASE,
         Alphabet::Mixed => &P1_MIXED,
     };
+    let len = judged.len();
     let base = interpolate(table, len);
     // Near a context word, accept the lower tail of random strings too.
     if context {
@@ -154,6 +173,8 @@ const HASH_WORDS: &[&str] = &[
 ];
 /// Provider object ids: random, public, everywhere in agent traffic.
 const ID_PREFIXES: &[&str] = &[
+    // age recipients are public keys (the identity is `AGE-SECRET-KEY-1...`, a rule's).
+    "age1",
     "toolu_",
     "srvtoolu_",
     "call_",
@@ -248,7 +269,118 @@ impl Entropy {
                     }
                 }
             }
+            self.slash_joined(text, segment, &mut found);
         }
+    }
+
+    /// Base64 with `/` in it (`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, half of all AWS
+    /// secret keys): the slashes cut it into runs too short to judge alone, or judged one by
+    /// one and replaced in part. The run joined across its slashes is judged whole, unless
+    /// it reads as a path (it starts or ends with a slash, sits in a URL or a file name, is
+    /// of one case, or reads as words).
+    fn slash_joined(
+        &self,
+        text: &[u8],
+        segment: std::ops::Range<usize>,
+        found: &mut impl FnMut(usize, usize, Alphabet),
+    ) {
+        let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+        let mut next = segment.start;
+        for slash in memchr::memchr_iter(b'/', &text[segment.clone()]) {
+            let slash = segment.start + slash;
+            // Most slashes are in URLs and paths: a neighbour that is not base64, or is a
+            // slash, ends the look at once.
+            let joins = |at: Option<usize>| {
+                at.and_then(|i| text.get(i))
+                    .is_some_and(|&b| b != b'/' && base64(b))
+            };
+            if slash < next
+                || slash == segment.start
+                || !joins(slash.checked_sub(1))
+                || !joins(Some(slash + 1))
+            {
+                continue;
+            }
+            let start = slash
+                - text[segment.start..slash]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| base64(b))
+                    .count();
+            let run_end = slash
+                + text[slash..segment.end]
+                    .iter()
+                    .take_while(|&&b| base64(b))
+                    .count();
+            next = run_end;
+            let end = run_end
+                + text[run_end..segment.end]
+                    .iter()
+                    .take(2)
+                    .take_while(|&&b| b == b'=')
+                    .count();
+            let run = &text[start..run_end];
+            let before = start.checked_sub(1).map(|i| text[i]);
+            let after = text.get(end).copied();
+            // A path or URL: `/usr/lib`, `dir/`, `host.com/x`, `scheme:x/y`, `x/y.rs`.
+            if !(MIN_TOKEN..=MAX_TOKEN).contains(&(end - start))
+                || run.first() == Some(&b'/')
+                || run.last() == Some(&b'/')
+                || before.is_some_and(|b| b".:~@\\-_".contains(&b))
+                || after.is_some_and(|b| b".-_\\".contains(&b))
+            {
+                continue;
+            }
+            // Random base64 has a slash in 64 bytes, mixes cases and holds digits.
+            let (mut slashes, mut digits, mut upper, mut lower) = (0, 0, 0, 0);
+            for &b in run {
+                match b {
+                    b'/' => slashes += 1,
+                    b'0'..=b'9' => digits += 1,
+                    b'A'..=b'Z' => upper += 1,
+                    b'a'..=b'z' => lower += 1,
+                    _ => {}
+                }
+            }
+            if slashes * 8 > run.len() || digits == 0 || upper < 2 || lower < 2 {
+                continue;
+            }
+            let context = self.context_before(text, start);
+            let min_len = if context {
+                MIN_TOKEN
+            } else {
+                MIN_TOKEN_NO_CONTEXT
+            };
+            if run.len() < min_len
+                || shannon(run) < threshold(Alphabet::Mixed, run, context)
+                || looks_like_words(run)
+                || looks_like_sequence(run)
+                || looks_like_placeholder(run)
+                || self
+                    .hash
+                    .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
+            {
+                continue;
+            }
+            if let Some(key) = json_key_before(text, start) {
+                let lower = key.to_ascii_lowercase();
+                if lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes()) {
+                    continue;
+                }
+            }
+            found(start, end, Alphabet::Mixed);
+        }
+    }
+
+    /// Whether a context word stands in the [`CONTEXT_WINDOW`] bytes before `start`.
+    fn context_before(&self, text: &[u8], start: usize) -> bool {
+        let window_start = start.saturating_sub(CONTEXT_WINDOW);
+        // Our own placeholders name rules (`SECRET_REF(slack.token.…)`): a context word inside
+        // one says nothing about the next token, and counting it would make redaction depend
+        // on what was already replaced (and so not idempotent).
+        self.context
+            .find_iter(&text[window_start..start])
+            .any(|m| !inside_placeholder(text, window_start + m.start()))
     }
 
     fn judge(&self, text: &[u8], start: usize, end: usize) -> Option<Alphabet> {
@@ -277,7 +409,8 @@ impl Entropy {
             .unwrap_or(core);
         let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
         let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
-        if digits == 0 || letters == 0 {
+        // One letter among digits is a number (`988465674311582e+307`), not a token.
+        if digits == 0 || letters < 2 {
             return None;
         }
         let (alphabet, judged) = if is_hex(longest) {
@@ -285,21 +418,14 @@ impl Entropy {
         } else {
             (Alphabet::Mixed, core)
         };
-        let window_start = start.saturating_sub(CONTEXT_WINDOW);
-        let before = &text[window_start..start];
-        // Our own placeholders name rules (`SECRET_REF(slack.token.…)`): a context word inside
-        // one says nothing about the next token, and counting it would make redaction depend
-        // on what was already replaced (and so not idempotent).
-        let context = self
-            .context
-            .find_iter(before)
-            .any(|m| !inside_placeholder(text, window_start + m.start()));
+        let before = &text[start.saturating_sub(CONTEXT_WINDOW)..start];
+        let context = self.context_before(text, start);
         let min_len = match (alphabet, context) {
             (_, true) => MIN_TOKEN,
             (Alphabet::Hex, false) => MIN_HEX_NO_CONTEXT,
             (Alphabet::Mixed, false) => MIN_TOKEN_NO_CONTEXT,
         };
-        if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged.len(), context) {
+        if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged, context) {
             return None;
         }
         // The bigram test reads letters as English; a hex run's letters are a-f only, whose
@@ -335,11 +461,8 @@ impl Entropy {
         if alphabet == Alphabet::Hex && self.hash.is_match(before) {
             return None;
         }
-        // Data URLs, number literals, and SSH public keys (`ssh-ed25519 AAAAC3...`).
-        if before.ends_with(b"base64,")
-            || token.starts_with(b"0x")
-            || (token.starts_with(b"AAAA") && before.ends_with(b" ") && ssh_key_type_before(before))
-        {
+        // Data URLs and number literals (SSH public keys are skipped whole: `public_blocks`).
+        if before.ends_with(b"base64,") || token.starts_with(b"0x") {
             return None;
         }
         if let Some(key) = json_key_before(text, start) {
@@ -352,7 +475,8 @@ impl Entropy {
     }
 }
 
-/// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
+/// The spans of public key material: PEM blocks of certificates, public keys and CSRs, and
+/// SSH public keys.
 fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
     // Built once: a searcher costs more to build than a scan of a chat request.
     static BEGIN_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BEGIN));
@@ -378,6 +502,19 @@ fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
             blocks.push(start..end);
         }
         at = end.max(start + 1);
+    }
+    // SSH public keys (`ssh-ed25519 AAAAC3...`): base64 whose slashes would cut it into runs
+    // judged one by one.
+    static KEY_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" AAAA"));
+    for at in KEY_AT.find_iter(text) {
+        let start = at + 1;
+        if ssh_key_type_before(&text[..start]) {
+            let len = text[start..]
+                .iter()
+                .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                .count();
+            blocks.push(start..start + len);
+        }
     }
     blocks
 }
@@ -579,8 +716,14 @@ fn looks_like_words(token: &[u8]) -> bool {
     }
     let bigrams = common as f64 / pairs as f64;
     let limit = if token.len() >= 24 { 0.42 } else { 0.5 };
-    // camelCase names: mostly capitalised words, and the pairs still lean English.
-    bigrams >= limit || (word_coverage(token) >= 0.65 && bigrams >= 0.3)
+    // camelCase and snake_case names: mostly words, and the pairs still lean English. A
+    // token of one case with no separator has no word boundaries to read: every run of
+    // three letters would count as a word (`dovowi9n74...`, random, read as 40 % words).
+    let mixed_case =
+        token.iter().any(u8::is_ascii_uppercase) && token.iter().any(u8::is_ascii_lowercase);
+    let separated = token.iter().any(|&b| b == b'_' || b == b'-');
+    bigrams >= limit
+        || ((mixed_case || separated) && word_coverage(token) >= 0.65 && bigrams >= 0.3)
 }
 
 /// The share of the token covered by letter words of three or more (`Private`, `Key`,
