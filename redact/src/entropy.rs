@@ -77,9 +77,10 @@ const P1_ONE_CASE: [(usize, f64); 6] = [
 fn threshold(alphabet: Alphabet, judged: &[u8], context: bool) -> f64 {
     // Not for names joined by `_` or `-` (`AV_386_2_AVX512VPOPCDQ`): constants are one case.
     let one_case = || {
-        !judged.iter().any(|&b| b == b'_' || b == b'-')
-            && !(judged.iter().any(u8::is_ascii_lowercase)
-                && judged.iter().any(u8::is_ascii_uppercase))
+        let separated = judged.iter().any(|&b| b == b'_' || b == b'-');
+        let mixed_case =
+            judged.iter().any(u8::is_ascii_lowercase) && judged.iter().any(u8::is_ascii_uppercase);
+        !separated && !mixed_case
     };
     let table = match alphabet {
         Alphabet::Hex => &P1_HEX,
