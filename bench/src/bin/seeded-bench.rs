@@ -153,9 +153,12 @@ fn main() {
         "rule examples: {examples_caught}/{examples_all} redacted ({:.1}%), {examples_own} under their own rule",
         100.0 * examples_caught as f64 / examples_all.max(1) as f64
     );
-    for (rule, (ok, _, all)) in &by_rule {
+    for (rule, (ok, own, all)) in &by_rule {
         if ok < all {
             println!("  missed: {rule} {ok}/{all}");
+        }
+        if own < ok {
+            println!("  under another rule's name: {rule} {}/{ok}", ok - own);
         }
     }
     println!("decoys: {decoys_hit}/{decoys} wrongly redacted");
