@@ -346,6 +346,10 @@ impl Entropy {
             if slashes * 8 > run.len() || digits == 0 || upper < 2 || lower < 2 {
                 continue;
             }
+            // Cheapest tests first: most runs that get here are paths of words.
+            if looks_like_words(run) || looks_like_sequence(run) || looks_like_placeholder(run) {
+                continue;
+            }
             let context = self.context_before(text, start);
             let min_len = if context {
                 MIN_TOKEN
@@ -354,9 +358,7 @@ impl Entropy {
             };
             if run.len() < min_len
                 || shannon(run) < threshold(Alphabet::Mixed, run, context)
-                || looks_like_words(run)
-                || looks_like_sequence(run)
-                || looks_like_placeholder(run)
+                || in_ssh_key(text, start)
                 || self
                     .hash
                     .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
@@ -462,8 +464,8 @@ impl Entropy {
         if alphabet == Alphabet::Hex && self.hash.is_match(before) {
             return None;
         }
-        // Data URLs and number literals (SSH public keys are skipped whole: `public_blocks`).
-        if before.ends_with(b"base64,") || token.starts_with(b"0x") {
+        // Data URLs, number literals, and SSH public keys.
+        if before.ends_with(b"base64,") || token.starts_with(b"0x") || in_ssh_key(text, start) {
             return None;
         }
         if let Some(key) = json_key_before(text, start) {
@@ -476,8 +478,7 @@ impl Entropy {
     }
 }
 
-/// The spans of public key material: PEM blocks of certificates, public keys and CSRs, and
-/// SSH public keys.
+/// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
 fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
     // Built once: a searcher costs more to build than a scan of a chat request.
     static BEGIN_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BEGIN));
@@ -504,20 +505,24 @@ fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
         }
         at = end.max(start + 1);
     }
-    // SSH public keys (`ssh-ed25519 AAAAC3...`): base64 whose slashes would cut it into runs
-    // judged one by one.
-    static KEY_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" AAAA"));
-    for at in KEY_AT.find_iter(text) {
-        let start = at + 1;
-        if ssh_key_type_before(&text[..start]) {
-            let len = text[start..]
-                .iter()
-                .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-                .count();
-            blocks.push(start..start + len);
-        }
-    }
     blocks
+}
+
+/// Whether the token at `start` is part of an SSH public key (`ssh-ed25519 AAAAC3...`),
+/// whose slashes cut it into runs: the base64 it sits in starts with `AAAA` after a key type.
+/// Asked only of tokens judged random, so a scan for keys costs nothing on other text.
+fn in_ssh_key(text: &[u8], start: usize) -> bool {
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let key_start = start
+        - text[start.saturating_sub(8192)..start]
+            .iter()
+            .rev()
+            .take_while(|b| base64(b))
+            .count();
+    text[key_start..].starts_with(b"AAAA")
+        && key_start > 0
+        && text[key_start - 1] == b' '
+        && ssh_key_type_before(&text[..key_start])
 }
 
 /// Whether the text before a token ends in an SSH public key type (`ssh-rsa `, ...).

@@ -534,6 +534,10 @@ mod opaque_runs {
 
     /// The obvious definition, to check the skipping scan against.
     fn reference(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+        reference_at(text, OPAQUE_RUN)
+    }
+
+    fn reference_at(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
         let mut out = Vec::new();
         let mut start = None;
         for (i, &b) in text
@@ -545,7 +549,7 @@ mod opaque_runs {
             match (base64, start) {
                 (true, None) => start = Some(i),
                 (false, Some(s)) => {
-                    if i - s >= OPAQUE_RUN {
+                    if i - s >= min {
                         out.push(s..i);
                     }
                     start = None;
@@ -567,6 +571,24 @@ mod opaque_runs {
                 text.extend(std::iter::repeat_n(if base64 { b'A' } else { b' ' }, len));
             }
             prop_assert_eq!(runs(&text), reference(&text));
+        }
+
+        /// The short runs the encoded-text pass looks for, among words of every length:
+        /// the probe that gives up when neither side of it can reach `min` skips no run.
+        #[test]
+        fn probing_scan_finds_exactly_the_short_runs(
+            pieces in proptest::collection::vec((0usize..70, prop_oneof![Just(b' '), Just(b'"'), Just(b'.')]), 0..60),
+            min in prop_oneof![Just(32usize), Just(16), 2usize..70],
+        ) {
+            let mut text = Vec::new();
+            for (len, separator) in pieces {
+                text.extend(std::iter::repeat_n(b'Q', len));
+                text.push(separator);
+            }
+            prop_assert_eq!(
+                crate::opaque::base64_runs(&text, min, &[]),
+                reference_at(&text, min)
+            );
         }
     }
 
