@@ -112,6 +112,27 @@ fn registry_matches_json_escaped_form() {
 }
 
 #[test]
+fn registry_matches_a_secret_in_base32_at_any_alignment_and_written_backwards() {
+    let e = engine(&[("hidden", "s3cr3t-Vault-Value-2024")]);
+    // Python's base64.b32encode of the value followed by a newline, after 0 to 5 other bytes.
+    for blob in [
+        "OMZWG4RTOQWVMYLVNR2C2VTBNR2WKLJSGAZDICQ=",
+        "NNZTGY3SGN2C2VTBOVWHILKWMFWHKZJNGIYDENAK",
+        "NNSXGM3DOIZXILKWMF2WY5BNKZQWY5LFFUZDAMRUBI======",
+        "NNSXS4ZTMNZDG5BNKZQXK3DUFVLGC3DVMUWTEMBSGQFA====",
+        "NNSXSPLTGNRXEM3UFVLGC5LMOQWVMYLMOVSS2MRQGI2AU===",
+        "NNSXSPJCOMZWG4RTOQWVMYLVNR2C2VTBNR2WKLJSGAZDICQ=",
+    ] {
+        let out = redact(&e, &format!("encoded: {blob} done"));
+        assert!(out.contains("SECRET_REF(hidden)"), "{blob}: {out}");
+    }
+    assert_eq!(
+        redact(&e, "reversed: 4202-eulaV-tluaV-t3rc3s."),
+        "reversed: SECRET_REF(hidden)."
+    );
+}
+
+#[test]
 fn registry_matches_a_secret_inside_tool_call_arguments() {
     // OpenAI tool-call arguments: a JSON document inside a JSON string.
     let e = engine(&[("quoted", "pa\"ss\\word-1")]);

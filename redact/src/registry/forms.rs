@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 /// - hex (either case);
 /// - base64, standard and URL-safe, at each of the three alignments a value can have inside a
 ///   longer encoded blob (a Basic auth header, a `.env` file encoded whole): only the
-///   characters that depend on the value's bytes alone are kept.
+///   characters that depend on the value's bytes alone are kept;
+/// - base32 (RFC 4648, upper case) at each of the five alignments, the same way;
+/// - the value written backwards.
 pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut forms: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
     let mut push = |form: Zeroizing<Vec<u8>>| {
@@ -50,6 +52,13 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
             push(base64_core(value, alignment, alphabet));
         }
     }
+    // Two ways an agent told to "encode" or "obfuscate" a value sends it: base32 (RFC 4648,
+    // at each of the five alignments a value can have inside a longer blob) and the value
+    // written backwards.
+    for alignment in 0..5 {
+        push(base32_core(value, alignment));
+    }
+    push(Zeroizing::new(value.iter().rev().copied().collect()));
     // Encoders that write `/` as `\/` (PHP, some Java) do it to encoded forms too: a base64
     // blob inside such JSON carries `\/` where the alphabet has `/`.
     let with_slash: Vec<Zeroizing<Vec<u8>>> = forms
@@ -166,6 +175,26 @@ fn hex(value: &[u8], upper: bool) -> Zeroizing<Vec<u8>> {
 /// The base64 characters that encode `value` alone when it starts `alignment` bytes into a
 /// 3-byte group: character `i` carries bits `6i..6i+6`, so with `8a` bits before the value
 /// the ones from `ceil(8a/6)` up to (not including) `floor(8(a+len)/6)` are the value's own.
+/// The base32 characters (RFC 4648 alphabet, upper case) that depend on `value`'s bytes
+/// alone when it follows `alignment` bytes of a longer blob.
+fn base32_core(value: &[u8], alignment: usize) -> Zeroizing<Vec<u8>> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut padded = Zeroizing::new(vec![0u8; alignment]);
+    padded.extend_from_slice(value);
+    let bits = padded.len() * 8;
+    let mut encoded = Zeroizing::new(Vec::with_capacity(bits.div_ceil(5)));
+    for at in (0..bits).step_by(5) {
+        // The 5 bits from bit `at`, zero past the end.
+        let byte = |i: usize| u16::from(padded.get(i).copied().unwrap_or(0));
+        let pair = (byte(at / 8) << 8) | byte(at / 8 + 1);
+        let index = (pair >> (11 - at % 8)) & 0x1f;
+        encoded.push(ALPHABET[usize::from(index)]);
+    }
+    let first = (8 * alignment).div_ceil(5);
+    let last = (8 * (alignment + value.len())) / 5;
+    Zeroizing::new(encoded[first..last.min(encoded.len())].to_vec())
+}
+
 fn base64_core(
     value: &[u8],
     alignment: usize,
