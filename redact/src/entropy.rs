@@ -77,10 +77,8 @@ const P1_ONE_CASE: [(usize, f64); 6] = [
 fn threshold(alphabet: Alphabet, judged: &[u8], context: bool) -> f64 {
     // Not for names joined by `_` or `-` (`AV_386_2_AVX512VPOPCDQ`): constants are one case.
     let one_case = || {
-        let separated = judged.iter().any(|&b| b == b'_' || b == b'-');
-        let mixed_case =
-            judged.iter().any(u8::is_ascii_lowercase) && judged.iter().any(u8::is_ascii_uppercase);
-        !separated && !mixed_case
+        let shape = Shape::of(judged);
+        !shape.separated && !shape.mixed_case
     };
     let table = match alphabet {
         Alphabet::Hex => &P1_HEX,
@@ -285,7 +283,6 @@ impl Entropy {
         segment: std::ops::Range<usize>,
         found: &mut impl FnMut(usize, usize, Alphabet),
     ) {
-        let base64 = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
         let mut next = segment.start;
         for slash in memchr::memchr_iter(b'/', &text[segment.clone()]) {
             let slash = segment.start + slash;
@@ -293,7 +290,7 @@ impl Entropy {
             // slash, ends the look at once.
             let joins = |at: Option<usize>| {
                 at.and_then(|i| text.get(i))
-                    .is_some_and(|&b| b != b'/' && base64(b))
+                    .is_some_and(|&b| b != b'/' && base64_byte(b))
             };
             if slash < next
                 || slash == segment.start
@@ -306,12 +303,12 @@ impl Entropy {
                 - text[segment.start..slash]
                     .iter()
                     .rev()
-                    .take_while(|&&b| base64(b))
+                    .take_while(|&&b| base64_byte(b))
                     .count();
             let run_end = slash
                 + text[slash..segment.end]
                     .iter()
-                    .take_while(|&&b| base64(b))
+                    .take_while(|&&b| base64_byte(b))
                     .count();
             next = run_end;
             let end = run_end
@@ -351,25 +348,14 @@ impl Entropy {
                 continue;
             }
             let context = self.context_before(text, start);
-            let min_len = if context {
-                MIN_TOKEN
-            } else {
-                MIN_TOKEN_NO_CONTEXT
-            };
-            if run.len() < min_len
-                || shannon(run) < threshold(Alphabet::Mixed, run, context)
+            if !random_enough(run, Alphabet::Mixed, context)
                 || in_ssh_key(text, start)
                 || self
                     .hash
                     .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
+                || holds_ids_or_media(text, start)
             {
                 continue;
-            }
-            if let Some(key) = json_key_before(text, start) {
-                let lower = key.to_ascii_lowercase();
-                if lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes()) {
-                    continue;
-                }
             }
             found(start, end, Alphabet::Mixed);
         }
@@ -423,12 +409,7 @@ impl Entropy {
         };
         let before = &text[start.saturating_sub(CONTEXT_WINDOW)..start];
         let context = self.context_before(text, start);
-        let min_len = match (alphabet, context) {
-            (_, true) => MIN_TOKEN,
-            (Alphabet::Hex, false) => MIN_HEX_NO_CONTEXT,
-            (Alphabet::Mixed, false) => MIN_TOKEN_NO_CONTEXT,
-        };
-        if judged.len() < min_len || shannon(judged) < threshold(alphabet, judged, context) {
+        if !random_enough(judged, alphabet, context) {
             return None;
         }
         // The bigram test reads letters as English; a hex run's letters are a-f only, whose
@@ -468,14 +449,37 @@ impl Entropy {
         if before.ends_with(b"base64,") || token.starts_with(b"0x") || in_ssh_key(text, start) {
             return None;
         }
-        if let Some(key) = json_key_before(text, start) {
-            let lower = key.to_ascii_lowercase();
-            if lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes()) {
-                return None;
-            }
+        if holds_ids_or_media(text, start) {
+            return None;
         }
         Some(alphabet)
     }
+}
+
+/// Whether `judged` is long enough, and its entropy high enough, for a random string of its
+/// alphabet (the bar is lower after a context word).
+fn random_enough(judged: &[u8], alphabet: Alphabet, context: bool) -> bool {
+    let min_len = match (alphabet, context) {
+        (_, true) => MIN_TOKEN,
+        (Alphabet::Hex, false) => MIN_HEX_NO_CONTEXT,
+        (Alphabet::Mixed, false) => MIN_TOKEN_NO_CONTEXT,
+    };
+    judged.len() >= min_len && shannon(judged) >= threshold(alphabet, judged, context)
+}
+
+/// Whether the token at `start` is the value of a JSON key that holds ids, signatures or
+/// media (`id`, `*_id`, [`SKIPPED_KEYS`]).
+fn holds_ids_or_media(text: &[u8], start: usize) -> bool {
+    json_key_before(text, start).is_some_and(|key| {
+        let lower = key.to_ascii_lowercase();
+        lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes())
+    })
+}
+
+/// The bytes of base64 text apart from its padding: a run of them that holds a `/` is what
+/// the slash-joined pass judges, and an SSH public key is one.
+fn base64_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
 }
 
 /// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
@@ -512,12 +516,12 @@ fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// whose slashes cut it into runs: the base64 it sits in starts with `AAAA` after a key type.
 /// Asked only of tokens judged random, so a scan for keys costs nothing on other text.
 fn in_ssh_key(text: &[u8], start: usize) -> bool {
-    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    // Padding ends a key, so the walk back from inside one never meets it.
     let key_start = start
         - text[start.saturating_sub(8192)..start]
             .iter()
             .rev()
-            .take_while(|b| base64(b))
+            .take_while(|&&b| base64_byte(b))
             .count();
     text[key_start..].starts_with(b"AAAA")
         && key_start > 0
@@ -725,11 +729,28 @@ fn looks_like_words(token: &[u8]) -> bool {
     // camelCase and snake_case names: mostly words, and the pairs still lean English. A
     // token of one case with no separator has no word boundaries to read: every run of
     // three letters would count as a word (`dovowi9n74...`, random, read as 40 % words).
-    let mixed_case =
-        token.iter().any(u8::is_ascii_uppercase) && token.iter().any(u8::is_ascii_lowercase);
-    let separated = token.iter().any(|&b| b == b'_' || b == b'-');
+    let shape = Shape::of(token);
     bigrams >= limit
-        || ((mixed_case || separated) && word_coverage(token) >= 0.65 && bigrams >= 0.3)
+        || ((shape.mixed_case || shape.separated) && word_coverage(token) >= 0.65 && bigrams >= 0.3)
+}
+
+/// How a token is written: what tells names (`snake_case`, `camelCase`, `CONSTANTS`) from
+/// random strings of one case.
+struct Shape {
+    /// Upper- and lower-case letters both.
+    mixed_case: bool,
+    /// Words joined by `_` or `-`.
+    separated: bool,
+}
+
+impl Shape {
+    fn of(token: &[u8]) -> Self {
+        Shape {
+            mixed_case: token.iter().any(u8::is_ascii_uppercase)
+                && token.iter().any(u8::is_ascii_lowercase),
+            separated: token.iter().any(|&b| b == b'_' || b == b'-'),
+        }
+    }
 }
 
 /// The share of the token covered by letter words of three or more (`Private`, `Key`,

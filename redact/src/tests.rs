@@ -594,8 +594,8 @@ mod opaque_runs {
             prop_assert_eq!(runs(&text), reference(&text));
         }
 
-        /// The short runs the encoded-text pass looks for, among words of every length:
-        /// the probe that gives up when neither side of it can reach `min` skips no run.
+        /// The short runs the encoded-text pass looks for, among words of every length: the
+        /// scan that probes one byte in `min` skips no run.
         #[test]
         fn probing_scan_finds_exactly_the_short_runs(
             pieces in proptest::collection::vec((0usize..70, prop_oneof![Just(b' '), Just(b'"'), Just(b'.')]), 0..60),

@@ -7,15 +7,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let input = std::fs::read(args.next().expect("FILE")).expect("readable");
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5.0);
-    let mut engine = airlock_bench::engine(&airlock_bench::registry_secrets(10, 1), true).unwrap();
+    let secrets = airlock_bench::registry_secrets(10, 1);
+    let mut engine = airlock_bench::engine(&secrets, true).unwrap();
     // A rule file to try in place of the shipped one (A/B of a rule change without a rebuild).
     if let Ok(path) = std::env::var("REDACT_RULES") {
         let text = std::fs::read_to_string(&path).expect("readable rule file");
-        let rules = airlock_redact::RuleSet::from_toml(&path, &text).expect("rule file compiles");
         let mut builder = engine.rebuilder();
-        builder.rules(rules);
-        for (name, value) in airlock_bench::registry_secrets(10, 1) {
-            builder.secret(&name, value.as_bytes());
+        builder
+            .rules(airlock_redact::RuleSet::from_toml(&path, &text).expect("rule file compiles"));
+        for (name, value) in &secrets {
+            builder.secret(name, value.as_bytes());
         }
         engine = builder.build().unwrap();
     }

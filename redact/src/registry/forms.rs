@@ -172,9 +172,6 @@ fn hex(value: &[u8], upper: bool) -> Zeroizing<Vec<u8>> {
     out
 }
 
-/// The base64 characters that encode `value` alone when it starts `alignment` bytes into a
-/// 3-byte group: character `i` carries bits `6i..6i+6`, so with `8a` bits before the value
-/// the ones from `ceil(8a/6)` up to (not including) `floor(8(a+len)/6)` are the value's own.
 /// The base32 characters (RFC 4648 alphabet, upper case) that depend on `value`'s bytes
 /// alone when it follows `alignment` bytes of a longer blob.
 fn base32_core(value: &[u8], alignment: usize) -> Zeroizing<Vec<u8>> {
@@ -195,6 +192,9 @@ fn base32_core(value: &[u8], alignment: usize) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(encoded[first..last.min(encoded.len())].to_vec())
 }
 
+/// The base64 characters that encode `value` alone when it starts `alignment` bytes into a
+/// 3-byte group: character `i` carries bits `6i..6i+6`, so with `8a` bits before the value
+/// the ones from `ceil(8a/6)` up to (not including) `floor(8(a+len)/6)` are the value's own.
 fn base64_core(
     value: &[u8],
     alignment: usize,
