@@ -611,6 +611,19 @@ mod opaque_runs {
                 reference_at(&text, min)
             );
         }
+
+        /// Any bytes at all, base64 or not, ASCII or not: the eight-byte steps find the runs
+        /// a byte-by-byte walk finds.
+        #[test]
+        fn probing_scan_finds_the_runs_in_any_bytes(
+            text in proptest::collection::vec(prop_oneof![Just(b'Q'), Just(b'/'), Just(b'='), Just(b' '), any::<u8>()], 0..400),
+            min in prop_oneof![Just(32usize), Just(16), 2usize..70],
+        ) {
+            prop_assert_eq!(
+                crate::opaque::base64_runs(&text, min, &[]),
+                reference_at(&text, min)
+            );
+        }
     }
 
     /// Short media is opaque where media sits: a JSON `"data"` value, a data URL's payload.
