@@ -150,15 +150,18 @@ fn is_invisible(ch: char) -> bool {
     matches!(ch, '\u{0}' | '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
-/// Whether `raw` writes an invisible character, raw or as a `\\u` escape (at any nesting
-/// depth): only then can its view differ from it by more than escapes. A scan that finds
-/// nothing in most text, and lets a registry-only engine skip building a view.
-pub(crate) fn may_hide_invisible(raw: &[u8]) -> bool {
+/// Whether `raw` may hide a known secret from a scan of its raw bytes: an invisible character
+/// written raw or as a `\\u` escape (at any nesting depth), or a letter or digit written as a
+/// `\\u` escape, which no JSON encoder does (they escape quotes, controls and at most
+/// non-ASCII and `<>&`), so such escapes spell a value out. Only then does the registry need
+/// to read the view too. A scan that finds nothing in most text, and lets a registry-only
+/// engine skip building a view.
+pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
     next_invisible(raw, 0).is_some()
         || memchr::memmem::find_iter(raw, b"\\u").any(|at| {
             hex4(raw, at + 2)
                 .and_then(char::from_u32)
-                .is_some_and(is_invisible)
+                .is_some_and(|ch| is_invisible(ch) || ch.is_ascii_alphanumeric())
         })
 }
 

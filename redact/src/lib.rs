@@ -330,12 +330,13 @@ impl Redactor {
         let mut candidates = Vec::new();
         self.registry_candidates(input, self.registry.find(input), &mut candidates);
         // The view the rules read; a registry-only engine needs one only where invisible
-        // characters may hide a secret.
-        let view = (self.scans_patterns() || json_view::may_hide_invisible(input))
-            .then(|| json_view::View::new(input));
+        // characters or escaped letters may hide a secret.
+        let hidden = json_view::may_hide_from_registry(input);
+        let view = (self.scans_patterns() || hidden).then(|| json_view::View::new(input));
         // A known secret with invisible characters between its letters (a zero-width space
-        // after each) is still that secret to a model: the registry reads the view too.
-        if let Some(view) = view.as_ref().filter(|v| v.hid_invisible()) {
+        // after each), or spelled out in `\u` escapes, is still that secret to a model: the
+        // registry reads the view too.
+        if let Some(view) = view.as_ref().filter(|v| hidden || v.hid_invisible()) {
             let found = self
                 .registry
                 .find(view.text())
@@ -528,6 +529,23 @@ impl Redactor {
             container.span = start..end;
         }
         for run in runs {
+            // A known secret in what the run decodes to (a vault value in an encoded file,
+            // spelled out in character references, percent-encoded twice): the whole run.
+            if let Some(&(_, _, name)) = self.registry.find(&run.text).first() {
+                let (raw_start, raw_end) = view.raw_span(run.span.start, run.span.end);
+                if raw_start < raw_end && !is_placeholder_at(input, raw_start, raw_end) {
+                    candidates.push(Candidate {
+                        layer: Layer::Registry,
+                        rank: 0,
+                        start: raw_start,
+                        end: raw_end,
+                        source: name.to_owned(),
+                        placeholder: placeholder::named(name),
+                        value: None,
+                    });
+                    continue;
+                }
+            }
             let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
             self.scan_layers(
                 &run.text,

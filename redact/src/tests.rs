@@ -761,6 +761,55 @@ mod invisible_characters {
         assert!(!view.hid_invisible());
     }
 
+    /// A vault value that an agent spells out (`\u` escapes of its letters, HTML character
+    /// references) or sends inside encoded text (base64 of base64) is found in what those
+    /// decode to, and the whole spelled-out or encoded run is replaced under the secret's name.
+    #[test]
+    fn vault_values_spelled_out_or_inside_encoded_text_are_replaced() {
+        use base64::Engine as _;
+        let secret = "Summer2024!Office";
+        let e = engine(&[("office_pw", secret)]);
+        let unicode: String = secret
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let entities: String = secret
+            .chars()
+            .map(|c| format!("&#x{:x};", c as u32))
+            .collect();
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        let twice = b64(b64(secret.as_bytes()).as_bytes());
+        for (what, text) in [
+            (
+                "\\u escapes in JSON",
+                format!(r#"{{"content":"pw {unicode} ok"}}"#),
+            ),
+            ("\\u escapes in text", format!("pw {unicode} ok")),
+            ("character references", format!("<p>pw {entities} ok</p>")),
+            ("base64 of base64", format!("blob {twice} end")),
+        ] {
+            let out = redact(&e, &text);
+            assert!(out.contains("SECRET_REF(office_pw)"), "{what}: {out}");
+            assert!(!out.contains(&unicode) && !out.contains(&entities) && !out.contains(&twice));
+            assert_eq!(
+                redact(&e, &out),
+                out,
+                "{what}: a second pass changes nothing"
+            );
+        }
+        // Escapes of letters alone do not make text look hidden: a registry-only engine
+        // leaves text without the secret as it was.
+        let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+        b.secret("office_pw", secret.as_bytes());
+        let registry_only = b.build().unwrap();
+        assert!(redact(&registry_only, &format!(r#"{{"pw":"{unicode}"}}"#))
+            .contains("SECRET_REF(office_pw)"));
+        assert_eq!(
+            redact(&registry_only, r#"{"a":"\u0041BC"}"#),
+            r#"{"a":"\u0041BC"}"#
+        );
+    }
+
     #[test]
     fn a_registry_only_engine_reads_through_invisible_characters_too() {
         let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
