@@ -68,6 +68,7 @@ pub(crate) fn decoded_runs(
     }
     percent_runs(text, &mut found);
     entity_runs(text, &mut found);
+    crate::dumps::dump_runs(text, &mut found);
     found
 }
 
@@ -310,7 +311,7 @@ fn decode(run: &[u8]) -> Result<Zeroizing<Vec<u8>>, Option<ContainerKind>> {
 
 /// Text a person or a program would write: valid UTF-8 (a character cut at the end is
 /// allowed), no control characters but tab and line breaks, and some letters.
-fn readable(bytes: &[u8]) -> bool {
+pub(crate) fn readable(bytes: &[u8]) -> bool {
     let valid = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) if error.error_len().is_none() => {

@@ -32,6 +32,7 @@
 
 mod checks;
 mod containers;
+mod dumps;
 mod encoded;
 mod entropy;
 mod error;
@@ -532,7 +533,7 @@ impl Redactor {
             // A known secret in what the run decodes to (a vault value in an encoded file,
             // spelled out in character references, percent-encoded twice): the whole run.
             if let Some(&(_, _, name)) = self.registry.find(&run.text).first() {
-                let (raw_start, raw_end) = view.raw_span(run.span.start, run.span.end);
+                let (raw_start, raw_end) = run_span(view, &run);
                 if raw_start < raw_end && !is_placeholder_at(input, raw_start, raw_end) {
                     candidates.push(Candidate {
                         layer: Layer::Registry,
@@ -559,7 +560,7 @@ impl Redactor {
             let Some((layer, rank, rule_id, found)) = inside else {
                 continue;
             };
-            let (raw_start, raw_end) = view.raw_span(run.span.start, run.span.end);
+            let (raw_start, raw_end) = run_span(view, &run);
             if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                 continue;
             }
@@ -621,6 +622,16 @@ pub fn name_in_value(name: &str, value: &[u8]) -> bool {
 
 /// The offset of the first `"` in `raw` that is not escaped (not preceded by an odd run of
 /// backslashes): where a JSON string ends.
+/// A decoded run's span in raw coordinates, ending before the quote that closes its JSON
+/// string (a dump's last line runs to its line's end, which in a JSON body is the string's).
+fn run_span(view: &json_view::View<'_>, run: &encoded::Decoded) -> (usize, usize) {
+    let (start, end) = view.raw_span(run.span.start, run.span.end);
+    match structural_quote(&view.raw()[start..end]) {
+        Some(quote) => (start, start + quote),
+        None => (start, end),
+    }
+}
+
 fn structural_quote(raw: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(offset) = memchr::memchr(b'"', &raw[at..]) {

@@ -863,3 +863,161 @@ mod invisible_characters {
         }
     }
 }
+
+/// Hex dumps (`xxd`, `hexdump -C`) of a file: its bytes are read back, so a secret cut across
+/// two lines of the character column, or shown only as hex pairs, is still found.
+mod dumps {
+    use super::*;
+
+    /// `xxd` with `group` bytes a group and `cols` bytes a line, from `skip` on.
+    fn xxd(bytes: &[u8], group: usize, cols: usize, skip: usize) -> String {
+        let mut out = String::new();
+        let width = cols * 2 + cols.div_ceil(group) - 1;
+        for (i, line) in bytes[skip..].chunks(cols).enumerate() {
+            let hex: Vec<String> = line
+                .chunks(group)
+                .map(|g| g.iter().map(|b| format!("{b:02x}")).collect())
+                .collect();
+            let chars: String = line
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            out += &format!(
+                "{:08x}: {:<width$}  {chars}\n",
+                skip + i * cols,
+                hex.join(" ")
+            );
+        }
+        out
+    }
+
+    /// `hexdump -C`.
+    fn hexdump(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for (i, line) in bytes.chunks(16).enumerate() {
+            let mut hex = String::new();
+            for (j, b) in line.iter().enumerate() {
+                hex += &format!("{b:02x} ");
+                if j == 7 {
+                    hex.push(' ');
+                }
+            }
+            let chars: String = line
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            out += &format!("{:08x}  {hex:<49}|{chars}|\n", i * 16);
+        }
+        out + &format!("{:08x}\n", bytes.len())
+    }
+
+    const SECRET: &str = "Zq8vLm3Np0Rt5Xw2";
+
+    fn env_file() -> Vec<u8> {
+        format!("APP_NAME=demo\nDB_HOST=db.internal\nDB_PASSWORD={SECRET}\nGITHUB={TOKEN}\n")
+            .into_bytes()
+    }
+
+    #[test]
+    fn secrets_in_a_dump_replace_the_whole_dump() {
+        let e = engine(&[("db_password", SECRET)]);
+        let file = env_file();
+        for (what, dump) in [
+            ("xxd", xxd(&file, 2, 16, 0)),
+            ("xxd -g1", xxd(&file, 1, 16, 0)),
+            ("xxd -c 8", xxd(&file, 2, 8, 0)),
+            ("xxd -s 0x10", xxd(&file, 2, 16, 0x10)),
+            ("hexdump -C", hexdump(&file)),
+        ] {
+            let body = serde_json::json!({"role": "tool", "content": dump}).to_string();
+            for text in [dump.as_str(), body.as_str()] {
+                let out = redact(&e, text);
+                assert!(out.contains("SECRET_REF(db_password)"), "{what}: {out}");
+                // Neither the hex of the secret nor a piece of its character column is left.
+                assert!(
+                    !out.contains("5a71") && !out.contains("5a 71"),
+                    "{what}: {out}"
+                );
+                assert!(
+                    !out.contains("Zq8v") && !out.contains("Xw2"),
+                    "{what}: {out}"
+                );
+                assert_eq!(
+                    redact(&e, &out),
+                    out,
+                    "{what}: a second pass changes nothing"
+                );
+            }
+            let out = redact(&e, &body);
+            let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(
+                json["role"], "tool",
+                "{what}: the JSON around the dump is kept"
+            );
+        }
+        // Without the vault value, the token the rules know replaces the dump under its rule.
+        let out = redact(&engine(&[]), &xxd(&file, 2, 16, 0));
+        assert!(out.contains("SECRET_REF(github.pat"), "{out}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// A vault value planted anywhere in a text file is never left in the file's dump,
+        /// whatever the group size and line width, raw or in JSON, for dumps that start at a
+        /// multiple of 16 (see `dumps`: a dump started elsewhere is not read back).
+        #[test]
+        fn a_planted_secret_never_survives_a_dump(
+            before in "[a-z =\n]{0,80}",
+            after in "[a-z =\n]{0,80}",
+            group in 1usize..=4,
+            cols in proptest::sample::select(vec![8usize, 16, 32]),
+            skip in proptest::sample::select(vec![0usize, 16, 32]),
+            in_json in proptest::bool::ANY,
+        ) {
+            let e = engine(&[("db_password", SECRET)]);
+            // A header longer than any skip keeps the secret inside the dump.
+            let file = format!("# settings for the deploy job, read by cron\n{before}{SECRET}{after}")
+                .into_bytes();
+            let dump = xxd(&file, group, cols, skip);
+            let text = if in_json {
+                serde_json::json!({"content": dump}).to_string()
+            } else {
+                dump.clone()
+            };
+            let out = redact(&e, &text);
+            proptest::prop_assert!(out.contains("SECRET_REF(db_password)"), "{}", out);
+            let hex: String = SECRET.bytes().take(4).map(|b| format!("{b:02x}")).collect();
+            proptest::prop_assert!(!out.contains(&hex[..4]) || !out.contains(&hex[4..]));
+            if in_json {
+                proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+            }
+            proptest::prop_assert_eq!(redact(&e, &out), out);
+        }
+    }
+
+    #[test]
+    fn dumps_of_binary_data_and_text_without_secrets_are_left_alone() {
+        let e = engine(&[("db_password", SECRET)]);
+        let binary: Vec<u8> = (0..200u32).map(|i| (i * 97 % 251) as u8).collect();
+        let notes = b"# notes\nthe deploy runs at noon\nask the on-call engineer first\n";
+        for dump in [
+            xxd(&binary, 2, 16, 0),
+            hexdump(&binary),
+            xxd(notes, 2, 16, 0),
+        ] {
+            assert_eq!(redact(&e, &dump), dump);
+        }
+    }
+}
