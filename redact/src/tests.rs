@@ -869,6 +869,19 @@ mod invisible_characters {
 mod dumps {
     use super::*;
 
+    /// A dump's character column: printable ASCII as it is, anything else as `.`.
+    fn printable(line: &[u8]) -> String {
+        line.iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    }
+
     /// `xxd` with `group` bytes a group and `cols` bytes a line, from `skip` on.
     fn xxd(bytes: &[u8], group: usize, cols: usize, skip: usize) -> String {
         let mut out = String::new();
@@ -878,16 +891,7 @@ mod dumps {
                 .chunks(group)
                 .map(|g| g.iter().map(|b| format!("{b:02x}")).collect())
                 .collect();
-            let chars: String = line
-                .iter()
-                .map(|&b| {
-                    if (0x20..0x7f).contains(&b) {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
+            let chars = printable(line);
             out += &format!(
                 "{:08x}: {:<width$}  {chars}\n",
                 skip + i * cols,
@@ -908,16 +912,7 @@ mod dumps {
                     hex.push(' ');
                 }
             }
-            let chars: String = line
-                .iter()
-                .map(|&b| {
-                    if (0x20..0x7f).contains(&b) {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
+            let chars = printable(line);
             out += &format!("{:08x}  {hex:<49}|{chars}|\n", i * 16);
         }
         out + &format!("{:08x}\n", bytes.len())
