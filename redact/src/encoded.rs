@@ -1,7 +1,7 @@
 //! Encoded text inside a request: runs of base64 or hex that decode to readable text (a file
 //! an agent read and sent encoded, a Kubernetes secret's `data`, `xxd -p` output), and
 //! percent-encoded text whose escapes hide its structure (`DB_PASSWORD%3D...%0A`, a form
-//! field holding a config file).
+//! field holding a config file), and lists of byte literals (`0x44, 0x42, ...`).
 //!
 //! This module only finds such runs and decodes them; the engine runs the regex and entropy
 //! layers over the decoded text, and a finding there replaces the whole run (part of an
@@ -11,8 +11,10 @@
 //! text is held in zeroizing buffers.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use base64::Engine as _;
+use memchr::memmem::Finder;
 use zeroize::Zeroizing;
 
 use crate::containers::{Container, ContainerKind};
@@ -69,6 +71,7 @@ pub(crate) fn decoded_runs(
     percent_runs(text, &mut found);
     entity_runs(text, &mut found);
     crate::dumps::dump_runs(text, &mut found);
+    byte_list_runs(text, &mut found);
     found
 }
 
@@ -158,6 +161,59 @@ fn entity_runs(text: &[u8], found: &mut Vec<Decoded>) {
                 text: decoded,
             });
         }
+    }
+}
+
+/// Lists of hex byte literals (`0x5a, 0x71, ...` in C, Rust, Python or JavaScript source): a
+/// value written as an array of its bytes, which no rule or vault form reads. Runs of at
+/// least [`MIN_BYTE_LIST`] that read as text are read decoded.
+fn byte_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
+    static PREFIX: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"0x"));
+    let mut at = 0;
+    while let Some(i) = PREFIX.find(&text[at..]) {
+        let start = at + i;
+        let mut bytes = Zeroizing::new(Vec::new());
+        let mut end = start;
+        while let Some((byte, len)) = byte_literal(&text[end..]) {
+            bytes.push(byte);
+            end += len;
+            // Another literal follows after a comma (and spaces or line breaks).
+            let gap = text[end..]
+                .iter()
+                .take(8)
+                .take_while(|b| matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\r'))
+                .count();
+            let next = end + gap;
+            if !text[end..next].contains(&b',') || !text[next..].starts_with(b"0x") {
+                break;
+            }
+            end = next;
+        }
+        at = end.max(start + 2);
+        if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
+            found.push(Decoded {
+                span: start..end,
+                text: bytes,
+            });
+        }
+    }
+}
+
+/// Fewer byte literals in a row are flags and masks, not a value written out.
+const MIN_BYTE_LIST: usize = 12;
+
+/// The byte of the literal `0xNN` (one or two hex digits) `text` starts with, and its length.
+fn byte_literal(text: &[u8]) -> Option<(u8, usize)> {
+    let digits = text.strip_prefix(b"0x")?;
+    let count = digits
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
+    match count {
+        1 => Some((hex_pair(&[b'0', digits[0]]), 3)),
+        2 => Some((hex_pair(&digits[..2]), 4)),
+        _ => None,
     }
 }
 

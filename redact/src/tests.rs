@@ -762,8 +762,9 @@ mod invisible_characters {
     }
 
     /// A vault value that an agent spells out (`\u` escapes of its letters, HTML character
-    /// references) or sends inside encoded text (base64 of base64) is found in what those
-    /// decode to, and the whole spelled-out or encoded run is replaced under the secret's name.
+    /// references, an array of byte literals) or sends inside encoded text (base64 of base64)
+    /// is found in what those decode to, and the whole spelled-out or encoded run is replaced
+    /// under the secret's name.
     #[test]
     fn vault_values_spelled_out_or_inside_encoded_text_are_replaced() {
         use base64::Engine as _;
@@ -779,7 +780,16 @@ mod invisible_characters {
             .collect();
         let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
         let twice = b64(b64(secret.as_bytes()).as_bytes());
+        let c_array: Vec<String> = secret.bytes().map(|b| format!("0x{b:02x}")).collect();
+        let c_array = c_array.join(", ");
+        let rust_array: Vec<String> = secret.bytes().map(|b| format!("    0x{b:02X},")).collect();
+        let rust_array = rust_array.join("\n");
         for (what, text) in [
+            (
+                "a C byte array",
+                format!("static const uint8_t pw[] = {{{c_array}}};"),
+            ),
+            ("a Rust byte array", format!("let pw = [\n{rust_array}\n];")),
             (
                 "\\u escapes in JSON",
                 format!(r#"{{"content":"pw {unicode} ok"}}"#),
@@ -791,12 +801,19 @@ mod invisible_characters {
             let out = redact(&e, &text);
             assert!(out.contains("SECRET_REF(office_pw)"), "{what}: {out}");
             assert!(!out.contains(&unicode) && !out.contains(&entities) && !out.contains(&twice));
+            assert!(
+                !out.contains("0x53, 0x75") && !out.contains("0x75,\n"),
+                "{what}: {out}"
+            );
             assert_eq!(
                 redact(&e, &out),
                 out,
                 "{what}: a second pass changes nothing"
             );
         }
+        // Byte arrays of other values (an IV, flags) are left as they are.
+        let iv = "const IV: [u8; 16] = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f];";
+        assert_eq!(redact(&e, iv), iv);
         // Escapes of letters alone do not make text look hidden: a registry-only engine
         // leaves text without the secret as it was.
         let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
