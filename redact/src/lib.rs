@@ -12,8 +12,9 @@
 //! - [`Redactor::redact`] runs the layers in order: registry (exact known values, in every
 //!   encoded form) → regex rules (on JSON string content unescaped, nested strings too),
 //!   with the table pass (cells under a header that names a secret) → entropy; base64, hex or
-//!   percent-encoding that decodes to text is read decoded by the last two, and a finding
-//!   there replaces the whole encoded run. An earlier layer wins an overlap, but every byte
+//!   percent-encoding that decodes to text, character references, arrays of byte literals
+//!   and hex dumps are read decoded by all three, and a finding there replaces the whole
+//!   encoded run. An earlier layer wins an overlap, but every byte
 //!   any layer flags is replaced: where a later layer's match reaches past an earlier one, the
 //!   rest is replaced too, so no part of a secret survives.
 //! - The result is a [`Redaction`], which only this crate can make: the proxy's upstream
@@ -23,8 +24,8 @@
 //! whenever the input was.
 //!
 //! # Resource usage
-//! The registry is a DFA up to a few dozen secrets (1-2 KiB per form) and a sampled gram
-//! index beyond (about 0.5 KB per secret: 4.9 MB for 10,000);
+//! The registry is a sampled gram index (about 1 KB per secret: 9.6 MB for 10,000, with the
+//! base32 and backwards forms);
 //! [`Redactor::memory_usage`] reports the real heap size. Build once and reuse: building costs
 //! far more than a scan.
 #![forbid(unsafe_code)]
