@@ -1906,3 +1906,55 @@ async fn http2_requests_are_routed_by_path_and_redacted() {
     assert_eq!(status, 404);
     assert_eq!(upstream.recorded().len(), 1);
 }
+
+/// A vault value an agent sends as a hex dump of the file holding it, or spelled out in `\u`
+/// escapes, reaches the upstream replaced; the rest of the request is untouched JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn vault_values_in_dumps_and_spelled_out_reach_the_upstream_replaced() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let password = secret("db_password");
+    let file = format!("APP_NAME=demo\nDB_HOST=db.internal\nDB_PASSWORD={password}\n");
+    // `xxd` output: offset, eight groups of two bytes, the character column.
+    let mut dump = String::new();
+    for (i, line) in file.as_bytes().chunks(16).enumerate() {
+        let hex: Vec<String> = line
+            .chunks(2)
+            .map(|g| g.iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        let chars: String = line
+            .iter()
+            .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+            .collect();
+        dump += &format!("{:08x}: {:<39}  {chars}\n", i * 16, hex.join(" "));
+    }
+    let spelled: String = password
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let body = format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"tool","tool_call_id":"call_1","content":{dump}}},{{"role":"user","content":"the value is {spelled}"}}]}}"#,
+        dump = serde_json::to_string(&dump).unwrap(),
+    );
+    let (status, _, _) = send(airlock.addr, post_json("/openai/v1/chat/completions", body)).await;
+    assert_eq!(status, 200);
+    let sent = upstream.recorded().last().unwrap().body.clone();
+    let sent_text = String::from_utf8(sent.to_vec()).unwrap();
+    assert_no_secret(&sent);
+    let hex_start: String = password
+        .bytes()
+        .take(2)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!sent_text.contains(&hex_start), "{sent_text}");
+    assert!(!sent_text.contains(&spelled[..18]), "{sent_text}");
+    let sent: Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!(
+        sent["messages"][0]["content"], "SECRET_REF(db_password)\n",
+        "the dump is replaced whole"
+    );
+    assert_eq!(
+        sent["messages"][1]["content"],
+        "the value is SECRET_REF(db_password)"
+    );
+}
