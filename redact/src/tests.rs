@@ -132,6 +132,28 @@ fn registry_matches_a_secret_in_base32_at_any_alignment_and_written_backwards() 
     );
 }
 
+/// Rewritten "so that it is not the secret": in capitals, in small letters, spaced out.
+#[test]
+fn registry_matches_a_secret_recased_or_spaced_out() {
+    let e = engine(&[("hidden", "s3cr3t-Vault-Value-2024")]);
+    for (text, want) in [
+        (
+            "caps: S3CR3T-VAULT-VALUE-2024.",
+            "caps: SECRET_REF(hidden).",
+        ),
+        (
+            "small: s3cr3t-vault-value-2024.",
+            "small: SECRET_REF(hidden).",
+        ),
+        (
+            "spaced: s 3 c r 3 t - V a u l t - V a l u e - 2 0 2 4.",
+            "spaced: SECRET_REF(hidden).",
+        ),
+    ] {
+        assert_eq!(redact(&e, text), want);
+    }
+}
+
 #[test]
 fn registry_matches_a_secret_inside_tool_call_arguments() {
     // OpenAI tool-call arguments: a JSON document inside a JSON string.

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 ///   longer encoded blob (a Basic auth header, a `.env` file encoded whole): only the
 ///   characters that depend on the value's bytes alone are kept;
 /// - base32 (RFC 4648, upper case) at each of the five alignments, the same way;
-/// - the value written backwards.
+/// - the value written backwards, in capitals, in small letters, and spaced out.
 pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut forms: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
     let mut push = |form: Zeroizing<Vec<u8>>| {
@@ -59,6 +59,22 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         push(base32_core(value, alignment));
     }
     push(Zeroizing::new(value.iter().rev().copied().collect()));
+    // And three ways it rewrites one "so that it is not the secret": in capitals, in small
+    // letters (either leaves little to guess: two cases a letter), and spaced out a
+    // character at a time. A value of letters alone is a word whose other cases are ordinary
+    // text (`Production`, `PRODUCTION`): only the spaced form is kept for it.
+    if value.iter().any(|b| !b.is_ascii_alphabetic()) {
+        push(Zeroizing::new(value.to_ascii_uppercase()));
+        push(Zeroizing::new(value.to_ascii_lowercase()));
+    }
+    let mut spaced = Zeroizing::new(Vec::with_capacity(value.len() * 2));
+    for (i, &b) in value.iter().enumerate() {
+        if i > 0 {
+            spaced.push(b' ');
+        }
+        spaced.push(b);
+    }
+    push(spaced);
     // Encoders that write `/` as `\/` (PHP, some Java) do it to encoded forms too: a base64
     // blob inside such JSON carries `\/` where the alphabet has `/`.
     let with_slash: Vec<Zeroizing<Vec<u8>>> = forms
