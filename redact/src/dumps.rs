@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, Input};
 use zeroize::Zeroizing;
 
-use crate::encoded::{readable, Decoded};
+use crate::encoded::{hex_pair, readable, Decoded};
 
 /// Fewer lines are not a dump worth reading back: a single line shows its characters whole.
 const MIN_LINES: usize = 2;
@@ -206,20 +206,9 @@ fn hex_groups(line: &[u8], from: usize) -> Vec<(Zeroizing<Vec<u8>>, usize)> {
         if len == 0 || len % 2 != 0 || len > 16 || !word.iter().all(u8::is_ascii_hexdigit) {
             break;
         }
-        let bytes = word
-            .chunks_exact(2)
-            .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))
-            .collect();
+        let bytes = word.chunks_exact(2).map(hex_pair).collect();
         groups.push((Zeroizing::new(bytes), start + len));
         at = start + len;
     }
     groups
-}
-
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
-    }
 }

@@ -391,7 +391,7 @@ fn hex_decode(hex: &[u8]) -> Vec<u8> {
 }
 
 /// Two hex digits (checked by the caller) as the byte they write.
-fn hex_pair(pair: &[u8]) -> u8 {
+pub(crate) fn hex_pair(pair: &[u8]) -> u8 {
     let digit = |b: u8| match b {
         b'0'..=b'9' => b - b'0',
         b'a'..=b'f' => b - b'a' + 10,

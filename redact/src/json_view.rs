@@ -24,6 +24,8 @@ pub(crate) struct View<'a> {
     anchors: Vec<Anchor>,
     /// Whether an invisible character was left out.
     hid_invisible: bool,
+    /// Whether a `\\u` escape spelled out a letter or a digit.
+    spelled_out: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -48,6 +50,7 @@ impl<'a> View<'a> {
                 text: Cow::Borrowed(raw),
                 anchors: Vec::new(),
                 hid_invisible: false,
+                spelled_out: false,
             };
         }
         let mut text = Vec::with_capacity(raw.len());
@@ -58,6 +61,7 @@ impl<'a> View<'a> {
         }];
         let mut i = 0;
         let mut hid_invisible = false;
+        let mut spelled_out = false;
         // Offsets fit in u32: checked above, and the view is never longer than the input.
         while let Some(off) = memchr::memchr(b'\\', &raw[i..]) {
             let b = i + off;
@@ -67,6 +71,8 @@ impl<'a> View<'a> {
                 text.extend_from_slice(&raw[i..b]);
             }
             let (ch, len) = decode_nested(raw, b);
+            // Only a `\u` escape decodes to a letter or digit.
+            spelled_out |= ch.is_ascii_alphanumeric();
             if is_invisible(ch) {
                 hid_invisible = true;
             } else {
@@ -95,6 +101,7 @@ impl<'a> View<'a> {
             text: Cow::Owned(text),
             anchors,
             hid_invisible,
+            spelled_out,
         }
     }
 
@@ -108,10 +115,16 @@ impl<'a> View<'a> {
         &self.text
     }
 
-    /// Whether an invisible character was left out of the view: only then can the view show
-    /// a known secret that the raw input hides.
+    /// Whether an invisible character was left out of the view (what the tests check of it).
+    #[cfg(test)]
     pub(crate) fn hid_invisible(&self) -> bool {
         self.hid_invisible
+    }
+
+    /// Whether the view may show a known secret that the raw input hides: an invisible
+    /// character was left out, or `\\u` escapes spelled out letters or digits.
+    pub(crate) fn hides_from_raw(&self) -> bool {
+        self.hid_invisible || self.spelled_out
     }
 
     /// Maps a span of the view back to the raw input.

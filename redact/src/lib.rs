@@ -333,12 +333,12 @@ impl Redactor {
         self.registry_candidates(input, self.registry.find(input), &mut candidates);
         // The view the rules read; a registry-only engine needs one only where invisible
         // characters or escaped letters may hide a secret.
-        let hidden = json_view::may_hide_from_registry(input);
-        let view = (self.scans_patterns() || hidden).then(|| json_view::View::new(input));
+        let view = (self.scans_patterns() || json_view::may_hide_from_registry(input))
+            .then(|| json_view::View::new(input));
         // A known secret with invisible characters between its letters (a zero-width space
         // after each), or spelled out in `\u` escapes, is still that secret to a model: the
         // registry reads the view too.
-        if let Some(view) = view.as_ref().filter(|v| hidden || v.hid_invisible()) {
+        if let Some(view) = view.as_ref().filter(|v| v.hides_from_raw()) {
             let found = self
                 .registry
                 .find(view.text())
@@ -621,8 +621,6 @@ pub fn name_in_value(name: &str, value: &[u8]) -> bool {
             .any(|w| w.eq_ignore_ascii_case(name))
 }
 
-/// The offset of the first `"` in `raw` that is not escaped (not preceded by an odd run of
-/// backslashes): where a JSON string ends.
 /// A decoded run's span in raw coordinates, ending before the quote that closes its JSON
 /// string (a dump's last line runs to its line's end, which in a JSON body is the string's).
 fn run_span(view: &json_view::View<'_>, run: &encoded::Decoded) -> (usize, usize) {
@@ -633,6 +631,8 @@ fn run_span(view: &json_view::View<'_>, run: &encoded::Decoded) -> (usize, usize
     }
 }
 
+/// The offset of the first `"` in `raw` that is not escaped (not preceded by an odd run of
+/// backslashes): where a JSON string ends.
 fn structural_quote(raw: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(offset) = memchr::memchr(b'"', &raw[at..]) {
