@@ -18,11 +18,11 @@ pub(crate) use forms::encoded_forms;
 /// Up to this many forms the fallback automaton is a DFA (measured: 145 MB for 1,000 secrets'
 /// forms); beyond, a contiguous NFA.
 ///
-/// The gram index is preferred at every size: even ten secrets have over 200 forms (base64 and
-/// base32 at every alignment, ...) whose first bytes cover nearly every letter and digit, so
-/// the automaton's start-byte prefilter never skips and it walks every byte (about 30 % of
-/// all-layers time on the OpenClaw fixtures with 10 secrets; the index reads one gram in four
-/// bytes).
+/// The gram index is preferred at every size: a value has a dozen or more forms (base64 at
+/// three alignments and base32 at five, ...), so the forms of even ten secrets start with
+/// nearly every letter and digit, the automaton's start-byte prefilter never skips and it
+/// walks every byte (about 30 % of all-layers time on the OpenClaw fixtures with 10 secrets;
+/// the index reads one gram in four bytes).
 const DFA_MAX_FORMS: usize = 500;
 
 enum Matcher {
