@@ -997,6 +997,47 @@ async fn vault_changes_reach_the_running_proxy_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_proxies_on_one_home_do_not_reload_each_other() {
+    // Each reload writes an audit entry, which another process sees as a vault change. The
+    // watchers used to reload on any change: two proxies on one home reloaded each other
+    // without end, each time decrypting every value and rebuilding the engine.
+    let upstream = Upstream::start().await;
+    let first = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let second_config = first.home.path().join("second.toml");
+    std::fs::write(
+        &second_config,
+        config(&upstream, "") + "\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let mut second = std::process::Command::new(support::BIN)
+        .args(["serve", "--config"])
+        .arg(&second_config)
+        .env("AIRLOCK_HOME", first.home.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    let reloads = first
+        .log()
+        .matches("vault changed; registry reloaded")
+        .count();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(reloads, 0, "the first proxy reloaded {reloads} times");
+
+    // A real change still reaches it.
+    let (code, _, err) = support::run_cli(
+        first.home.path(),
+        &["vault", "add", "added_later"],
+        b"a-value-added-while-both-run-5521",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(first.wait_for_log("vault changed; registry reloaded", 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn provider_keys_come_from_the_vault_and_the_client_key_never_leaves() {
     let upstream = Upstream::start().await;
     let config = format!(

@@ -211,10 +211,13 @@ fn learn(
 /// `set`, `rm`, `rotate-key`, `import`): well within the one second an operator may wait.
 const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Rebuilds the registry whenever another connection commits to the vault, so added,
+/// Rebuilds the registry whenever another connection changes the vault's values, so added,
 /// rotated and removed secrets take effect without a restart.
 fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuilds: &Mutex<()>) {
     let mut seen = vault.data_version().ok();
+    // What the engine was last built from. Any commit changes `data_version`, audit entries
+    // too (every reload writes one), so only a change of the values themselves reloads.
+    let mut loaded = vault.values_fingerprint().ok();
     loop {
         std::thread::sleep(WATCH_INTERVAL);
         let now = match vault.data_version() {
@@ -224,14 +227,27 @@ fn watch(mut vault: airlock_vault::Vault, engine: &airlock_proxy::Engine, rebuil
                 continue;
             }
         };
-        if now != seen {
-            seen = now;
-            if reload(&mut vault, engine, rebuilds) {
-                tracing::info!(
-                    registry_secrets = engine.current().registry_len(),
-                    "vault changed; registry reloaded"
-                );
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let values = match vault.values_fingerprint() {
+            Ok(values) => Some(values),
+            Err(error) => {
+                // Unknown is treated as changed: a reload costs time, a missed one a leak.
+                tracing::warn!(%error, "cannot read the vault's values; reloading");
+                None
             }
+        };
+        if values.is_some() && values == loaded {
+            continue;
+        }
+        loaded = values;
+        if reload(&mut vault, engine, rebuilds) {
+            tracing::info!(
+                registry_secrets = engine.current().registry_len(),
+                "vault changed; registry reloaded"
+            );
         }
     }
 }

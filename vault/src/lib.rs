@@ -683,6 +683,39 @@ impl Vault {
             .pragma_query_value(None, "data_version", |r| r.get(0))?)
     }
 
+    /// A digest of every retained value as stored (sealed, with its name, version and
+    /// retirement): everything the proxy's registry and credentials are built from. It changes
+    /// when a value is added, set, retired, removed, learned or re-sealed, and not when only
+    /// the audit log grows. A watcher that reloads on [`Vault::data_version`] alone is set off
+    /// by every audit entry, among them the one its own reload writes: two proxies sharing a
+    /// home then reloaded each other without end.
+    ///
+    /// # Errors
+    /// [`VaultError::Database`].
+    pub fn values_fingerprint(&self) -> Result<[u8; 32], VaultError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, version, retired_at, ciphertext FROM versions ORDER BY name, version",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        while let Some(row) = rows.next()? {
+            let name: String = row.get(0)?;
+            let version: i64 = row.get(1)?;
+            let retired: Option<i64> = row.get(2)?;
+            let sealed: Vec<u8> = row.get(3)?;
+            // Lengths first, so no two different tables hash the same bytes.
+            digest.update(&(name.len() as u64).to_le_bytes());
+            digest.update(name.as_bytes());
+            digest.update(&version.to_le_bytes());
+            digest.update(&retired.map_or([0xff; 8], i64::to_le_bytes));
+            digest.update(&(sealed.len() as u64).to_le_bytes());
+            digest.update(&sealed);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.finish().as_ref());
+        Ok(out)
+    }
+
     /// The key behind the handles of detected values (`SECRET_REF(rule.hash)`), created on
     /// first use and kept sealed like any value so that handles stay stable across restarts.
     ///

@@ -530,3 +530,48 @@ fn a_corrupted_database_file_is_a_clear_error() {
     let err = Vault::open(dir.path()).unwrap_err().to_string();
     assert!(err.contains("vault database"), "{err}");
 }
+
+#[test]
+fn the_values_fingerprint_follows_the_values_and_not_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vault = Vault::open(dir.path()).unwrap();
+    let mut seen = vec![vault.values_fingerprint().unwrap()];
+    let mut changed = |vault: &Vault, what: &str| {
+        let now = vault.values_fingerprint().unwrap();
+        assert!(
+            !seen.contains(&now),
+            "{what} left the fingerprint as it was"
+        );
+        seen.push(now);
+    };
+    vault.add(&name("api"), &secret(VALUE)).unwrap();
+    changed(&vault, "add");
+
+    // Reads write audit entries (another connection sees `data_version` move), but the
+    // values are the same.
+    let watcher = Vault::open(dir.path()).unwrap();
+    let (version, fingerprint) = (
+        watcher.data_version().unwrap(),
+        watcher.values_fingerprint().unwrap(),
+    );
+    vault.registry_values().unwrap();
+    vault.reveal(&name("api")).unwrap();
+    assert_ne!(watcher.data_version().unwrap(), version);
+    assert_eq!(watcher.values_fingerprint().unwrap(), fingerprint);
+
+    vault
+        .set(&name("api"), &secret("second-value-2222"), None)
+        .unwrap();
+    changed(&vault, "set");
+    vault
+        .add_detected(&name("learned.1"), &secret("detected-value-9999"))
+        .unwrap();
+    changed(&vault, "a learned value");
+    vault.rotate_key().unwrap();
+    changed(&vault, "re-sealing under a new key");
+    vault.remove(&name("api")).unwrap();
+    changed(&vault, "rm");
+    // Removed and added again with the same value: sealed anew, so not the same bytes.
+    vault.add(&name("api"), &secret(VALUE)).unwrap();
+    changed(&vault, "add after rm");
+}
