@@ -296,11 +296,12 @@ fn wrapped_end(text: &[u8], start: usize, mut end: usize) -> usize {
 
 /// The run's first line, at most [`PROBE`] characters.
 fn head(run: &[u8]) -> &[u8] {
-    let end = run
+    // Only the probe is searched for a line end: a run can be a megabyte of image.
+    let probe = &run[..run.len().min(PROBE)];
+    let end = probe
         .iter()
         .position(|&b| b == b'\n' || b == b'\r')
-        .unwrap_or(run.len())
-        .min(PROBE);
+        .unwrap_or(probe.len());
     &run[..end]
 }
 

@@ -143,6 +143,11 @@ impl KeywordScanner {
     }
 
     /// Every occurrence of every keyword in `text`, sorted by start.
+    /// The longest keyword's length in bytes.
+    pub(crate) fn longest(&self) -> usize {
+        self.longest
+    }
+
     pub(crate) fn find_all(&self, text: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
         if text.len() < SPLIT_AT || self.longest == 0 {

@@ -708,6 +708,57 @@ fn detected_values_can_be_learned_into_the_registry_under_the_same_handle() {
     );
 }
 
+mod keyword_hits_around_media {
+    use crate::keywords::{Hit, KeywordScanner};
+    use crate::rules::keyword_hits;
+    use proptest::prelude::*;
+    use std::ops::Range;
+
+    /// The whole text scanned, then the hits that start inside an opaque run dropped, except
+    /// where a run starts with a keyword (that run is then not opaque).
+    fn reference(
+        ac: &KeywordScanner,
+        text: &[u8],
+        opaque: &[Range<usize>],
+    ) -> (Vec<Hit>, Vec<Range<usize>>) {
+        let all = ac.find_all(text);
+        let kept: Vec<Range<usize>> = opaque
+            .iter()
+            .filter(|run| !all.iter().any(|hit| hit.start == run.start))
+            .cloned()
+            .collect();
+        let hits = all
+            .into_iter()
+            .filter(|hit| !kept.iter().any(|run| run.contains(&hit.start)))
+            .collect();
+        (hits, kept)
+    }
+
+    proptest! {
+        #[test]
+        fn skipping_media_finds_the_hits_a_full_scan_keeps(
+            pieces in proptest::collection::vec(
+                (proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'-'), Just(b' ')], 0..40), any::<bool>()),
+                0..30,
+            ),
+        ) {
+            let keywords: Vec<String> = ["ab", "ba-", "abab", "b", "a-b-a"].map(String::from).to_vec();
+            let ac = KeywordScanner::new(&keywords);
+            let mut text = Vec::new();
+            let mut opaque = Vec::new();
+            for (piece, is_run) in pieces {
+                let start = text.len();
+                text.extend_from_slice(&piece);
+                // Runs are disjoint, with at least one other byte between them.
+                if is_run && !piece.is_empty() && opaque.last().is_none_or(|r: &Range<usize>| r.end < start) {
+                    opaque.push(start..text.len());
+                }
+            }
+            prop_assert_eq!(keyword_hits(&ac, &text, &opaque), reference(&ac, &text, &opaque));
+        }
+    }
+}
+
 mod containers {
     use super::*;
     use crate::ContainerKind;
