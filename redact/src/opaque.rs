@@ -100,17 +100,30 @@ pub(crate) fn base64_runs(text: &[u8], min: usize, known: &[Range<usize>]) -> Ve
                 .iter()
                 .rposition(|&b| !is_base64(b))
                 .map_or(0, |p| p + 1);
-        let end = probe
-            + text[probe..]
-                .iter()
-                .position(|&b| !is_base64(b))
-                .unwrap_or(text.len() - probe);
+        let end = run_end(text, probe);
         if end - start >= min {
             runs.push(start..end);
         }
         from = end + 1;
     }
     runs
+}
+
+/// The end of the base64 run that holds `at`: eight bytes a step while all eight are base64
+/// (one branch per step, not per byte: media runs are megabytes long), then byte by byte.
+fn run_end(text: &[u8], at: usize) -> usize {
+    let is_base64 = |b: &u8| BASE64[usize::from(*b)];
+    let mut end = at;
+    for chunk in text[at..].chunks_exact(8) {
+        if !chunk.iter().fold(true, |all, b| all & is_base64(b)) {
+            break;
+        }
+        end += 8;
+    }
+    end + text[end..]
+        .iter()
+        .position(|b| !is_base64(b))
+        .unwrap_or(text.len() - end)
 }
 
 /// Which bytes can appear in standard or URL-safe base64.
