@@ -65,6 +65,10 @@ struct RuleSpec {
     /// A structure the found value must have.
     #[serde(default)]
     check: Option<Check>,
+    /// Every match starts where one of the rule's keywords starts: the regex is tried at each
+    /// keyword hit, not searched for across the window after it (no `look_behind`).
+    #[serde(default)]
+    anchored: bool,
 }
 
 /// One compiled rule.
@@ -83,6 +87,10 @@ pub struct Rule {
     window: usize,
     look_behind: usize,
     check: Option<Check>,
+    /// For a rule whose matches start at its keywords: the same regex, for searches anchored
+    /// at a hit. Searched for instead, the regex scanned every byte of every window (the two
+    /// generic assignment rules' windows were the larger part of the regex layer's time).
+    anchored: Option<regex_automata::meta::Regex>,
 }
 
 impl Rule {
@@ -128,6 +136,24 @@ impl Rule {
     ) {
         let has_group = self.regex.captures_len() > 1;
         let haystack = &text[..window.end];
+        if let Some(anchored) = &self.anchored {
+            let input = regex_automata::Input::new(haystack)
+                .range(window.start..)
+                .anchored(regex_automata::Anchored::Yes);
+            let mut caps = anchored.create_captures();
+            anchored.search_captures(&input, &mut caps);
+            let Some(whole) = caps.get_match() else {
+                return;
+            };
+            let span = match has_group {
+                true => (1..caps.group_len())
+                    .find_map(|group| caps.get_group(group))
+                    .unwrap_or(whole.span()),
+                false => whole.span(),
+            };
+            self.keep(text, span.start, span.end, out);
+            return;
+        }
         let mut at = window.start;
         while at <= haystack.len() {
             let Some(caps) = self.regex.captures_at(haystack, at) else {
@@ -144,12 +170,17 @@ impl Rule {
             } else {
                 whole
             };
-            let value = &text[span.start()..span.end()];
-            let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
-                || self.check.is_some_and(|check| !check.passes(value));
-            if span.start() < span.end() && !ignored {
-                out.push((span.start(), span.end()));
-            }
+            self.keep(text, span.start(), span.end(), out);
+        }
+    }
+
+    /// Adds a found span unless it is empty or its value is ignored or fails the check.
+    fn keep(&self, text: &[u8], start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+        let value = &text[start..end];
+        let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
+            || self.check.is_some_and(|check| !check.passes(value));
+        if start < end && !ignored {
+            out.push((start, end));
         }
     }
 }
@@ -290,8 +321,35 @@ impl RuleSet {
                     }
                 }
             };
+            let anchored = match spec.anchored {
+                false => None,
+                true if spec.keywords.is_empty() => {
+                    return Err(bad("an anchored rule needs keywords to anchor at".into()));
+                }
+                true if spec.look_behind.is_some() => {
+                    return Err(bad(
+                        "an anchored rule starts at its keywords: it takes no look_behind".into(),
+                    ));
+                }
+                true => Some(
+                    regex_automata::meta::Regex::builder()
+                        .syntax(
+                            regex_automata::util::syntax::Config::new()
+                                .unicode(false)
+                                .utf8(false),
+                        )
+                        .configure(
+                            regex_automata::meta::Config::new()
+                                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                                .utf8_empty(false),
+                        )
+                        .build(&spec.regex)
+                        .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
+                ),
+            };
             rules.push(Rule {
                 regex,
+                anchored,
                 ignore,
                 window: spec.window.unwrap_or(DEFAULT_WINDOW),
                 look_behind: spec.look_behind.unwrap_or(LOOK_BEHIND),
@@ -428,7 +486,10 @@ impl RuleSet {
             }
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
-                let start = m.start.saturating_sub(rule.look_behind);
+                let start = match rule.anchored {
+                    Some(_) => m.start,
+                    None => m.start.saturating_sub(rule.look_behind),
+                };
                 let end = text.len().min(m.end.saturating_add(rule.window));
                 opened.push((index, start..end));
             }
@@ -457,11 +518,18 @@ impl RuleSet {
         opened.sort_unstable_by_key(|(i, w)| (*i, w.start));
         let mut per_rule: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
         for (i, w) in opened {
+            let anchored = self.rules[i].anchored.is_some();
             match per_rule.last_mut() {
                 // Overlapping or touching windows of one rule merge, so that no byte is
-                // scanned twice.
+                // scanned twice. An anchored rule's windows keep their starts (each is a
+                // keyword hit); hits at one start (`pass`, `password`) share the widest.
                 Some((rule, windows)) if *rule == i => match windows.last_mut() {
-                    Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+                    Some(last) if anchored && w.start == last.start => {
+                        last.end = last.end.max(w.end);
+                    }
+                    Some(last) if !anchored && w.start <= last.end => {
+                        last.end = last.end.max(w.end);
+                    }
                     _ => windows.push(w),
                 },
                 _ => per_rule.push((i, vec![w])),

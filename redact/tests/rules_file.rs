@@ -320,3 +320,66 @@ fn percent_encoded_assignments_are_read_decoded() {
         "{out}"
     );
 }
+
+#[test]
+fn an_anchored_rule_is_tried_at_every_keyword_and_only_there() {
+    let file = r#"
+[[rule]]
+id = "test.anchored"
+description = "a value after tok or key"
+regex = '''(?:tok|key)[a-z]*\s*=\s*"([^"]{4,})"'''
+keywords = ["tok", "key"]
+anchored = true
+examples = ['''tok = "abcd1234"''']
+negative_examples = ['''tok is "abcd1234"''']
+"#;
+    let rules = RuleSet::from_toml("test.toml", file).unwrap();
+    assert!(rules.check_examples().is_empty());
+    let mut builder =
+        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
+    builder.rules(rules);
+    let engine = builder.build().unwrap();
+    // Hits a few bytes apart, inside one another's windows: each is tried, each value found.
+    let out = redacted(
+        &engine,
+        r#"tok="aaaa1111" key = "bbbb2222";tokens= "cccc3333""#,
+    );
+    assert!(
+        !out.contains("aaaa1111") && !out.contains("bbbb2222") && !out.contains("cccc3333"),
+        "{out}"
+    );
+    // A match the regex would find starting elsewhere in the window is not looked for: the
+    // rule says every match starts at a keyword.
+    let file = file.replace("(?:tok|key)", "x_(?:tok|key)");
+    let mut builder =
+        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
+    builder.rules(RuleSet::from_toml("test.toml", &file).unwrap());
+    let engine = builder.build().unwrap();
+    assert!(redacted(&engine, r#"x_tok = "dddd4444""#).contains("dddd4444"));
+    let searched = file.replace("anchored = true", "");
+    let mut builder =
+        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
+    builder.rules(RuleSet::from_toml("test.toml", &searched).unwrap());
+    let engine = builder.build().unwrap();
+    assert!(!redacted(&engine, r#"x_tok = "dddd4444""#).contains("dddd4444"));
+
+    // Anchored needs keywords, and takes no look-behind.
+    for (change, reason) in [
+        (r#"keywords = ["tok", "key"]"#, "needs keywords"),
+        ("anchored = true", "anchored = true\nlook_behind = 8"),
+    ] {
+        let bad = if reason == "needs keywords" {
+            file.replace(change, "")
+        } else {
+            file.replace(change, reason)
+        };
+        let error = RuleSet::from_toml("test.toml", &bad)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.starts_with("test.toml:3: rule \"test.anchored\": an anchored rule"),
+            "{error}"
+        );
+    }
+}
