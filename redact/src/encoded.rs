@@ -132,8 +132,9 @@ fn entity_runs(text: &[u8], found: &mut Vec<Decoded>) {
         b.is_ascii_alphanumeric()
             || matches!(b, b'.' | b'_' | b'~' | b'-' | b'+' | b'/' | b'=' | b':')
     };
+    static REFERENCE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"&#"));
     let mut at = 0;
-    while let Some(i) = memchr::memmem::find(&text[at..], b"&#") {
+    while let Some(i) = REFERENCE.find(&text[at..]) {
         let first = at + i;
         let mut start = first;
         while start > at && plain(text[start - 1]) {

@@ -170,8 +170,10 @@ fn is_invisible(ch: char) -> bool {
 /// to read the view too. A scan that finds nothing in most text, and lets a registry-only
 /// engine skip building a view.
 pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
+    static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
     next_invisible(raw, 0).is_some()
-        || memchr::memmem::find_iter(raw, b"\\u").any(|at| {
+        || ESCAPE.find_iter(raw).any(|at| {
             hex4(raw, at + 2)
                 .and_then(char::from_u32)
                 .is_some_and(|ch| is_invisible(ch) || ch.is_ascii_alphanumeric())

@@ -8,6 +8,9 @@
 //! still reads any run that decodes to text (`encoded`).
 
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// Runs of base64 text this long are media or ciphertext (an image block, a file), not text
 /// with tokens in it: the regex layer skips them (the registry still scans them).
@@ -19,8 +22,11 @@ const MEDIA_RUN: usize = 64;
 /// Where media starts: after a data URL's `;base64,`, and in the value of a JSON `"data"` key
 /// (Anthropic's `source.data`, OpenAI's `input_audio.data`), with or without a space.
 fn media_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let data_urls = memchr::memmem::find_iter(text, b";base64,").map(|at| at + 8);
-    let data_values = memchr::memmem::find_iter(text, b"\"data\":").filter_map(|at| {
+    // Built once: a searcher made per call cost more than its search on a small request.
+    static DATA_URL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b";base64,"));
+    static DATA_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"data\":"));
+    let data_urls = DATA_URL.find_iter(text).map(|at| at + 8);
+    let data_values = DATA_KEY.find_iter(text).filter_map(|at| {
         let value = at + 7;
         let quote = value
             + text
