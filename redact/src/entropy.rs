@@ -628,8 +628,16 @@ fn long_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
 /// Bit `j` set when `chunk[j]` (at most 64 bytes) is a token byte. Comparisons rather than
 /// a table lookup, so the compiler can vectorize them.
 fn token_mask(chunk: &[u8]) -> u64 {
+    if let Ok(full) = <&[u8; 64]>::try_from(chunk) {
+        return full_token_mask(full);
+    }
     let mut block = [0u8; 64];
     block[..chunk.len()].copy_from_slice(chunk);
+    full_token_mask(&block)
+}
+
+/// [`token_mask`] of a whole block, read in place.
+fn full_token_mask(block: &[u8; 64]) -> u64 {
     let mut mask = 0u64;
     for (k, word) in block.chunks_exact(8).enumerate() {
         let mut bytes = [0u8; 8];
