@@ -321,6 +321,14 @@ fn percent_encoded_assignments_are_read_decoded() {
     );
 }
 
+/// An engine with `rules` alone.
+fn rules_only(rules: RuleSet) -> Redactor {
+    let mut builder =
+        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
+    builder.rules(rules);
+    builder.build().unwrap()
+}
+
 #[test]
 fn an_anchored_rule_is_tried_at_every_keyword_and_only_there() {
     let file = r#"
@@ -335,10 +343,7 @@ negative_examples = ['''tok is "abcd1234"''']
 "#;
     let rules = RuleSet::from_toml("test.toml", file).unwrap();
     assert!(rules.check_examples().is_empty());
-    let mut builder =
-        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
-    builder.rules(rules);
-    let engine = builder.build().unwrap();
+    let engine = rules_only(rules);
     // Hits a few bytes apart, inside one another's windows: each is tried, each value found.
     let out = redacted(
         &engine,
@@ -351,16 +356,10 @@ negative_examples = ['''tok is "abcd1234"''']
     // A match the regex would find starting elsewhere in the window is not looked for: the
     // rule says every match starts at a keyword.
     let file = file.replace("(?:tok|key)", "x_(?:tok|key)");
-    let mut builder =
-        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
-    builder.rules(RuleSet::from_toml("test.toml", &file).unwrap());
-    let engine = builder.build().unwrap();
+    let engine = rules_only(RuleSet::from_toml("test.toml", &file).unwrap());
     assert!(redacted(&engine, r#"x_tok = "dddd4444""#).contains("dddd4444"));
     let searched = file.replace("anchored = true", "");
-    let mut builder =
-        Redactor::builder(airlock_redact::PlaceholderKey::from_bytes(&[9u8; 32]).unwrap());
-    builder.rules(RuleSet::from_toml("test.toml", &searched).unwrap());
-    let engine = builder.build().unwrap();
+    let engine = rules_only(RuleSet::from_toml("test.toml", &searched).unwrap());
     assert!(!redacted(&engine, r#"x_tok = "dddd4444""#).contains("dddd4444"));
 
     // Anchored needs keywords, and takes no look-behind.
