@@ -65,10 +65,22 @@ struct RuleSpec {
     /// A structure the found value must have.
     #[serde(default)]
     check: Option<Check>,
-    /// Every match starts where one of the rule's keywords starts: the regex is tried at each
-    /// keyword hit, not searched for across the window after it (no `look_behind`).
+    /// Where every match starts, if the rule knows: the regex is then tried there for each
+    /// keyword hit, not searched for across the window.
     #[serde(default)]
-    anchored: bool,
+    anchor: Option<Anchor>,
+}
+
+/// Where a rule's matches start, relative to the keyword hit that opens it.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+enum Anchor {
+    /// Where the keyword starts (takes no `look_behind`).
+    Keyword,
+    /// At the last line start or `"` before the keyword, at most `look_behind` bytes back: a
+    /// regex that begins `(?m)(?:^|")` and allows neither a line break nor a quote before its
+    /// keyword can start nowhere else.
+    Line,
 }
 
 /// One compiled rule.
@@ -87,10 +99,10 @@ pub struct Rule {
     window: usize,
     look_behind: usize,
     check: Option<Check>,
-    /// For a rule whose matches start at its keywords: the same regex, for searches anchored
-    /// at a hit. Searched for instead, the regex scanned every byte of every window (the two
-    /// generic assignment rules' windows were the larger part of the regex layer's time).
-    anchored: Option<regex_automata::meta::Regex>,
+    /// For a rule that knows where its matches start: where, and the same regex for searches
+    /// anchored there. Searched for instead, the regex scanned every byte of every window (the
+    /// two generic assignment rules' windows were the larger part of the regex layer's time).
+    anchored: Option<(Anchor, regex_automata::meta::Regex)>,
 }
 
 impl Rule {
@@ -136,7 +148,7 @@ impl Rule {
     ) {
         let has_group = self.regex.captures_len() > 1;
         let haystack = &text[..window.end];
-        if let Some(anchored) = &self.anchored {
+        if let Some((_, anchored)) = &self.anchored {
             let input = regex_automata::Input::new(haystack)
                 .range(window.start..)
                 .anchored(regex_automata::Anchored::Yes);
@@ -321,17 +333,18 @@ impl RuleSet {
                     }
                 }
             };
-            let anchored = match spec.anchored {
-                false => None,
-                true if spec.keywords.is_empty() => {
+            let anchored = match spec.anchor {
+                None => None,
+                Some(_) if spec.keywords.is_empty() => {
                     return Err(bad("an anchored rule needs keywords to anchor at".into()));
                 }
-                true if spec.look_behind.is_some() => {
+                Some(Anchor::Keyword) if spec.look_behind.is_some() => {
                     return Err(bad(
                         "an anchored rule starts at its keywords: it takes no look_behind".into(),
                     ));
                 }
-                true => Some(
+                Some(anchor) => Some((
+                    anchor,
                     regex_automata::meta::Regex::builder()
                         .syntax(
                             regex_automata::util::syntax::Config::new()
@@ -345,7 +358,7 @@ impl RuleSet {
                         )
                         .build(&spec.regex)
                         .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
-                ),
+                )),
             };
             rules.push(Rule {
                 regex,
@@ -487,7 +500,11 @@ impl RuleSet {
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
                 let start = match rule.anchored {
-                    Some(_) => m.start,
+                    Some((Anchor::Keyword, _)) => m.start,
+                    Some((Anchor::Line, _)) => match line_start(text, m.start, rule.look_behind) {
+                        Some(start) => start,
+                        None => continue,
+                    },
                     None => m.start.saturating_sub(rule.look_behind),
                 };
                 let end = text.len().min(m.end.saturating_add(rule.window));
@@ -535,6 +552,29 @@ impl RuleSet {
                 _ => per_rule.push((i, vec![w])),
             }
         }
+        // An anchored match may run as far as a searched one would: to the end of the run of
+        // overlapping windows its own belongs to (a quoted value longer than one window, with
+        // more keywords inside it, is read to its end either way).
+        for (i, windows) in &mut per_rule {
+            if self.rules[*i].anchored.is_none() {
+                continue;
+            }
+            let mut group = 0;
+            let mut reach = 0;
+            for k in 0..=windows.len() {
+                if k < windows.len() && (k == group || windows[k].start <= reach) {
+                    reach = reach.max(windows[k].end);
+                    continue;
+                }
+                for window in &mut windows[group..k] {
+                    window.end = reach;
+                }
+                if k < windows.len() {
+                    group = k;
+                    reach = windows[k].end;
+                }
+            }
+        }
         per_rule
     }
 
@@ -579,6 +619,28 @@ impl RuleSet {
             }
         }
         failures
+    }
+}
+
+/// Where a line-anchored match that holds the keyword at `at` must start: just after the last
+/// line break before it or at the last `"`, whichever is later, if that is at most
+/// `look_behind` bytes back (the text's start counts as a line start). `None`: no such start
+/// within reach, so no match the window search could find.
+fn line_start(text: &[u8], at: usize, look_behind: usize) -> Option<usize> {
+    let from = at.saturating_sub(look_behind);
+    // A line break one byte before the reach still starts a line inside it.
+    let scan = &text[from.saturating_sub(1)..at];
+    match memchr::memrchr2(b'\n', b'"', scan) {
+        Some(i) => {
+            let j = from.saturating_sub(1) + i;
+            match text[j] {
+                b'"' if j >= from => Some(j),
+                b'"' => None,
+                _ => Some(j + 1),
+            }
+        }
+        None if from == 0 => Some(0),
+        None => None,
     }
 }
 
