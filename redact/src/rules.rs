@@ -560,19 +560,17 @@ impl RuleSet {
                 continue;
             }
             let mut group = 0;
-            let mut reach = 0;
-            for k in 0..=windows.len() {
-                if k < windows.len() && (k == group || windows[k].start <= reach) {
-                    reach = reach.max(windows[k].end);
-                    continue;
+            while group < windows.len() {
+                let mut reach = windows[group].end;
+                let mut next = group + 1;
+                while next < windows.len() && windows[next].start <= reach {
+                    reach = reach.max(windows[next].end);
+                    next += 1;
                 }
-                for window in &mut windows[group..k] {
+                for window in &mut windows[group..next] {
                     window.end = reach;
                 }
-                if k < windows.len() {
-                    group = k;
-                    reach = windows[k].end;
-                }
+                group = next;
             }
         }
         per_rule
