@@ -97,7 +97,6 @@ fn finish(run: &[(Range<usize>, Line)], found: &mut Vec<Decoded>) {
     // The column where the previous full line's bytes ended: a last line's groups beyond it
     // are its character column, not bytes.
     let mut bytes_end_column = usize::MAX;
-    let mut lines = 0;
     for (i, (_, line)) in run.iter().enumerate() {
         let taken = match run.get(i + 1) {
             // A full line shows exactly as many bytes as the next offset moves on.
@@ -113,29 +112,27 @@ fn finish(run: &[(Range<usize>, Line)], found: &mut Vec<Decoded>) {
             Some((shown, column)) => {
                 bytes.extend_from_slice(&shown);
                 bytes_end_column = bytes_end_column.min(column.max(1));
-                lines += 1;
             }
             None => {
-                push(run, first, i, lines, &mut bytes, found);
+                push(run, first, i, &mut bytes, found);
                 first = i + 1;
-                lines = 0;
                 bytes_end_column = usize::MAX;
             }
         }
     }
-    push(run, first, run.len(), lines, &mut bytes, found);
+    push(run, first, run.len(), &mut bytes, found);
 }
 
+/// Hands on the bytes of lines `first..end` (each of which showed its bytes) as one dump.
 fn push(
     run: &[(Range<usize>, Line)],
     first: usize,
     end: usize,
-    lines: usize,
     bytes: &mut Zeroizing<Vec<u8>>,
     found: &mut Vec<Decoded>,
 ) {
     let text = std::mem::take(bytes);
-    if lines >= MIN_LINES && end > first && readable(&text) {
+    if end >= first + MIN_LINES && readable(&text) {
         found.push(Decoded {
             span: run[first].0.start..run[end - 1].0.end,
             text,

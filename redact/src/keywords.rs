@@ -142,12 +142,12 @@ impl KeywordScanner {
         }
     }
 
-    /// Every occurrence of every keyword in `text`, sorted by start.
     /// The longest keyword's length in bytes.
     pub(crate) fn longest(&self) -> usize {
         self.longest
     }
 
+    /// Every occurrence of every keyword in `text`, sorted by start.
     pub(crate) fn find_all(&self, text: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
         if text.len() < SPLIT_AT || self.longest == 0 {

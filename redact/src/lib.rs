@@ -266,6 +266,21 @@ struct Candidate {
     value: Option<Zeroizing<Vec<u8>>>,
 }
 
+impl Candidate {
+    /// The vault secret `name` at `start..end`, under its own placeholder.
+    fn registry(start: usize, end: usize, name: &str) -> Self {
+        Candidate {
+            layer: Layer::Registry,
+            rank: 0,
+            start,
+            end,
+            source: name.to_owned(),
+            placeholder: placeholder::named(name),
+            value: None,
+        }
+    }
+}
+
 impl Redactor {
     /// Starts a builder; `key` makes the handles of detected values.
     pub fn builder(key: PlaceholderKey) -> RedactorBuilder {
@@ -474,15 +489,7 @@ impl Redactor {
             if start >= end || is_placeholder_at(input, start, end) {
                 continue;
             }
-            candidates.push(Candidate {
-                layer: Layer::Registry,
-                rank: 0,
-                start,
-                end,
-                source: name.to_owned(),
-                placeholder: placeholder::named(name),
-                value: None,
-            });
+            candidates.push(Candidate::registry(start, end, name));
         }
     }
 
@@ -536,15 +543,7 @@ impl Redactor {
             if let Some(&(_, _, name)) = self.registry.find(&run.text).first() {
                 let (raw_start, raw_end) = run_span(view, &run);
                 if raw_start < raw_end && !is_placeholder_at(input, raw_start, raw_end) {
-                    candidates.push(Candidate {
-                        layer: Layer::Registry,
-                        rank: 0,
-                        start: raw_start,
-                        end: raw_end,
-                        source: name.to_owned(),
-                        placeholder: placeholder::named(name),
-                        value: None,
-                    });
+                    candidates.push(Candidate::registry(raw_start, raw_end, name));
                     continue;
                 }
             }

@@ -90,7 +90,7 @@ pub struct Rule {
     line: usize,
     description: String,
     group: Option<String>,
-    regex: Regex,
+    matcher: Matcher,
     keywords: Vec<String>,
     examples: Vec<String>,
     negative_examples: Vec<String>,
@@ -99,10 +99,17 @@ pub struct Rule {
     window: usize,
     look_behind: usize,
     check: Option<Check>,
-    /// For a rule that knows where its matches start: where, and the same regex for searches
-    /// anchored there. Searched for instead, the regex scanned every byte of every window (the
-    /// two generic assignment rules' windows were the larger part of the regex layer's time).
-    anchored: Option<(Anchor, regex_automata::meta::Regex)>,
+}
+
+/// How a rule's regex is run over a window.
+#[derive(Clone)]
+enum Matcher {
+    /// Searched for from the window's start, match after match.
+    Searched(Regex),
+    /// Tried once, at the window's start (the anchor). Searched for instead, the regex
+    /// scanned every byte of every window (the two generic assignment rules' windows were the
+    /// larger part of the regex layer's time).
+    Anchored(Anchor, regex_automata::meta::Regex),
 }
 
 impl Rule {
@@ -146,29 +153,18 @@ impl Rule {
         window: Range<usize>,
         out: &mut Vec<(usize, usize)>,
     ) {
-        let has_group = self.regex.captures_len() > 1;
         let haystack = &text[..window.end];
-        if let Some((_, anchored)) = &self.anchored {
-            let input = regex_automata::Input::new(haystack)
-                .range(window.start..)
-                .anchored(regex_automata::Anchored::Yes);
-            let mut caps = anchored.create_captures();
-            anchored.search_captures(&input, &mut caps);
-            let Some(whole) = caps.get_match() else {
+        let regex = match &self.matcher {
+            Matcher::Searched(regex) => regex,
+            Matcher::Anchored(_, anchored) => {
+                self.find_anchored(anchored, text, window, out);
                 return;
-            };
-            let span = match has_group {
-                true => (1..caps.group_len())
-                    .find_map(|group| caps.get_group(group))
-                    .unwrap_or(whole.span()),
-                false => whole.span(),
-            };
-            self.keep(text, span.start, span.end, out);
-            return;
-        }
+            }
+        };
+        let has_group = regex.captures_len() > 1;
         let mut at = window.start;
         while at <= haystack.len() {
-            let Some(caps) = self.regex.captures_at(haystack, at) else {
+            let Some(caps) = regex.captures_at(haystack, at) else {
                 break;
             };
             let Some(whole) = caps.get(0) else { break };
@@ -183,6 +179,36 @@ impl Rule {
                 whole
             };
             self.keep(text, span.start(), span.end(), out);
+        }
+    }
+
+    /// [`Rule::find_spans`] for an anchored regex: one match, starting at the window's start.
+    fn find_anchored(
+        &self,
+        anchored: &regex_automata::meta::Regex,
+        text: &[u8],
+        window: Range<usize>,
+        out: &mut Vec<(usize, usize)>,
+    ) {
+        let input = regex_automata::Input::new(&text[..window.end])
+            .range(window.start..)
+            .anchored(regex_automata::Anchored::Yes);
+        let mut caps = anchored.create_captures();
+        anchored.search_captures(&input, &mut caps);
+        let Some(whole) = caps.get_match() else {
+            return;
+        };
+        let span = (1..caps.group_len())
+            .find_map(|group| caps.get_group(group))
+            .unwrap_or(whole.span());
+        self.keep(text, span.start, span.end, out);
+    }
+
+    /// Where this rule's matches start, if it knows.
+    fn anchor(&self) -> Option<Anchor> {
+        match self.matcher {
+            Matcher::Searched(_) => None,
+            Matcher::Anchored(anchor, _) => Some(anchor),
         }
     }
 
@@ -297,11 +323,6 @@ impl RuleSet {
             }
             // ASCII semantics: token formats are ASCII, and a Unicode `\b` on non-ASCII text
             // would push the regex engine off its fast path (measured: 14 MB/s against 600).
-            let regex = RegexBuilder::new(&spec.regex)
-                .unicode(false)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| bad(format!("the regex does not compile: {e}")))?;
             let mut patterns: Vec<&String> = Vec::new();
             for name in &spec.ignore {
                 let set = file.ignore_sets.get(name).ok_or_else(|| {
@@ -333,8 +354,14 @@ impl RuleSet {
                     }
                 }
             };
-            let anchored = match spec.anchor {
-                None => None,
+            let matcher = match spec.anchor {
+                None => Matcher::Searched(
+                    RegexBuilder::new(&spec.regex)
+                        .unicode(false)
+                        .size_limit(REGEX_SIZE_LIMIT)
+                        .build()
+                        .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
+                ),
                 Some(_) if spec.keywords.is_empty() => {
                     return Err(bad("an anchored rule needs keywords to anchor at".into()));
                 }
@@ -343,7 +370,7 @@ impl RuleSet {
                         "an anchored rule starts at its keywords: it takes no look_behind".into(),
                     ));
                 }
-                Some(anchor) => Some((
+                Some(anchor) => Matcher::Anchored(
                     anchor,
                     regex_automata::meta::Regex::builder()
                         .syntax(
@@ -358,11 +385,10 @@ impl RuleSet {
                         )
                         .build(&spec.regex)
                         .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
-                )),
+                ),
             };
             rules.push(Rule {
-                regex,
-                anchored,
+                matcher,
                 ignore,
                 window: spec.window.unwrap_or(DEFAULT_WINDOW),
                 look_behind: spec.look_behind.unwrap_or(LOOK_BEHIND),
@@ -499,9 +525,9 @@ impl RuleSet {
             }
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
-                let start = match rule.anchored {
-                    Some((Anchor::Keyword, _)) => m.start,
-                    Some((Anchor::Line, _)) => match line_start(text, m.start, rule.look_behind) {
+                let start = match rule.anchor() {
+                    Some(Anchor::Keyword) => m.start,
+                    Some(Anchor::Line) => match line_start(text, m.start, rule.look_behind) {
                         Some(start) => start,
                         None => continue,
                     },
@@ -535,7 +561,7 @@ impl RuleSet {
         opened.sort_unstable_by_key(|(i, w)| (*i, w.start));
         let mut per_rule: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
         for (i, w) in opened {
-            let anchored = self.rules[i].anchored.is_some();
+            let anchored = self.rules[i].anchor().is_some();
             match per_rule.last_mut() {
                 // Overlapping or touching windows of one rule merge, so that no byte is
                 // scanned twice. An anchored rule's windows keep their starts (each is a
@@ -556,7 +582,7 @@ impl RuleSet {
         // overlapping windows its own belongs to (a quoted value longer than one window, with
         // more keywords inside it, is read to its end either way).
         for (i, windows) in &mut per_rule {
-            if self.rules[*i].anchored.is_none() {
+            if self.rules[*i].anchor().is_none() {
                 continue;
             }
             let mut group = 0;
