@@ -1019,6 +1019,11 @@ async fn two_proxies_on_one_home_do_not_reload_each_other() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(2000));
+    // The second proxy must have started and stayed up, or the quiet proves nothing.
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second proxy exited"
+    );
     let reloads = first
         .log()
         .matches("vault changed; registry reloaded")
