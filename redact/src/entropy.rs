@@ -15,6 +15,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
+use crate::runs::{self, Class};
+
 /// Shorter tokens are never flagged: too few characters to tell random from words.
 const MIN_TOKEN: usize = 16;
 /// Without a context word, tokens must be at least this long.
@@ -254,7 +256,7 @@ impl Entropy {
             // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
             // matter; finding them a block at a time keeps the scan free of per-byte
             // branches. Skipped ranges (media, certificates) are not read at all.
-            for run in long_runs(&text[segment.clone()], MIN_TOKEN - 2) {
+            for run in runs::long_runs(&text[segment.clone()], MIN_TOKEN - 2, Class::Token) {
                 let (start, run_end) = (segment.start + run.start, segment.start + run.end);
                 let padding = text[run_end..]
                     .iter()
@@ -561,114 +563,6 @@ fn is_hex(run: &[u8]) -> bool {
         && !(run.iter().any(u8::is_ascii_lowercase) && run.iter().any(u8::is_ascii_uppercase))
 }
 
-/// The maximal runs of token bytes at least `min` long (`min` must be 14: the run test
-/// below is unrolled for it).
-///
-/// Prose is mostly short words, so only long runs are visited: the bit test finds them
-/// inside a block, and only a run that touches a block's edge is followed across it.
-fn long_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
-    debug_assert_eq!(min, 14);
-    let mut runs = Vec::new();
-    // Start of the run that reached the end of the previous block.
-    let mut open: Option<usize> = None;
-    for (block, chunk) in text.chunks(64).enumerate() {
-        let base = block * 64;
-        let n = chunk.len();
-        // Bits at and past `n` are clear.
-        let mut mask = token_mask(chunk);
-        if let Some(start) = open {
-            // The carried run ends at the block's first clear bit, or goes on past it.
-            let ones = mask.trailing_ones() as usize;
-            if ones == n {
-                continue;
-            }
-            if base + ones - start >= min {
-                runs.push(start..base + ones);
-            }
-            open = None;
-            mask &= !((1u64 << ones) - 1);
-        }
-        // Bit i of `long` is set when bits i..i+14 all are: a run of 14 inside the block.
-        let mut long = mask & (mask >> 1);
-        long &= long >> 2;
-        long &= long >> 4;
-        long &= long >> 6;
-        while long != 0 {
-            let at = long.trailing_zeros() as usize;
-            // The run holding bit `at`: back to the clear bit below it, on to the one above.
-            let clear_below = !mask & ((1u64 << at) - 1);
-            let start = 64 - clear_below.leading_zeros() as usize;
-            let clear_above = !mask >> at;
-            if clear_above == 0 {
-                // Only a full block's last run gets here (a short block's high bits are
-                // clear): it may go on in the next block.
-                open = Some(base + start);
-                break;
-            }
-            let end = at + clear_above.trailing_zeros() as usize;
-            runs.push(base + start..base + end);
-            long &= !((1u64 << end) - 1);
-        }
-        if open.is_none() && n == 64 {
-            // A short run touching the block's end may go on in the next block.
-            let tail = mask.leading_ones() as usize;
-            if tail > 0 {
-                open = Some(base + 64 - tail);
-            }
-        }
-    }
-    if let Some(start) = open {
-        if text.len() - start >= min {
-            runs.push(start..text.len());
-        }
-    }
-    runs
-}
-
-/// Bit `j` set when `chunk[j]` (at most 64 bytes) is a token byte. Comparisons rather than
-/// a table lookup, so the compiler can vectorize them.
-fn token_mask(chunk: &[u8]) -> u64 {
-    if let Ok(full) = <&[u8; 64]>::try_from(chunk) {
-        return full_token_mask(full);
-    }
-    let mut block = [0u8; 64];
-    block[..chunk.len()].copy_from_slice(chunk);
-    full_token_mask(&block)
-}
-
-/// [`token_mask`] of a whole block, read in place.
-fn full_token_mask(block: &[u8; 64]) -> u64 {
-    let mut mask = 0u64;
-    for (k, word) in block.chunks_exact(8).enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        mask |= token_bits(u64::from_le_bytes(bytes)) << (8 * k);
-    }
-    mask
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Eight bytes at once (SWAR): bit `i` set when byte `i` of `word` is a token byte. Each
-/// test leaves its answer in the high bit of each byte; bytes are cleared to 7 bits first
-/// so no sum carries into its neighbour, and non-ASCII bytes are excluded at the end.
-fn token_bits(word: u64) -> u64 {
-    let low = word & !HIGHS;
-    // High bit set where the 7-bit byte is >= n.
-    let at_least = |x: u64, n: u8| x + ONES * u64::from(0x80 - n);
-    let in_range = |x: u64, lo: u8, hi: u8| at_least(x, lo) & !at_least(x, hi + 1) & HIGHS;
-    let equals = |c: u8| {
-        let diff = low ^ (ONES * u64::from(c));
-        !((diff + ONES * 0x7f) | diff) & HIGHS
-    };
-    let digit = in_range(low, b'0', b'9');
-    let letter = in_range(low | (ONES * 0x20), b'a', b'z');
-    let token = (digit | letter | equals(b'+') | equals(b'_') | equals(b'-')) & !word & HIGHS;
-    // Gather the eight high bits into the low byte.
-    ((token >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
-}
-
 /// Bits per character.
 fn shannon(token: &[u8]) -> f64 {
     let mut counts = [0u32; 256];
@@ -856,78 +750,4 @@ fn json_key_before(text: &[u8], start: usize) -> Option<&[u8]> {
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// What a token byte is, stated plainly.
-    fn is_token_byte(b: u8) -> bool {
-        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
-    }
-
-    /// The runs a byte-at-a-time tokenizer finds.
-    fn naive_runs(text: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
-        let mut runs = Vec::new();
-        let mut i = 0;
-        while i < text.len() {
-            if !is_token_byte(text[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < text.len() && is_token_byte(text[i]) {
-                i += 1;
-            }
-            if i - start >= min {
-                runs.push(start..i);
-            }
-        }
-        runs
-    }
-
-    #[test]
-    fn token_mask_agrees_with_the_table() {
-        // Every byte at every position, among neighbours of every kind (no carries across).
-        for b in 0..=255u8 {
-            for j in 0..64 {
-                for fill in [0u8, b'z', 0x7f, 0xff, b'/'] {
-                    let mut block = [fill; 64];
-                    block[j] = b;
-                    let mask = token_mask(&block);
-                    assert_eq!(mask >> j & 1 == 1, is_token_byte(b), "byte {b} at {j}");
-                    assert_eq!(
-                        mask & !(1 << j),
-                        if is_token_byte(fill) { !(1u64 << j) } else { 0 }
-                    );
-                }
-            }
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn block_run_finder_equals_the_naive_one(
-            pieces in proptest::collection::vec((0usize..80, prop_oneof![Just(b' '), Just(b'.'), Just(b'='), Just(b'"')]), 0..40)
-        ) {
-            // Runs of every length, across block boundaries, separated by non-token bytes.
-            let mut text = Vec::new();
-            for (len, sep) in pieces {
-                text.extend(std::iter::repeat_n(b'a', len));
-                text.push(sep);
-            }
-            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
-            text.pop();
-            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
-        }
-
-        #[test]
-        fn block_run_finder_equals_the_naive_one_on_any_bytes(
-            text in proptest::collection::vec(prop_oneof![4 => Just(b'x'), 1 => any::<u8>()], 0..400)
-        ) {
-            prop_assert_eq!(long_runs(&text, 14), naive_runs(&text, 14));
-        }
-    }
 }

@@ -43,6 +43,7 @@ mod opaque;
 mod placeholder;
 mod registry;
 mod rules;
+mod runs;
 mod tables;
 
 use std::borrow::Cow;

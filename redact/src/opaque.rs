@@ -12,6 +12,8 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
+use crate::runs::{long_runs, Class};
+
 /// Runs of base64 text this long are media or ciphertext (an image block, a file), not text
 /// with tokens in it: the regex layer skips them (the registry still scans them).
 pub(crate) const OPAQUE_RUN: usize = 4096;
@@ -41,7 +43,7 @@ fn media_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
 
 /// The opaque runs of `text`, sorted and disjoint.
 pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
-    let mut runs = base64_runs(text, OPAQUE_RUN, &[]);
+    let mut runs = probed_runs(text, OPAQUE_RUN);
     let mut media = Vec::new();
     for start in media_starts(text) {
         // Media inside a long run ends where the run does: walking a megabyte of image a
@@ -79,26 +81,43 @@ pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
     merged
 }
 
-/// The maximal runs of at least `min` base64 characters, in order. A probe that lands in one
-/// of `known` (sorted, disjoint, themselves maximal runs) yields it whole without reading it.
+/// The maximal runs of at least `min` (2 to 64) base64 characters, in order: `known`
+/// (sorted, disjoint, themselves maximal runs at least `min` long, such as [`runs`]) whole
+/// and unread, and the runs between them.
 pub(crate) fn base64_runs(text: &[u8], min: usize, known: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    for run in known
+        .iter()
+        .chain(std::iter::once(&(text.len()..text.len())))
+    {
+        let gap = from..run.start.max(from);
+        found.extend(
+            long_runs(&text[gap.clone()], min, Class::Base64)
+                .into_iter()
+                .map(|r| gap.start + r.start..gap.start + r.end),
+        );
+        if !run.is_empty() {
+            found.push(run.clone());
+        }
+        from = run.end;
+    }
+    found
+}
+
+/// The maximal runs of at least `min` base64 characters, in order, for `min` well past a
+/// block: one byte in `min` is read unless it is base64, which skips ordinary text many
+/// bytes at a time.
+pub(crate) fn probed_runs(text: &[u8], min: usize) -> Vec<Range<usize>> {
     let is_base64 = |b: u8| BASE64[usize::from(b)];
     let mut runs = Vec::new();
     // Any run of `min` bytes that starts at or after `from` covers the byte at
-    // `from + min - 1`: probing that byte skips ordinary text many bytes at a time.
+    // `from + min - 1`.
     let mut from = 0;
     while from + min <= text.len() {
         let probe = from + min - 1;
         if !is_base64(text[probe]) {
             from = probe + 1;
-            continue;
-        }
-        if let Some(run) = known
-            .get(known.partition_point(|r| r.end <= probe))
-            .filter(|r| r.start <= probe)
-        {
-            runs.push(run.clone());
-            from = run.end + 1;
             continue;
         }
         let start = from

@@ -616,8 +616,8 @@ mod opaque_runs {
             prop_assert_eq!(runs(&text), reference(&text));
         }
 
-        /// The short runs the encoded-text pass looks for, among words of every length: the
-        /// scan that probes one byte in `min` skips no run.
+        /// Runs among words of every length: the scan that probes one byte in `min` skips
+        /// no run, at any `min`.
         #[test]
         fn probing_scan_finds_exactly_the_short_runs(
             pieces in proptest::collection::vec((0usize..70, prop_oneof![Just(b' '), Just(b'"'), Just(b'.')]), 0..60),
@@ -628,10 +628,7 @@ mod opaque_runs {
                 text.extend(std::iter::repeat_n(b'Q', len));
                 text.push(separator);
             }
-            prop_assert_eq!(
-                crate::opaque::base64_runs(&text, min, &[]),
-                reference_at(&text, min)
-            );
+            prop_assert_eq!(crate::opaque::probed_runs(&text, min), reference_at(&text, min));
         }
 
         /// Any bytes at all, base64 or not, ASCII or not: the eight-byte steps find the runs
@@ -641,6 +638,28 @@ mod opaque_runs {
             text in proptest::collection::vec(prop_oneof![Just(b'Q'), Just(b'/'), Just(b'='), Just(b' '), any::<u8>()], 0..400),
             min in prop_oneof![Just(32usize), Just(16), 2usize..70],
         ) {
+            prop_assert_eq!(crate::opaque::probed_runs(&text, min), reference_at(&text, min));
+        }
+    }
+
+    proptest! {
+        /// The short runs the encoded-text pass looks for, with the text's opaque runs known
+        /// beforehand: the known runs come back whole, and the runs between them are found.
+        #[test]
+        fn block_scan_finds_the_runs_around_known_ones(
+            pieces in proptest::collection::vec((0usize..300, prop_oneof![Just(b' '), Just(b'"'), Just(b'/'), any::<u8>()]), 0..40),
+            min in prop_oneof![Just(32usize), 2usize..=64],
+        ) {
+            let mut text = Vec::new();
+            for (len, separator) in pieces {
+                text.extend(std::iter::repeat_n(b'Q', len));
+                text.push(separator);
+            }
+            let known = crate::opaque::probed_runs(&text, 100);
+            prop_assert_eq!(
+                crate::opaque::base64_runs(&text, min, &known),
+                reference_at(&text, min)
+            );
             prop_assert_eq!(
                 crate::opaque::base64_runs(&text, min, &[]),
                 reference_at(&text, min)
