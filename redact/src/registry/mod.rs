@@ -181,36 +181,76 @@ mod tests {
             .collect()
     }
 
+    /// Forms planted among filler that shares their bytes, some glued, some cut short: the
+    /// registry finds what the automaton finds.
+    fn plant_and_compare(
+        values: &[Vec<u8>],
+        plan: &[(prop::sample::Index, prop::sample::Index, Vec<u8>)],
+        step: usize,
+    ) -> Result<(), TestCaseError> {
+        let registry = registry(values);
+        let Matcher::Grams(index) = &registry.matcher else {
+            return Err(TestCaseError::reject("not a gram index"));
+        };
+        prop_assert_eq!(index.step(), step);
+        let mut input = Vec::new();
+        for (secret, form, filler) in plan {
+            input.extend_from_slice(filler);
+            let forms = encoded_forms(&values[secret.index(values.len())]);
+            let form = &forms[form.index(forms.len())];
+            if filler.len() % 5 == 4 {
+                input.extend_from_slice(&form[..form.len() - 1]);
+            } else {
+                input.extend_from_slice(form);
+            }
+        }
+        let got: Vec<(usize, usize, String)> = registry
+            .find(&input)
+            .into_iter()
+            .map(|(s, e, n)| (s, e, n.to_owned()))
+            .collect();
+        prop_assert_eq!(got, reference(&registry, values, &input));
+        Ok(())
+    }
+
+    fn plan() -> impl Strategy<Value = Vec<(prop::sample::Index, prop::sample::Index, Vec<u8>)>> {
+        proptest::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..12),
+            ),
+            1..40,
+        )
+    }
+
+    fn value(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![Just(b'a'), Just(b'b'), Just(b'/'), Just(b'"'), 0u8..=255],
+            len,
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+        /// With a value of 8 bytes among them: every fourth input gram is read.
         #[test]
         fn gram_index_equals_the_automaton(
-            values in proptest::collection::vec(
-                proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'/'), Just(b'"'), 0u8..=255], 8..24),
-                1..90,
-            ),
-            plan in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), any::<u8>()], 0..12)), 1..40),
+            short in value(8..9),
+            mut values in proptest::collection::vec(value(8..24), 0..90),
+            plan in plan(),
         ) {
-            let registry = registry(&values);
-            prop_assume!(matches!(registry.matcher, Matcher::Grams(_)));
-            // Forms planted among filler that shares their bytes, some glued, some cut short.
-            let mut input = Vec::new();
-            for (secret, form, filler) in &plan {
-                input.extend_from_slice(filler);
-                let forms = encoded_forms(&values[secret.index(values.len())]);
-                let form = &forms[form.index(forms.len())];
-                if filler.len() % 5 == 4 {
-                    input.extend_from_slice(&form[..form.len() - 1]);
-                } else {
-                    input.extend_from_slice(form);
-                }
-            }
-            let got: Vec<(usize, usize, String)> = registry
-                .find(&input)
-                .into_iter()
-                .map(|(s, e, n)| (s, e, n.to_owned()))
-                .collect();
-            prop_assert_eq!(got, reference(&registry, &values, &input));
+            values.push(short);
+            plant_and_compare(&values, &plan, 4)?;
+        }
+
+        /// Every value 11 bytes or more (so is every form): every eighth input gram is read.
+        #[test]
+        fn gram_index_with_long_forms_equals_the_automaton(
+            values in proptest::collection::vec(value(11..24), 1..90),
+            plan in plan(),
+        ) {
+            plant_and_compare(&values, &plan, 8)?;
         }
     }
 }
