@@ -11,6 +11,13 @@
 //! first starts `longest keyword - 1` bytes early, so a keyword that straddles a cut is still
 //! seen whole, and only hits ending inside a slice's own part are reported, so none twice.
 //! A test checks the hits against `aho-corasick`'s overlapping search.
+//!
+//! The scan waits on table loads, so the table's size is its speed. ~640 keywords make
+//! ~2,900 states, one row each with an entry per byte class: with a class for every byte a
+//! keyword uses, rows were 107 entries wide (1.3 MB in all). Bytes past ASCII now share one
+//! class (hits of the keywords that hold them are confirmed against their bytes), rows are 63
+//! wide (720 KB), and the classes of frequent bytes come first, so ordinary text touches few
+//! cache lines of each row: the captures ran 9-12 % faster in all.
 
 use std::collections::VecDeque;
 
@@ -33,6 +40,9 @@ pub(crate) struct KeywordScanner {
     outputs: Vec<Vec<u32>>,
     /// Each keyword's length.
     lengths: Vec<usize>,
+    /// For each keyword with bytes past ASCII, those bytes (lower-cased), which a hit must
+    /// match: the automaton sees them all as one class.
+    confirm: Vec<Option<Vec<u8>>>,
     longest: usize,
 }
 
@@ -53,15 +63,31 @@ impl KeywordScanner {
             .map(|k| k.as_bytes().to_ascii_lowercase())
             .collect();
         // Byte classes: one per distinct (folded) byte used by a keyword, and one for the rest.
-        let mut classes = [0u8; 256];
-        let mut count = 1u32;
+        let mut used = [false; 256];
         for keyword in &lowered {
             for &b in keyword {
-                if classes[usize::from(b)] == 0 {
-                    classes[usize::from(b)] = count as u8;
-                    count += 1;
-                }
+                used[usize::from(b)] = true;
             }
+        }
+        // Frequent bytes first, so that the transitions a scan of ordinary text takes out of
+        // each state sit together in a few cache lines of its row.
+        let frequent = b"etaoinsrhldcumfpgwybvkxjqz_-.:=\"' 0123456789/";
+        let rest = (0..0x80u8).filter(|b| !frequent.contains(b));
+        let mut classes = [0u8; 256];
+        let mut count = 1u32;
+        for b in frequent.iter().copied().chain(rest) {
+            if used[usize::from(b)] {
+                classes[usize::from(b)] = count as u8;
+                count += 1;
+            }
+        }
+        // Every byte past ASCII shares one class: the few keywords in other scripts
+        // (`contraseña`, `пароль`) brought 46 classes of their own, and the table's rows,
+        // one entry per class, were twice as wide for them. A hit of such a keyword is
+        // confirmed against its bytes instead.
+        if used[0x80..].contains(&true) {
+            classes[0x80..].fill(count as u8);
+            count += 1;
         }
         for upper in b'A'..=b'Z' {
             classes[usize::from(upper)] = classes[usize::from(upper.to_ascii_lowercase())];
@@ -131,6 +157,10 @@ impl KeywordScanner {
             }
         }
         let lengths: Vec<usize> = lowered.iter().map(Vec::len).collect();
+        let confirm = lowered
+            .iter()
+            .map(|k| (!k.is_ascii()).then(|| k.clone()))
+            .collect();
         KeywordScanner {
             classes,
             table,
@@ -139,6 +169,7 @@ impl KeywordScanner {
             outputs,
             longest: lengths.iter().copied().max().unwrap_or(0),
             lengths,
+            confirm,
         }
     }
 
@@ -165,7 +196,7 @@ impl KeywordScanner {
         for (i, &b) in text.iter().enumerate() {
             state = self.table[(state + u32::from(self.classes[usize::from(b)])) as usize];
             if state >= self.first_match {
-                self.report(state, i + 1, hits);
+                self.report(text, state, i + 1, hits);
             }
         }
     }
@@ -193,7 +224,7 @@ impl KeywordScanner {
                 for (k, &s) in state.iter().enumerate() {
                     let end = starts[k] + i + 1;
                     if s >= self.first_match && end > cut(k) {
-                        self.report(s, end, hits);
+                        self.report(text, s, end, hits);
                     }
                 }
             }
@@ -204,18 +235,24 @@ impl KeywordScanner {
             for (at, &byte) in (from..).zip(&text[from..ends[k]]) {
                 s = step(s, byte);
                 if s >= self.first_match && at + 1 > cut(k) {
-                    self.report(s, at + 1, hits);
+                    self.report(text, s, at + 1, hits);
                 }
             }
         }
     }
 
-    fn report(&self, state: u32, end: usize, hits: &mut Vec<Hit>) {
+    fn report(&self, text: &[u8], state: u32, end: usize, hits: &mut Vec<Hit>) {
         let index = ((state - self.first_match) / self.stride) as usize;
         for &keyword in &self.outputs[index] {
             let keyword = keyword as usize;
+            let start = end - self.lengths[keyword];
+            if let Some(bytes) = &self.confirm[keyword] {
+                if !text[start..end].eq_ignore_ascii_case(bytes) {
+                    continue;
+                }
+            }
             hits.push(Hit {
-                start: end - self.lengths[keyword],
+                start,
                 end,
                 keyword,
             });
@@ -290,6 +327,26 @@ mod tests {
             let mut lowered: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
             lowered.sort();
             lowered.dedup();
+            prop_assert_eq!(
+                KeywordScanner::new(&lowered).find_all(&text),
+                expected(&lowered, &text)
+            );
+        }
+
+        /// Keywords in other scripts share one byte class past ASCII: text full of other
+        /// letters of the same byte length must not pass for them.
+        #[test]
+        fn agrees_with_aho_corasick_past_ascii(
+            keywords in proptest::collection::btree_set("[aBñéпд-]{1,4}", 1..12),
+            text in proptest::collection::vec(
+                prop_oneof![Just("a"), Just("b"), Just("ñ"), Just("é"), Just("п"), Just("д"), Just("ж"), Just("-")],
+                0..1500,
+            ),
+        ) {
+            let mut lowered: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+            lowered.sort();
+            lowered.dedup();
+            let text = text.concat().into_bytes();
             prop_assert_eq!(
                 KeywordScanner::new(&lowered).find_all(&text),
                 expected(&lowered, &text)
