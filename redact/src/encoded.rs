@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::containers::{Container, ContainerKind};
 use crate::opaque;
+use crate::runs::Masks;
 
 /// Shorter base64 runs are tokens and words, and would decode to too little text to hold an
 /// assignment with its secret (32 characters are 24 bytes).
@@ -42,15 +43,14 @@ pub(crate) struct Decoded {
 pub(crate) fn decoded_runs(
     text: &[u8],
     opaque: &[Range<usize>],
+    masks: &Masks,
     containers: &mut Vec<Container>,
 ) -> Vec<Decoded> {
     let mut found = Vec::new();
     // The end of the last run taken, wrapped lines included: the lines after its first are
     // runs of their own below.
     let mut covered = 0;
-    // Probing every MIN_BASE64_RUN-th byte (block masks, as the entropy layer builds them,
-    // measured slower here).
-    for run in opaque::base64_runs(text, MIN_BASE64_RUN, opaque) {
+    for run in opaque::base64_runs(masks, MIN_BASE64_RUN, opaque) {
         if run.start < covered {
             continue;
         }
@@ -420,10 +420,15 @@ mod tests {
     use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 
     fn texts(input: &str) -> Vec<String> {
-        decoded_runs(input.as_bytes(), &[], &mut Vec::new())
-            .iter()
-            .map(|d| String::from_utf8_lossy(&d.text).into_owned())
-            .collect()
+        decoded_runs(
+            input.as_bytes(),
+            &[],
+            &Masks::new(input.as_bytes(), &[]),
+            &mut Vec::new(),
+        )
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.text).into_owned())
+        .collect()
     }
 
     #[test]
@@ -436,7 +441,12 @@ mod tests {
             hex_encode(env.as_bytes()),
         ] {
             let input = format!("file: {encoded} (from the server)");
-            let runs = decoded_runs(input.as_bytes(), &[], &mut Vec::new());
+            let runs = decoded_runs(
+                input.as_bytes(),
+                &[],
+                &Masks::new(input.as_bytes(), &[]),
+                &mut Vec::new(),
+            );
             assert_eq!(runs.len(), 1, "{input}");
             assert_eq!(&input[runs[0].span.clone()], encoded);
             assert_eq!(&runs[0].text[..], env.as_bytes());
@@ -472,7 +482,12 @@ mod tests {
             })
             .collect();
         let input = format!("body: data={encoded}&submit=1 sent");
-        let runs = decoded_runs(input.as_bytes(), &[], &mut Vec::new());
+        let runs = decoded_runs(
+            input.as_bytes(),
+            &[],
+            &Masks::new(input.as_bytes(), &[]),
+            &mut Vec::new(),
+        );
         assert_eq!(runs.len(), 1, "{input}");
         // One form field's value: its name and the next field stay.
         assert!(input[runs[0].span.clone()].starts_with("DB_PASSWORD%3D"));

@@ -15,7 +15,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
-use crate::runs::{self, Class};
+use crate::runs::{Class, Masks};
 
 /// Shorter tokens are never flagged: too few characters to tell random from words.
 const MIN_TOKEN: usize = 16;
@@ -225,11 +225,13 @@ impl Entropy {
         })
     }
 
-    /// Calls `found(start, end, alphabet)` for every flagged token of `text`.
+    /// Calls `found(start, end, alphabet)` for every flagged token of `text`, whose class
+    /// masks are `masks` (made with `opaque` skipped).
     pub(crate) fn scan(
         &self,
         text: &[u8],
         opaque: &[std::ops::Range<usize>],
+        masks: &Masks,
         mut found: impl FnMut(usize, usize, Alphabet),
     ) {
         // Media runs, and certificates and public keys (random-looking by nature and not
@@ -256,8 +258,8 @@ impl Entropy {
             // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
             // matter; finding them a block at a time keeps the scan free of per-byte
             // branches. Skipped ranges (media, certificates) are not read at all.
-            for run in runs::long_runs(&text[segment.clone()], MIN_TOKEN - 2, Class::Token) {
-                let (start, run_end) = (segment.start + run.start, segment.start + run.end);
+            for run in masks.long_runs(segment.clone(), MIN_TOKEN - 2, Class::Token) {
+                let (start, run_end) = (run.start, run.end);
                 let padding = text[run_end..]
                     .iter()
                     .take(2)

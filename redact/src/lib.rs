@@ -527,18 +527,19 @@ impl Redactor {
             });
         };
         let opaque = opaque::runs(text);
-        self.scan_layers(text, &opaque, |layer, rank, rule_id, start, end| {
+        let masks = runs::Masks::new(text, &opaque);
+        self.scan_layers(text, &opaque, &masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
         });
         // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
         // the handle of the value found inside (learned, it is then caught in every encoding).
         let first_container = containers.len();
-        let runs = encoded::decoded_runs(text, &opaque, containers);
+        let decoded = encoded::decoded_runs(text, &opaque, &masks, containers);
         for container in &mut containers[first_container..] {
             let (start, end) = view.raw_span(container.span.start, container.span.end);
             container.span = start..end;
         }
-        for run in runs {
+        for run in decoded {
             // A known secret in what the run decodes to (a vault value in an encoded file,
             // spelled out in character references, percent-encoded twice): the whole run.
             if let Some(&(_, _, name)) = self.registry.find(&run.text).first() {
@@ -549,9 +550,11 @@ impl Redactor {
                 }
             }
             let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
+            let run_opaque = opaque::runs(&run.text);
             self.scan_layers(
                 &run.text,
-                &opaque::runs(&run.text),
+                &run_opaque,
+                &runs::Masks::new(&run.text, &run_opaque),
                 |layer, rank, rule_id, start, end| {
                     if inside.is_none() {
                         inside = Some((layer, rank, rule_id.to_owned(), start..end));
@@ -578,11 +581,13 @@ impl Redactor {
         }
     }
 
-    /// Runs the regex and entropy layers over `text`, reporting each span found.
+    /// Runs the regex and entropy layers over `text` (its opaque runs and class masks
+    /// given), reporting each span found.
     fn scan_layers(
         &self,
         text: &[u8],
         opaque: &[Range<usize>],
+        masks: &runs::Masks,
         mut found: impl FnMut(Layer, u8, &str, usize, usize),
     ) {
         let mut spans = Vec::new();
@@ -604,7 +609,7 @@ impl Redactor {
             found(Layer::Regex, 1, tables::RULE_ID, start, end);
         });
         if let Some(entropy) = &self.entropy {
-            entropy.scan(text, opaque, |start, end, alphabet| {
+            entropy.scan(text, opaque, masks, |start, end, alphabet| {
                 found(Layer::Entropy, 0, alphabet.rule_id(), start, end);
             });
         }

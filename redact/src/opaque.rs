@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-use crate::runs::{long_runs, Class};
+use crate::runs::{Class, Masks};
 
 /// Runs of base64 text this long are media or ciphertext (an image block, a file), not text
 /// with tokens in it: the regex layer skips them (the registry still scans them).
@@ -81,22 +81,16 @@ pub(crate) fn runs(text: &[u8]) -> Vec<Range<usize>> {
     merged
 }
 
-/// The maximal runs of at least `min` (2 to 64) base64 characters, in order: `known`
-/// (sorted, disjoint, themselves maximal runs at least `min` long, such as [`runs`]) whole
-/// and unread, and the runs between them.
-pub(crate) fn base64_runs(text: &[u8], min: usize, known: &[Range<usize>]) -> Vec<Range<usize>> {
+/// The maximal runs of at least `min` (2 to 64) base64 characters in the text `masks`
+/// classified, in order: `known` (sorted, disjoint, themselves maximal runs at least `min`
+/// long, such as [`runs`]; `masks` may have skipped them) whole and unread, and the runs
+/// between them.
+pub(crate) fn base64_runs(masks: &Masks, min: usize, known: &[Range<usize>]) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let mut from = 0;
-    for run in known
-        .iter()
-        .chain(std::iter::once(&(text.len()..text.len())))
-    {
-        let gap = from..run.start.max(from);
-        found.extend(
-            long_runs(&text[gap.clone()], min, Class::Base64)
-                .into_iter()
-                .map(|r| gap.start + r.start..gap.start + r.end),
-        );
+    let end = masks.len();
+    for run in known.iter().chain(std::iter::once(&(end..end))) {
+        found.extend(masks.long_runs(from..run.start.max(from), min, Class::Base64));
         if !run.is_empty() {
             found.push(run.clone());
         }

@@ -29,101 +29,170 @@ impl Class {
     }
 }
 
-/// The maximal runs of `class` bytes in `text` at least `min` long, in order. `min` must be
-/// between 2 and 64.
-///
-/// Only long runs are visited: a bit test finds them inside a block, and only a run that
-/// touches a block's edge is followed across it.
-pub(crate) fn long_runs(text: &[u8], min: usize, class: Class) -> Vec<Range<usize>> {
-    debug_assert!((2..=64).contains(&min));
-    let mut runs = Vec::new();
-    // Start of the run that reached the end of the previous block.
-    let mut open: Option<usize> = None;
-    for (block, chunk) in text.chunks(64).enumerate() {
-        let base = block * 64;
-        let n = chunk.len();
-        // Bits at and past `n` are clear.
-        let mut mask = chunk_mask(chunk, class);
-        if let Some(start) = open {
-            // The carried run ends at the block's first clear bit, or goes on past it.
-            let ones = mask.trailing_ones() as usize;
-            if ones == n {
-                continue;
-            }
-            if base + ones - start >= min {
-                runs.push(start..base + ones);
-            }
-            open = None;
-            mask &= !((1u64 << ones) - 1);
-        }
-        // Bit i of `long` is set when bits i..i+min all are: a run of `min` inside the block.
-        // Each step doubles the length covered, the last one tops it up to `min`.
-        let mut long = mask;
-        let mut covered = 1;
-        while covered < min {
-            let step = covered.min(min - covered);
-            long &= long >> step;
-            covered += step;
-        }
-        while long != 0 {
-            let at = long.trailing_zeros() as usize;
-            // The run holding bit `at`: back to the clear bit below it, on to the one above.
-            let clear_below = !mask & ((1u64 << at) - 1);
-            let start = 64 - clear_below.leading_zeros() as usize;
-            let clear_above = !mask >> at;
-            if clear_above == 0 {
-                // Only a full block's last run gets here (a short block's high bits are
-                // clear): it may go on in the next block.
-                open = Some(base + start);
-                break;
-            }
-            let end = at + clear_above.trailing_zeros() as usize;
-            runs.push(base + start..base + end);
-            long &= !((1u64 << end) - 1);
-        }
-        if open.is_none() && n == 64 {
-            // A short run touching the block's end may go on in the next block.
-            let tail = mask.leading_ones() as usize;
-            if tail > 0 {
-                open = Some(base + 64 - tail);
-            }
-        }
-    }
-    if let Some(start) = open {
-        if text.len() - start >= min {
-            runs.push(start..text.len());
-        }
-    }
-    runs
+/// The class masks of one text, one bit per byte, for both classes at once: the entropy
+/// layer's token runs and the encoded-text pass's base64 runs come from one classification.
+pub(crate) struct Masks {
+    token: Vec<u64>,
+    base64: Vec<u64>,
+    len: usize,
 }
 
-/// Bit `j` set when `chunk[j]` (at most 64 bytes) is of `class`.
-pub(crate) fn chunk_mask(chunk: &[u8], class: Class) -> u64 {
+impl Masks {
+    /// Classifies `text`, except blocks that lie wholly inside one of `skipped` (sorted,
+    /// disjoint: media, which no caller reads for runs). Runs must not be asked for there.
+    pub(crate) fn new(text: &[u8], skipped: &[Range<usize>]) -> Self {
+        let blocks = text.len().div_ceil(64);
+        let mut token = vec![0u64; blocks];
+        let mut base64 = vec![0u64; blocks];
+        let mut next_skip = skipped.iter().peekable();
+        for (block, chunk) in text.chunks(64).enumerate() {
+            let base = block * 64;
+            while next_skip.next_if(|r| r.end <= base).is_some() {}
+            if next_skip
+                .peek()
+                .is_some_and(|r| r.start <= base && base + chunk.len() <= r.end)
+            {
+                continue;
+            }
+            (token[block], base64[block]) = chunk_masks(chunk);
+        }
+        Masks {
+            token,
+            base64,
+            len: text.len(),
+        }
+    }
+
+    /// The length of the text classified.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The maximal runs of `class` bytes at least `min` long (2 to 64) inside `range`, in
+    /// order; a run is cut where `range` ends.
+    ///
+    /// Only long runs are visited: a bit test finds them inside a block, and only a run that
+    /// touches a block's edge is followed across it.
+    pub(crate) fn long_runs(
+        &self,
+        range: Range<usize>,
+        min: usize,
+        class: Class,
+    ) -> Vec<Range<usize>> {
+        debug_assert!((2..=64).contains(&min) && range.end <= self.len);
+        let masks = match class {
+            Class::Token => &self.token,
+            Class::Base64 => &self.base64,
+        };
+        let mut runs = Vec::new();
+        if range.is_empty() {
+            return runs;
+        }
+        // The shifts that widen a one-bit run test to a `min`-bit one, doubling while they
+        // can (six reach 64; a shift of 0 changes nothing): worked out once here, so the test
+        // in the loop below is straight-line code.
+        let mut shifts = [0usize; 6];
+        let mut covered = 1;
+        for shift in &mut shifts {
+            *shift = covered.min(min - covered);
+            covered += *shift;
+        }
+        // Start of the run that reached the end of the previous block.
+        let mut open: Option<usize> = None;
+        let first = range.start / 64;
+        for (block, &bits) in (first..).zip(&masks[first..range.end.div_ceil(64)]) {
+            let base = block * 64;
+            // The bits of this block inside `range`: `n` of them counted from bit 0, fewer
+            // at the front in the first block.
+            let n = (range.end - base).min(64);
+            let mut mask = bits & (u64::MAX >> (64 - n));
+            if base < range.start {
+                mask &= u64::MAX << (range.start - base);
+            }
+            if let Some(start) = open {
+                // The carried run ends at the block's first clear bit, or goes on past it.
+                let ones = mask.trailing_ones() as usize;
+                if ones == n {
+                    continue;
+                }
+                if base + ones - start >= min {
+                    runs.push(start..base + ones);
+                }
+                open = None;
+                mask &= !((1u64 << ones) - 1);
+            }
+            // Bit i of `long` is set when bits i..i+min all are: a run of `min` inside the
+            // block.
+            let mut long = mask;
+            for shift in shifts {
+                long &= long >> shift;
+            }
+            while long != 0 {
+                let at = long.trailing_zeros() as usize;
+                // The run holding bit `at`: back to the clear bit below it, on to the one
+                // above.
+                let clear_below = !mask & ((1u64 << at) - 1);
+                let start = 64 - clear_below.leading_zeros() as usize;
+                let clear_above = !mask >> at;
+                if clear_above == 0 {
+                    // Only a whole block's last run gets here (a cut block's high bits are
+                    // clear): it may go on in the next block.
+                    open = Some(base + start);
+                    break;
+                }
+                let end = at + clear_above.trailing_zeros() as usize;
+                runs.push(base + start..base + end);
+                long &= !((1u64 << end) - 1);
+            }
+            if open.is_none() && n == 64 {
+                // A short run touching the block's end may go on in the next block.
+                let tail = mask.leading_ones() as usize;
+                if tail > 0 {
+                    open = Some(base + 64 - tail);
+                }
+            }
+        }
+        if let Some(start) = open {
+            if range.end - start >= min {
+                runs.push(start..range.end);
+            }
+        }
+        runs
+    }
+}
+
+/// Bit `j` of each mask set when `chunk[j]` (at most 64 bytes) is of that class: token,
+/// then base64.
+fn chunk_masks(chunk: &[u8]) -> (u64, u64) {
     if let Ok(full) = <&[u8; 64]>::try_from(chunk) {
-        return block_mask(full, class);
+        return block_masks(full);
     }
     let mut block = [0u8; 64];
     block[..chunk.len()].copy_from_slice(chunk);
-    block_mask(&block, class)
+    block_masks(&block)
 }
 
-/// [`chunk_mask`] of a whole block, read in place.
+/// [`chunk_masks`] of a whole block, read in place.
 ///
 /// Two passes that the compiler vectorizes: one byte test per byte into a flag byte, then
 /// eight flags at once gathered into eight bits. This ran at 2.5 times the speed of the
 /// same tests done eight bytes to a word (SWAR) and 10 times that of setting a bit per byte.
-fn block_mask(block: &[u8; 64], class: Class) -> u64 {
-    let mut flags = [0u8; 64];
-    for (flag, &b) in flags.iter_mut().zip(block) {
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
+    let mut token = [0u8; 64];
+    let mut padding = [0u8; 64];
+    for ((token, padding), &b) in token.iter_mut().zip(padding.iter_mut()).zip(block) {
         let letter = (b | 0x20).wrapping_sub(b'a') < 26;
         // `|`, not `||`: no branches, so the loop vectorizes.
-        let mut holds =
-            (b.wrapping_sub(b'0') < 10) | letter | (b == b'+') | (b == b'_') | (b == b'-');
-        if class == Class::Base64 {
-            holds |= (b == b'/') | (b == b'=');
-        }
-        *flag = u8::from(holds);
+        let holds = (b.wrapping_sub(b'0') < 10) | letter | (b == b'+') | (b == b'_') | (b == b'-');
+        *token = u8::from(holds);
+        *padding = u8::from((b == b'/') | (b == b'='));
     }
+    let token = gather(&token);
+    (token, token | gather(&padding))
+}
+
+/// Bit `i` set when flag byte `i` is 1 (flags are 0 or 1).
+fn gather(flags: &[u8; 64]) -> u64 {
     let mut mask = 0u64;
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let mut bytes = [0u8; 8];
@@ -162,16 +231,21 @@ mod tests {
         runs
     }
 
+    /// The runs of the whole text.
+    fn long_runs(text: &[u8], min: usize, class: Class) -> Vec<Range<usize>> {
+        Masks::new(text, &[]).long_runs(0..text.len(), min, class)
+    }
+
     #[test]
     fn masks_agree_with_the_byte_test() {
         // Every byte at every position, among neighbours of every kind (no carries across).
-        for class in CLASSES {
-            for b in 0..=255u8 {
-                for j in 0..64 {
-                    for fill in [0u8, b'z', 0x7f, 0xff, b'/', b'='] {
-                        let mut block = [fill; 64];
-                        block[j] = b;
-                        let mask = chunk_mask(&block, class);
+        for b in 0..=255u8 {
+            for j in 0..64 {
+                for fill in [0u8, b'z', 0x7f, 0xff, b'/', b'='] {
+                    let mut block = [fill; 64];
+                    block[j] = b;
+                    let (token, base64) = chunk_masks(&block);
+                    for (class, mask) in [(Class::Token, token), (Class::Base64, base64)] {
                         assert_eq!(mask >> j & 1 == 1, class.holds(b), "byte {b} at {j}");
                         assert_eq!(
                             mask & !(1 << j),
@@ -218,6 +292,29 @@ mod tests {
         ) {
             for class in CLASSES {
                 prop_assert_eq!(long_runs(&text, min, class), naive_runs(&text, min, class));
+            }
+        }
+
+        /// Runs inside a part of the text, with other parts skipped when the masks were
+        /// made: what a walk over that part alone finds.
+        #[test]
+        fn runs_in_a_range_are_those_of_the_range_alone(
+            text in proptest::collection::vec(prop_oneof![8 => Just(b'x'), 1 => Just(b'='), 1 => any::<u8>()], 0..700),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 4),
+            min in prop_oneof![Just(14usize), Just(32), 2usize..=64],
+        ) {
+            // Three ranges in order: skipped, read, skipped.
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(text.len() + 1)).collect();
+            at.sort_unstable();
+            let skipped = [at[0]..at[1], at[2]..at[3]];
+            let read = at[1]..at[2];
+            let masks = Masks::new(&text, &skipped);
+            for class in CLASSES {
+                let expected: Vec<Range<usize>> = naive_runs(&text[read.clone()], min, class)
+                    .into_iter()
+                    .map(|r| read.start + r.start..read.start + r.end)
+                    .collect();
+                prop_assert_eq!(masks.long_runs(read.clone(), min, class), expected);
             }
         }
     }
