@@ -155,6 +155,35 @@ fn registry_matches_a_secret_recased_or_spaced_out() {
 }
 
 #[test]
+fn registry_matches_a_secret_obfuscated_as_agents_do_it() {
+    let e = engine(&[("hidden", "Vault-Value-2024")]);
+    // Each written as a request body would carry it (JSON, so `\x` escapes arrive doubled).
+    for obfuscated in [
+        "V-a-u-l-t---V-a-l-u-e---2-0-2-4",
+        "Inhyg-Inyhr-2024",
+        "56 61 75 6c 74 2d 56 61 6c 75 65 2d 32 30 32 34",
+        "56 61 75 6C 74 2D 56 61 6C 75 65 2D 32 30 32 34",
+        r"\\x56\\x61\\x75\\x6c\\x74\\x2d\\x56\\x61\\x6c\\x75\\x65\\x2d\\x32\\x30\\x32\\x34",
+        "[86, 97, 117, 108, 116, 45, 86, 97, 108, 117, 101, 45, 50, 48, 50, 52]",
+        "86,97,117,108,116,45,86,97,108,117,101,45,50,48,50,52",
+    ] {
+        let body = format!(r#"{{"content":"the key is {obfuscated}."}}"#);
+        let out = redact(&e, &body);
+        assert!(out.contains("SECRET_REF(hidden)"), "{obfuscated}: {out}");
+        assert!(!out.contains("117"), "{obfuscated}: {out}");
+    }
+    // Not JSON: a printf escape as typed.
+    let typed = r"printf '\x56\x61\x75\x6c\x74\x2d\x56\x61\x6c\x75\x65\x2d\x32\x30\x32\x34'";
+    assert_eq!(redact(&e, typed), "printf 'SECRET_REF(hidden)'");
+    // Spaced out a character at a time, not a byte: `é` stays whole.
+    let e = engine(&[("accented", "clé-secrète-2024")]);
+    assert_eq!(
+        redact(&e, "c l é - s e c r è t e - 2 0 2 4"),
+        "SECRET_REF(accented)"
+    );
+}
+
+#[test]
 fn registry_matches_a_secret_inside_tool_call_arguments() {
     // OpenAI tool-call arguments: a JSON document inside a JSON string.
     let e = engine(&[("quoted", "pa\"ss\\word-1")]);
@@ -514,6 +543,40 @@ mod encodings {
                 hex_string(secret.as_bytes(), true),
             ),
         ];
+        // What an agent told to obfuscate a value writes.
+        let joined = |s: &str, sep: &str| s.chars().map(String::from).collect::<Vec<_>>().join(sep);
+        let rot13 = |s: &str| {
+            s.chars()
+                .map(|c| match c {
+                    'a'..='z' => (b'a' + (c as u8 - b'a' + 13) % 26) as char,
+                    'A'..='Z' => (b'A' + (c as u8 - b'A' + 13) % 26) as char,
+                    _ => c,
+                })
+                .collect::<String>()
+        };
+        let codes = |s: &str, code: &dyn Fn(u8) -> String, sep: &str| {
+            s.bytes().map(code).collect::<Vec<_>>().join(sep)
+        };
+        out.push(("dashed", joined(&whole, "-"), joined(secret, "-")));
+        out.push(("rot13", rot13(&whole), rot13(secret)));
+        let hex_upper = |b: u8| format!("{b:02X}");
+        let escaped = |b: u8| format!("\\x{b:02x}");
+        let decimal = |b: u8| b.to_string();
+        out.push((
+            "hex-spaced",
+            codes(&whole, &hex_upper, " "),
+            codes(secret, &hex_upper, " "),
+        ));
+        out.push((
+            "x-escaped",
+            codes(&whole, &escaped, ""),
+            codes(secret, &escaped, ""),
+        ));
+        out.push((
+            "decimal",
+            codes(&whole, &decimal, ", "),
+            codes(secret, &decimal, ", "),
+        ));
         let alignment = prefix.len() % 3;
         for (name, engine) in [
             ("base64", &base64::engine::general_purpose::STANDARD),
@@ -551,8 +614,13 @@ mod encodings {
             suffix in "[ -~é→]{0,20}",
         ) {
             let e = engine(&[("planted", &secret)]);
-            // What the surroundings alone encode to: a window found there is not a leak.
-            let background = encodings(&prefix, "", &suffix);
+            // What the surroundings alone encode to: a window found there is not a leak. Also
+            // around one other character, so that encodings that join the bytes or characters
+            // with a separator see the surroundings' own bytes next to a separator too.
+            let background = encodings(&prefix, "", &suffix)
+                .into_iter()
+                .zip(encodings(&prefix, "\u{1}", &suffix))
+                .map(|((name, bare, _), (_, filled, _))| (name, format!("{bare}\n{filled}"), String::new()));
             for ((name, text, core), (_, around, _)) in encodings(&prefix, &secret, &suffix).into_iter().zip(background) {
                 let out = redact(&e, &text);
                 prop_assert!(out.contains("SECRET_REF(planted)"), "{}: not found in {}", name, text);

@@ -15,7 +15,10 @@ use zeroize::Zeroizing;
 ///   longer encoded blob (a Basic auth header, a `.env` file encoded whole): only the
 ///   characters that depend on the value's bytes alone are kept;
 /// - base32 (RFC 4648, upper case) at each of the five alignments, the same way;
-/// - the value written backwards, in capitals, in small letters, and spaced out.
+/// - the value written backwards, in capitals, in small letters, spaced out, joined by
+///   dashes, and in ROT13;
+/// - its bytes as numbers: hex pairs between spaces, `\x` escapes (also JSON-escaped), and
+///   decimal codes between commas.
 pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut forms: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
     let mut push = |form: Zeroizing<Vec<u8>>| {
@@ -67,14 +70,24 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         push(Zeroizing::new(value.to_ascii_uppercase()));
         push(Zeroizing::new(value.to_ascii_lowercase()));
     }
-    let mut spaced = Zeroizing::new(Vec::with_capacity(value.len() * 2));
-    for (i, &b) in value.iter().enumerate() {
-        if i > 0 {
-            spaced.push(b' ');
-        }
-        spaced.push(b);
+    push(joined_chars(value, b' '));
+    // What else an agent told to obfuscate a value writes: the characters joined by dashes,
+    // ROT13, and the bytes as numbers, as `od -An -tx1` and Python's `bytes.hex(' ')` print
+    // them, as printf, C and Python string literals escape them (`\x73`; `\\x73` once in
+    // JSON), and as `list(b"...")`, `Array.from(buffer)` or a loop over `ord()` print them.
+    push(joined_chars(value, b'-'));
+    push(Zeroizing::new(value.iter().map(|&b| rot13(b)).collect()));
+    // (Not every spelling: each form costs registry memory, about 4 bytes per byte of the
+    // value for these, so upper-case `\X` escapes and decimal codes between spaces, rarer
+    // than the others, are left out.)
+    for digits in [Digits::HexLower, Digits::HexUpper] {
+        push(byte_codes(value, b"", digits, b" "));
     }
-    push(spaced);
+    push(byte_codes(value, b"\\x", Digits::HexLower, b""));
+    push(byte_codes(value, b"\\\\x", Digits::HexLower, b""));
+    for separator in [&b", "[..], b","] {
+        push(byte_codes(value, b"", Digits::Decimal, separator));
+    }
     // Encoders that write `/` as `\/` (PHP, some Java) do it to encoded forms too: a base64
     // blob inside such JSON carries `\/` where the alphabet has `/`.
     let with_slash: Vec<Zeroizing<Vec<u8>>> = forms
@@ -98,6 +111,71 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         }
     }
     forms
+}
+
+/// The value's characters (its bytes, if it is not UTF-8) with `separator` between them.
+fn joined_chars(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 2));
+    let mut push = |unit: &[u8]| {
+        if !out.is_empty() {
+            out.push(separator);
+        }
+        out.extend_from_slice(unit);
+    };
+    match std::str::from_utf8(value) {
+        Ok(text) => {
+            for ch in text.chars() {
+                push(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
+            }
+        }
+        Err(_) => {
+            for b in value {
+                push(std::slice::from_ref(b));
+            }
+        }
+    }
+    out
+}
+
+fn rot13(b: u8) -> u8 {
+    match b {
+        b'a'..=b'z' => b'a' + (b - b'a' + 13) % 26,
+        b'A'..=b'Z' => b'A' + (b - b'A' + 13) % 26,
+        _ => b,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Digits {
+    HexLower,
+    HexUpper,
+    Decimal,
+}
+
+/// Each byte of the value as a number in `digits` after `prefix`, with `separator` between.
+/// Written straight into the form: no intermediate string holds the value's bytes.
+fn byte_codes(value: &[u8], prefix: &[u8], digits: Digits, separator: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * (prefix.len() + 5)));
+    for (i, &b) in value.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(separator);
+        }
+        out.extend_from_slice(prefix);
+        match digits {
+            Digits::HexLower => out.extend_from_slice(&hex_pair(b, false)),
+            Digits::HexUpper => out.extend_from_slice(&hex_pair(b, true)),
+            Digits::Decimal => {
+                if b >= 100 {
+                    out.push(b'0' + b / 100);
+                }
+                if b >= 10 {
+                    out.push(b'0' + b / 10 % 10);
+                }
+                out.push(b'0' + b % 10);
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
