@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-use crate::runs::{Class, Masks};
+use crate::runs::{base64_mask, Class, Masks};
 
 /// Runs of base64 text this long are media or ciphertext (an image block, a file), not text
 /// with tokens in it: the regex layer skips them (the registry still scans them).
@@ -128,20 +128,21 @@ pub(crate) fn probed_runs(text: &[u8], min: usize) -> Vec<Range<usize>> {
     runs
 }
 
-/// The end of the base64 run that holds `at`: eight bytes a step while all eight are base64
-/// (one branch per step, not per byte: media runs are megabytes long), then byte by byte.
+/// The end of the base64 run that holds `at`: a 64-byte block a step (classified as the
+/// run finder does, without a branch per byte: media runs are megabytes long), then byte by
+/// byte.
 fn run_end(text: &[u8], at: usize) -> usize {
-    let is_base64 = |b: &u8| BASE64[usize::from(*b)];
     let mut end = at;
-    for chunk in text[at..].chunks_exact(8) {
-        if !chunk.iter().fold(true, |all, b| all & is_base64(b)) {
-            break;
+    for block in text[at..].chunks_exact(64) {
+        let base64 = base64_mask(block);
+        if base64 != u64::MAX {
+            return end + base64.trailing_ones() as usize;
         }
-        end += 8;
+        end += 64;
     }
     end + text[end..]
         .iter()
-        .position(|b| !is_base64(b))
+        .position(|&b| !BASE64[usize::from(b)])
         .unwrap_or(text.len() - end)
 }
 

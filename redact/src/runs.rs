@@ -193,6 +193,11 @@ impl Masks {
     }
 }
 
+/// Bit `j` set when `chunk[j]` (at most 64 bytes) is a base64 byte.
+pub(crate) fn base64_mask(chunk: &[u8]) -> u64 {
+    chunk_masks(chunk).1
+}
+
 /// Bit `j` of each mask set when `chunk[j]` (at most 64 bytes) is of that class: token,
 /// then base64.
 fn chunk_masks(chunk: &[u8]) -> (u64, u64) {
