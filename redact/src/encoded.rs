@@ -419,16 +419,17 @@ mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 
+    /// The runs of `input` that decode to text (no media in it).
+    fn decoded(input: &str) -> Vec<Decoded> {
+        let text = input.as_bytes();
+        decoded_runs(text, &[], &Masks::new(text, &[]), &mut Vec::new())
+    }
+
     fn texts(input: &str) -> Vec<String> {
-        decoded_runs(
-            input.as_bytes(),
-            &[],
-            &Masks::new(input.as_bytes(), &[]),
-            &mut Vec::new(),
-        )
-        .iter()
-        .map(|d| String::from_utf8_lossy(&d.text).into_owned())
-        .collect()
+        decoded(input)
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.text).into_owned())
+            .collect()
     }
 
     #[test]
@@ -441,12 +442,7 @@ mod tests {
             hex_encode(env.as_bytes()),
         ] {
             let input = format!("file: {encoded} (from the server)");
-            let runs = decoded_runs(
-                input.as_bytes(),
-                &[],
-                &Masks::new(input.as_bytes(), &[]),
-                &mut Vec::new(),
-            );
+            let runs = decoded(&input);
             assert_eq!(runs.len(), 1, "{input}");
             assert_eq!(&input[runs[0].span.clone()], encoded);
             assert_eq!(&runs[0].text[..], env.as_bytes());
@@ -482,12 +478,7 @@ mod tests {
             })
             .collect();
         let input = format!("body: data={encoded}&submit=1 sent");
-        let runs = decoded_runs(
-            input.as_bytes(),
-            &[],
-            &Masks::new(input.as_bytes(), &[]),
-            &mut Vec::new(),
-        );
+        let runs = decoded(&input);
         assert_eq!(runs.len(), 1, "{input}");
         // One form field's value: its name and the next field stay.
         assert!(input[runs[0].span.clone()].starts_with("DB_PASSWORD%3D"));

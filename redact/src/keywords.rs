@@ -62,7 +62,8 @@ impl KeywordScanner {
             .iter()
             .map(|k| k.as_bytes().to_ascii_lowercase())
             .collect();
-        // Byte classes: one per distinct (folded) byte used by a keyword, and one for the rest.
+        // Byte classes: one per distinct ASCII byte (case folded) a keyword uses, one for all
+        // bytes past ASCII if a keyword uses any, and one for the rest.
         let mut used = [false; 256];
         for keyword in &lowered {
             for &b in keyword {
