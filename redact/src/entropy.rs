@@ -258,11 +258,8 @@ impl Entropy {
             // Only runs long enough to make a token of MIN_TOKEN bytes with its padding can
             // matter; finding them a block at a time keeps the scan free of per-byte
             // branches. Skipped ranges (media, certificates) are not read at all.
-            for std::ops::Range {
-                start,
-                end: run_end,
-            } in masks.long_runs(segment.clone(), MIN_TOKEN - 2, Class::Token)
-            {
+            for run in masks.long_runs(segment.clone(), MIN_TOKEN - 2, Class::Token) {
+                let (start, run_end) = (run.start, run.end);
                 let padding = text[run_end..]
                     .iter()
                     .take(2)
