@@ -32,6 +32,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod checks;
+mod concat;
 mod containers;
 mod dumps;
 mod encoded;
@@ -364,6 +365,22 @@ impl Redactor {
                     (start, end, name)
                 });
             self.registry_candidates(input, found, &mut candidates);
+        }
+        // A known secret split across string literals joined with `+` is still that secret
+        // to whoever runs the code: each piece is replaced inside its own quotes.
+        if let Some(view) = &view {
+            for chain in concat::chains(view.text()) {
+                for (start, end, name) in self.registry.find(&chain.text) {
+                    let pieces: Vec<(usize, usize, &str)> = chain
+                        .spans(start..end)
+                        .map(|span| {
+                            let (start, end) = view.raw_span(span.start, span.end);
+                            (start, end, name)
+                        })
+                        .collect();
+                    self.registry_candidates(input, pieces, &mut candidates);
+                }
+            }
         }
         // Findings in input coordinates: sorted, disjoint.
         let mut findings = settle(candidates, &[]);

@@ -184,6 +184,70 @@ fn registry_matches_a_secret_obfuscated_as_agents_do_it() {
 }
 
 #[test]
+fn registry_matches_a_secret_split_across_joined_string_literals() {
+    let e = engine(&[("split", "Vault-Value-2024-xyz")]);
+    // As typed, in code.
+    assert_eq!(
+        redact(&e, "const k = \"Vault-Val\" + 'ue-2024' +\n  \"-xyz\";"),
+        "const k = \"SECRET_REF(split)\" + 'SECRET_REF(split)' +\n  \"SECRET_REF(split)\";"
+    );
+    // Inside tool-call arguments (a JSON document inside a JSON string), with text around
+    // the value in the first and last pieces: only the value's bytes go, and the body stays
+    // valid JSON.
+    let arguments =
+        serde_json::json!({ "code": r#"key = "id=Vault-Value" + "-2024-xyz!""# }).to_string();
+    let body = serde_json::json!({ "arguments": arguments }).to_string();
+    let out = redact(&e, &body);
+    let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let inner: serde_json::Value =
+        serde_json::from_str(outer["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        inner["code"],
+        r#"key = "id=SECRET_REF(split)" + "SECRET_REF(split)!""#
+    );
+    // A variable between the pieces breaks the chain: nothing to join.
+    assert_eq!(
+        redact(&e, r#"k = "Vault-Value" + sep + "-2024-xyz""#),
+        r#"k = "Vault-Value" + sep + "-2024-xyz""#
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// A vault value cut anywhere into quoted literals joined with `+`: every piece is
+    /// replaced inside its quotes, whatever the quotes and the space around the `+`.
+    #[test]
+    fn a_secret_cut_into_joined_literals_is_replaced_piece_by_piece(
+        secret in "[A-Za-z0-9_-]{8,32}",
+        cuts in proptest::collection::btree_set(1usize..32, 1..4),
+        quotes in proptest::collection::vec(proptest::prelude::any::<bool>(), 4),
+        spaces in proptest::collection::vec(proptest::prop_oneof![
+            proptest::prelude::Just(""), proptest::prelude::Just(" "), proptest::prelude::Just("\n    ")
+        ], 8),
+    ) {
+        let e = engine(&[("planted", &secret)]);
+        let mut bounds: Vec<usize> = cuts.into_iter().filter(|&c| c < secret.len()).collect();
+        proptest::prop_assume!(!bounds.is_empty());
+        bounds.insert(0, 0);
+        bounds.push(secret.len());
+        let (mut code, mut expected) = (String::from("let k = "), String::from("let k = "));
+        for (i, piece) in bounds.windows(2).enumerate() {
+            let quote = if quotes[i] { '"' } else { '\'' };
+            if i > 0 {
+                let joiner = format!("{}+{}", spaces[2 * i], spaces[2 * i + 1]);
+                code.push_str(&joiner);
+                expected.push_str(&joiner);
+            }
+            code.push_str(&format!("{quote}{}{quote}", &secret[piece[0]..piece[1]]));
+            expected.push_str(&format!("{quote}SECRET_REF(planted){quote}"));
+        }
+        code.push(';');
+        expected.push(';');
+        proptest::prop_assert_eq!(redact(&e, &code), expected);
+    }
+}
+
+#[test]
 fn registry_matches_a_secret_inside_tool_call_arguments() {
     // OpenAI tool-call arguments: a JSON document inside a JSON string.
     let e = engine(&[("quoted", "pa\"ss\\word-1")]);
