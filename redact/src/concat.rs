@@ -3,9 +3,9 @@
 //! oldest way to slip a secret past a filter that looks for it whole.
 //!
 //! This module finds such chains and joins their contents, keeping where each piece came
-//! from, so that the registry can read the joined string and a finding in it can be replaced
-//! piece by piece, each inside its own quotes (the code, and any JSON around it, stay well
-//! formed). It judges nothing itself. Escapes inside a literal are kept as written: a value
+//! from, so that the registry and the rules can read the joined string and a finding in it
+//! can be replaced piece by piece, each inside its own quotes (the code, and any JSON around
+//! it, stay well formed). It judges nothing itself. Escapes inside a literal are kept as written: a value
 //! split across literals that also escape its characters is not put back together.
 
 use std::ops::Range;

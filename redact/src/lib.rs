@@ -548,6 +548,36 @@ impl Redactor {
         self.scan_layers(text, &opaque, &masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
         });
+        // A token split across string literals joined with `+` (`"ghp_" + "..."`): the rules
+        // read the literals joined, and a match that spans two or more of them is replaced
+        // piece by piece under one handle. Not the entropy layer: joined code strings are
+        // random-looking too often (split base64 of public certificates, test vectors).
+        for chain in concat::chains(text) {
+            self.scan_rules(&chain.text, &[], &mut |layer, rank, rule_id, start, end| {
+                if chain.spans(start..end).nth(1).is_none() {
+                    // Inside one literal: the scan of the text found it already.
+                    return;
+                }
+                let value = &chain.text[start..end];
+                let placeholder = self.key.detected(rule_id, value);
+                let mut learned = Some(Zeroizing::new(value.to_vec()));
+                for piece in chain.spans(start..end) {
+                    let (raw_start, raw_end) = view.raw_span(piece.start, piece.end);
+                    if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
+                        continue;
+                    }
+                    candidates.push(Candidate {
+                        layer,
+                        rank,
+                        start: raw_start,
+                        end: raw_end,
+                        source: rule_id.to_owned(),
+                        placeholder: placeholder.clone(),
+                        value: learned.take(),
+                    });
+                }
+            });
+        }
         // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
         // the handle of the value found inside (learned, it is then caught in every encoding).
         let first_container = containers.len();
@@ -607,6 +637,21 @@ impl Redactor {
         masks: &runs::Masks,
         mut found: impl FnMut(Layer, u8, &str, usize, usize),
     ) {
+        self.scan_rules(text, opaque, &mut found);
+        if let Some(entropy) = &self.entropy {
+            entropy.scan(text, opaque, masks, |start, end, alphabet| {
+                found(Layer::Entropy, 0, alphabet.rule_id(), start, end);
+            });
+        }
+    }
+
+    /// The regex layer alone (rules and the table pass) over `text`.
+    fn scan_rules(
+        &self,
+        text: &[u8],
+        opaque: &[Range<usize>],
+        found: &mut impl FnMut(Layer, u8, &str, usize, usize),
+    ) {
         let mut spans = Vec::new();
         let mut stems = Vec::new();
         for (index, windows) in self.rules.windows(text, opaque, &mut stems) {
@@ -625,11 +670,6 @@ impl Redactor {
         tables::scan(text, &stems, |start, end| {
             found(Layer::Regex, 1, tables::RULE_ID, start, end);
         });
-        if let Some(entropy) = &self.entropy {
-            entropy.scan(text, opaque, masks, |start, end, alphabet| {
-                found(Layer::Entropy, 0, alphabet.rule_id(), start, end);
-            });
-        }
     }
 }
 

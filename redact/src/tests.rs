@@ -294,6 +294,24 @@ fn regex_sees_through_json_escapes() {
     }
 }
 
+#[test]
+fn regex_reads_a_token_split_across_joined_string_literals() {
+    let e = engine(&[]);
+    let (head, tail) = TOKEN.split_at(9);
+    let code = format!(r#"const t = "{head}" + '{tail}';"#);
+    let out = redact(&e, &code);
+    assert!(!out.contains(head) && !out.contains(tail), "{out}");
+    // One handle for both pieces: the value's, not each piece's.
+    let handles: Vec<&str> = out.matches("SECRET_REF(github.pat.").collect();
+    assert_eq!(handles.len(), 2, "{out}");
+    let first = out.find("SECRET_REF(").unwrap();
+    let handle = &out[first..first + out[first..].find(')').unwrap() + 1];
+    assert_eq!(out, format!(r#"const t = "{handle}" + '{handle}';"#));
+    // Two literals that are each something else, joined, are left alone.
+    let fine = r#"const url = "https://example.com/" + "api/v1/users";"#;
+    assert_eq!(redact(&e, fine), fine);
+}
+
 /// A JSON string nested in a JSON string (tool-call arguments, a JSON tool result): its
 /// escapes are written twice (`\\n`, `\\\"`), and the rules see through both levels.
 #[test]
