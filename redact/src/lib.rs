@@ -281,6 +281,26 @@ impl Candidate {
             value: None,
         }
     }
+
+    /// A value the regex or entropy layer found, at `start..end`; `value` is what is learned
+    /// (of a value replaced in pieces, one piece carries it).
+    fn detected(
+        (layer, rank, rule_id): (Layer, u8, &str),
+        start: usize,
+        end: usize,
+        placeholder: String,
+        value: Option<Zeroizing<Vec<u8>>>,
+    ) -> Self {
+        Candidate {
+            layer,
+            rank,
+            start,
+            end,
+            source: rule_id.to_owned(),
+            placeholder,
+            value,
+        }
+    }
 }
 
 impl Redactor {
@@ -533,15 +553,13 @@ impl Redactor {
             if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                 return;
             }
-            candidates.push(Candidate {
-                layer,
-                rank,
-                start: raw_start,
-                end: raw_end,
-                source: rule_id.to_owned(),
-                placeholder: self.key.detected(rule_id, &text[start..end]),
-                value: Some(Zeroizing::new(text[start..end].to_vec())),
-            });
+            candidates.push(Candidate::detected(
+                (layer, rank, rule_id),
+                raw_start,
+                raw_end,
+                self.key.detected(rule_id, &text[start..end]),
+                Some(Zeroizing::new(text[start..end].to_vec())),
+            ));
         };
         let opaque = opaque::runs(text);
         let masks = runs::Masks::new(text, &opaque);
@@ -566,15 +584,13 @@ impl Redactor {
                     if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                         continue;
                     }
-                    candidates.push(Candidate {
-                        layer,
-                        rank,
-                        start: raw_start,
-                        end: raw_end,
-                        source: rule_id.to_owned(),
-                        placeholder: placeholder.clone(),
-                        value: learned.take(),
-                    });
+                    candidates.push(Candidate::detected(
+                        (layer, rank, rule_id),
+                        raw_start,
+                        raw_end,
+                        placeholder.clone(),
+                        learned.take(),
+                    ));
                 }
             });
         }
@@ -616,15 +632,13 @@ impl Redactor {
                 continue;
             }
             let value = &run.text[found];
-            candidates.push(Candidate {
-                layer,
-                rank,
-                start: raw_start,
-                end: raw_end,
-                placeholder: self.key.detected(&rule_id, value),
-                source: rule_id,
-                value: Some(Zeroizing::new(value.to_vec())),
-            });
+            candidates.push(Candidate::detected(
+                (layer, rank, &rule_id),
+                raw_start,
+                raw_end,
+                self.key.detected(&rule_id, value),
+                Some(Zeroizing::new(value.to_vec())),
+            ));
         }
     }
 
