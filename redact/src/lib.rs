@@ -387,17 +387,19 @@ impl Redactor {
             self.registry_candidates(input, found, &mut candidates);
         }
         // A known secret split across string literals joined with `+` is still that secret
-        // to whoever runs the code: each piece is replaced inside its own quotes.
+        // to whoever runs the code: each piece is replaced inside its own quotes. The chains
+        // are found once, here, and the rules read them too (`pattern_candidates`).
+        let chains = view
+            .as_ref()
+            .map(|view| concat::chains(view.text()))
+            .unwrap_or_default();
         if let Some(view) = &view {
-            for chain in concat::chains(view.text()) {
+            for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
-                    let pieces: Vec<(usize, usize, &str)> = chain
-                        .spans(start..end)
-                        .map(|span| {
-                            let (start, end) = view.raw_span(span.start, span.end);
-                            (start, end, name)
-                        })
-                        .collect();
+                    let pieces = chain.spans(start..end).map(|span| {
+                        let (start, end) = view.raw_span(span.start, span.end);
+                        (start, end, name)
+                    });
                     self.registry_candidates(input, pieces, &mut candidates);
                 }
             }
@@ -432,7 +434,7 @@ impl Redactor {
             if pass == 0 {
                 // The view of the input, built above.
                 if let Some(view) = &view {
-                    self.pattern_candidates(view, &mut candidates, &mut containers);
+                    self.pattern_candidates(view, &chains, &mut candidates, &mut containers);
                 }
             } else {
                 let changed = segments
@@ -446,11 +448,9 @@ impl Redactor {
                 for region in neighbourhoods(&text, changed, self.rules.reach() + REGION_SLACK) {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
-                    self.pattern_candidates(
-                        &json_view::View::new(&text[region.clone()]),
-                        &mut candidates,
-                        &mut Vec::new(),
-                    );
+                    let view = json_view::View::new(&text[region.clone()]);
+                    let chains = concat::chains(view.text());
+                    self.pattern_candidates(&view, &chains, &mut candidates, &mut Vec::new());
                     for candidate in &mut candidates[first..] {
                         candidate.start += region.start;
                         candidate.end += region.start;
@@ -531,10 +531,12 @@ impl Redactor {
         }
     }
 
-    /// The regex and entropy layers' candidates in `input` (raw coordinates).
+    /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
+    /// the view's string literals joined with `+`.
     fn pattern_candidates(
         &self,
         view: &json_view::View<'_>,
+        chains: &[concat::Chain],
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
@@ -570,7 +572,7 @@ impl Redactor {
         // read the literals joined, and a match that spans two or more of them is replaced
         // piece by piece under one handle. Not the entropy layer: joined code strings are
         // random-looking too often (split base64 of public certificates, test vectors).
-        for chain in concat::chains(text) {
+        for chain in chains {
             self.scan_rules(&chain.text, &[], &mut |layer, rank, rule_id, start, end| {
                 if chain.spans(start..end).nth(1).is_none() {
                     // Inside one literal: the scan of the text found it already.
