@@ -673,9 +673,7 @@ impl Redactor {
         for (index, windows) in self.rules.windows(text, opaque, &mut stems) {
             let rule = &self.rules.rules()[index];
             spans.clear();
-            for window in windows {
-                rule.find_spans(text, window, &mut spans);
-            }
+            rule.find_spans(text, &windows, &mut spans);
             // Windows are disjoint, but one match may run from one into the next.
             spans.sort_unstable();
             spans.dedup();

@@ -144,23 +144,41 @@ impl Rule {
         &self.negative_examples
     }
 
-    /// The secret spans this rule finds in `text[window]` (the text before the window is
-    /// context for `\b` and `^`): capture group 1 when the regex has one and it took part in
-    /// the match, the whole match otherwise. Empty and ignored values are dropped.
+    /// The secret spans this rule finds in each of `windows` of `text` (the text before a
+    /// window is context for `\b` and `^`): capture group 1 when the regex has one and it took
+    /// part in the match, the whole match otherwise. Empty and ignored values are dropped.
     pub(crate) fn find_spans(
         &self,
+        text: &[u8],
+        windows: &[Range<usize>],
+        out: &mut Vec<(usize, usize)>,
+    ) {
+        match &self.matcher {
+            Matcher::Searched(regex) => {
+                for window in windows {
+                    self.find_searched(regex, text, window.clone(), out);
+                }
+            }
+            Matcher::Anchored(_, anchored) => {
+                // One set of capture slots for all the windows: one per hit was an
+                // allocation per keyword hit.
+                let mut caps = anchored.create_captures();
+                for window in windows {
+                    self.find_anchored(anchored, &mut caps, text, window.clone(), out);
+                }
+            }
+        }
+    }
+
+    /// [`Rule::find_spans`] for a searched regex in one window: match after match.
+    fn find_searched(
+        &self,
+        regex: &Regex,
         text: &[u8],
         window: Range<usize>,
         out: &mut Vec<(usize, usize)>,
     ) {
         let haystack = &text[..window.end];
-        let regex = match &self.matcher {
-            Matcher::Searched(regex) => regex,
-            Matcher::Anchored(_, anchored) => {
-                self.find_anchored(anchored, text, window, out);
-                return;
-            }
-        };
         let has_group = regex.captures_len() > 1;
         let mut at = window.start;
         while at <= haystack.len() {
@@ -182,10 +200,12 @@ impl Rule {
         }
     }
 
-    /// [`Rule::find_spans`] for an anchored regex: one match, starting at the window's start.
+    /// [`Rule::find_spans`] for an anchored regex in one window: one match, starting at the
+    /// window's start.
     fn find_anchored(
         &self,
         anchored: &regex_automata::meta::Regex,
+        caps: &mut regex_automata::util::captures::Captures,
         text: &[u8],
         window: Range<usize>,
         out: &mut Vec<(usize, usize)>,
@@ -193,8 +213,7 @@ impl Rule {
         let input = regex_automata::Input::new(&text[..window.end])
             .range(window.start..)
             .anchored(regex_automata::Anchored::Yes);
-        let mut caps = anchored.create_captures();
-        anchored.search_captures(&input, &mut caps);
+        anchored.search_captures(&input, caps);
         let Some(whole) = caps.get_match() else {
             return;
         };
@@ -614,9 +633,7 @@ impl RuleSet {
                 let opaque = crate::opaque::runs(view.text());
                 for (index, windows) in self.windows(view.text(), &opaque, &mut Vec::new()) {
                     if index == i {
-                        for window in windows {
-                            rule.find_spans(view.text(), window, &mut spans);
-                        }
+                        rule.find_spans(view.text(), &windows, &mut spans);
                     }
                 }
                 !spans.is_empty()
