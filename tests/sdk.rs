@@ -1,9 +1,10 @@
-//! The official OpenAI and Anthropic Python SDKs, pointed at airlock as their base URL,
-//! streaming and not, with tool calls: every response parses as it would from the provider,
-//! and the secret in the prompt never reaches the upstream.
+//! The official OpenAI and Anthropic SDKs, for Python and for Node, pointed at airlock as their
+//! base URL, streaming and not, with tool calls: every response parses as it would from the
+//! provider, and the secret in the prompt never reaches the upstream.
 //!
-//! The SDKs come from PyPI (versions pinned in `tests/sdk/requirements.txt`) into a virtual
-//! environment under Cargo's target directory, created on first run.
+//! The Python SDKs come from PyPI (versions pinned in `tests/sdk/requirements.txt`) into a
+//! virtual environment, the Node ones from npm (pinned in `tests/sdk/package.json`), both under
+//! Cargo's target directory and installed on first run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -51,9 +52,59 @@ fn python_with_sdks() -> PathBuf {
     python
 }
 
+/// A directory with the pinned Node SDKs installed and the client script beside them (Node
+/// resolves `import "openai"` from the script's own directory).
+fn node_with_sdks() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sdk-node");
+    let sources = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
+    let manifest = std::fs::read_to_string(sources.join("package.json")).unwrap();
+    let stamp = dir.join("package.installed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(sources.join("clients.mjs"), dir.join("clients.mjs")).unwrap();
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(manifest.as_str()) {
+        return dir;
+    }
+    std::fs::write(dir.join("package.json"), &manifest).unwrap();
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .output()
+        .expect("npm is needed for the Node SDK tests");
+    assert!(
+        out.status.success(),
+        "npm install of the SDKs failed (the npm registry must be reachable): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&stamp, manifest).unwrap();
+    dir
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn official_sdks_parse_every_response_through_airlock() {
+async fn official_python_sdks_parse_every_response_through_airlock() {
     let python = python_with_sdks();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/clients.py");
+    sdks_parse_every_response(move |base, secret| {
+        let mut command = Command::new(python);
+        command.arg(script).arg(base).arg(secret);
+        command
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn official_node_sdks_parse_every_response_through_airlock() {
+    let dir = node_with_sdks();
+    sdks_parse_every_response(move |base, secret| {
+        let mut command = Command::new("node");
+        command.arg(dir.join("clients.mjs")).arg(base).arg(secret);
+        command
+    })
+    .await;
+}
+
+/// Runs one SDK client script (`client(base_url, secret)`) against airlock in front of an
+/// upstream that answers as the providers do, and checks what it parsed and what was sent.
+async fn sdks_parse_every_response(client: impl FnOnce(&str, &str) -> Command + Send + 'static) {
     let upstream = Upstream::start().await;
     let config = format!(
         "[proxy]\nlisten = \"127.0.0.1:0\"\n\
@@ -64,18 +115,10 @@ async fn official_sdks_parse_every_response_through_airlock() {
     );
     let secret = "crm-api-token-7a9f3e1c5b2d4f6a";
     let airlock = Airlock::start(&config, &[("crm_token", secret)]);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/clients.py");
     let base = format!("http://{}", airlock.addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(base)
-            .arg(secret)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || client(&base, secret).output().unwrap())
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "an SDK failed: {}\nairlock: {}",
