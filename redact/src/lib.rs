@@ -386,7 +386,7 @@ impl Redactor {
                 });
             self.registry_candidates(input, found, &mut candidates);
         }
-        // A known secret split across string literals joined with `+` is still that secret
+        // A known secret split across string literals joined (`+`, `.`, adjacent) is still that secret
         // to whoever runs the code: each piece is replaced inside its own quotes. The chains
         // are found once, here, and the rules read them too (`pattern_candidates`).
         let chains = view
@@ -532,7 +532,7 @@ impl Redactor {
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
-    /// the view's string literals joined with `+`.
+    /// the view's string literals joined (see [`concat`]).
     fn pattern_candidates(
         &self,
         view: &json_view::View<'_>,
@@ -568,7 +568,7 @@ impl Redactor {
         self.scan_layers(text, &opaque, &masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
         });
-        // A token split across string literals joined with `+` (`"ghp_" + "..."`): the rules
+        // A token split across string literals joined (`"ghp_" + "..."`, `'ghp_' . '...'`): the rules
         // read the literals joined, and a match that spans two or more of them is replaced
         // piece by piece under one handle. Not the entropy layer: joined code strings are
         // random-looking too often (split base64 of public certificates, test vectors).

@@ -229,7 +229,7 @@ fn block_masks(block: &[u8; 64]) -> (u64, u64) {
 }
 
 /// Bit `i` set when flag byte `i` is 1 (flags are 0 or 1).
-fn gather(flags: &[u8; 64]) -> u64 {
+pub(crate) fn gather(flags: &[u8; 64]) -> u64 {
     let mut mask = 0u64;
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let mut bytes = [0u8; 8];

@@ -214,13 +214,17 @@ fn registry_matches_a_secret_split_across_joined_string_literals() {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
-    /// A vault value cut anywhere into quoted literals joined with `+`: every piece is
-    /// replaced inside its quotes, whatever the quotes and the space around the `+`.
+    /// A vault value cut anywhere into joined quoted literals: every piece is replaced inside
+    /// its quotes, whatever the quotes, the joiners (`+`, `.`, `..`, `&`, `||`, or white space
+    /// alone) and the space around them.
     #[test]
     fn a_secret_cut_into_joined_literals_is_replaced_piece_by_piece(
         secret in "[A-Za-z0-9_-]{8,32}",
         cuts in proptest::collection::btree_set(1usize..32, 1..4),
         quotes in proptest::collection::vec(proptest::prelude::any::<bool>(), 4),
+        operators in proptest::collection::vec(proptest::sample::select(
+            vec!["+", ".", "..", "&", "||", ""]
+        ), 4),
         spaces in proptest::collection::vec(proptest::prop_oneof![
             proptest::prelude::Just(""), proptest::prelude::Just(" "), proptest::prelude::Just("\n    ")
         ], 8),
@@ -234,7 +238,12 @@ proptest::proptest! {
         for (i, piece) in bounds.windows(2).enumerate() {
             let quote = if quotes[i] { '"' } else { '\'' };
             if i > 0 {
-                let joiner = format!("{}+{}", spaces[2 * i], spaces[2 * i + 1]);
+                // Literals joined by white space alone need some of it.
+                let after = match (operators[i], spaces[2 * i + 1]) {
+                    ("", "") => " ",
+                    (_, space) => space,
+                };
+                let joiner = format!("{}{}{after}", spaces[2 * i], operators[i]);
                 code.push_str(&joiner);
                 expected.push_str(&joiner);
             }
