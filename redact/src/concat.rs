@@ -28,6 +28,20 @@ pub(crate) struct Chain {
 }
 
 impl Chain {
+    /// The contents of `pieces` (spans of `text`, in order) joined.
+    pub(crate) fn join(text: &[u8], pieces: impl IntoIterator<Item = Range<usize>>) -> Self {
+        let mut joined = Zeroizing::new(Vec::new());
+        let mut placed = Vec::new();
+        for piece in pieces {
+            placed.push((joined.len(), piece.clone()));
+            joined.extend_from_slice(&text[piece]);
+        }
+        Chain {
+            text: joined,
+            pieces: placed,
+        }
+    }
+
     /// The spans of the scanned text that hold bytes `range` of the joined text.
     pub(crate) fn spans(&self, range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
         self.pieces.iter().filter_map(move |(at, span)| {
@@ -67,17 +81,9 @@ pub(crate) fn chains(text: &[u8]) -> Vec<Chain> {
         if pieces.len() < 2 {
             continue;
         }
-        let mut joined = Zeroizing::new(Vec::new());
-        let mut placed = Vec::with_capacity(pieces.len());
-        for piece in pieces {
-            placed.push((joined.len(), piece.clone()));
-            joined.extend_from_slice(&text[piece]);
-        }
-        if joined.len() >= crate::MIN_SECRET_LEN {
-            chains.push(Chain {
-                text: joined,
-                pieces: placed,
-            });
+        let chain = Chain::join(text, pieces);
+        if chain.text.len() >= crate::MIN_SECRET_LEN {
+            chains.push(chain);
         }
     }
     chains

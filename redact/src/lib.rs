@@ -45,6 +45,7 @@ mod placeholder;
 mod registry;
 mod rules;
 mod runs;
+mod spelled;
 mod tables;
 
 use std::borrow::Cow;
@@ -393,7 +394,14 @@ impl Redactor {
             .as_ref()
             .map(|view| concat::chains(view.text()))
             .unwrap_or_default();
-        if let Some(view) = &view {
+        // The view's byte classes, made once: the entropy layer, the encoded-text pass and
+        // the spelled-out runs below all read them.
+        let classes = view.as_ref().map(|view| {
+            let opaque = opaque::runs(view.text());
+            let masks = runs::Masks::new(view.text(), &opaque);
+            (opaque, masks)
+        });
+        if let (Some(view), Some((_, masks))) = (&view, &classes) {
             for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
                     let pieces = chain.spans(start..end).map(|span| {
@@ -401,6 +409,20 @@ impl Redactor {
                         (start, end, name)
                     });
                     self.registry_candidates(input, pieces, &mut candidates);
+                }
+            }
+            // A known secret spelled out a character at a time (`V, q, 7, ...`, one a line,
+            // an array of one-letter strings) is replaced from its first character to its
+            // last.
+            for run in spelled::runs(view.text(), masks) {
+                for (start, end, name) in self.registry.find(&run.text) {
+                    let mut spans = run.spans(start..end);
+                    let Some(first) = spans.next() else {
+                        continue;
+                    };
+                    let last = spans.last().unwrap_or_else(|| first.clone());
+                    let (start, end) = view.raw_span(first.start, last.end);
+                    self.registry_candidates(input, [(start, end, name)], &mut candidates);
                 }
             }
         }
@@ -433,8 +455,14 @@ impl Redactor {
             let mut candidates = Vec::new();
             if pass == 0 {
                 // The view of the input, built above.
-                if let Some(view) = &view {
-                    self.pattern_candidates(view, &chains, &mut candidates, &mut containers);
+                if let (Some(view), Some(classes)) = (&view, &classes) {
+                    self.pattern_candidates(
+                        view,
+                        &chains,
+                        Some(classes),
+                        &mut candidates,
+                        &mut containers,
+                    );
                 }
             } else {
                 let changed = segments
@@ -450,7 +478,7 @@ impl Redactor {
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
                     let chains = concat::chains(view.text());
-                    self.pattern_candidates(&view, &chains, &mut candidates, &mut Vec::new());
+                    self.pattern_candidates(&view, &chains, None, &mut candidates, &mut Vec::new());
                     for candidate in &mut candidates[first..] {
                         candidate.start += region.start;
                         candidate.end += region.start;
@@ -532,11 +560,13 @@ impl Redactor {
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
-    /// the view's string literals joined (see [`concat`]).
+    /// the view's string literals joined (see [`concat`]), `classes` its opaque runs and
+    /// byte classes when already made.
     fn pattern_candidates(
         &self,
         view: &json_view::View<'_>,
         chains: &[concat::Chain],
+        classes: Option<&(Vec<Range<usize>>, runs::Masks)>,
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
@@ -563,9 +593,17 @@ impl Redactor {
                 Some(Zeroizing::new(text[start..end].to_vec())),
             ));
         };
-        let opaque = opaque::runs(text);
-        let masks = runs::Masks::new(text, &opaque);
-        self.scan_layers(text, &opaque, &masks, |layer, rank, rule_id, start, end| {
+        let made;
+        let (opaque, masks) = match classes {
+            Some((opaque, masks)) => (opaque, masks),
+            None => {
+                let opaque = opaque::runs(text);
+                let masks = runs::Masks::new(text, &opaque);
+                made = (opaque, masks);
+                (&made.0, &made.1)
+            }
+        };
+        self.scan_layers(text, opaque, masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
         });
         // A token split across string literals joined (`"ghp_" + "..."`, `'ghp_' . '...'`): the rules
@@ -599,7 +637,7 @@ impl Redactor {
         // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
         // the handle of the value found inside (learned, it is then caught in every encoding).
         let first_container = containers.len();
-        let decoded = encoded::decoded_runs(text, &opaque, &masks, containers);
+        let decoded = encoded::decoded_runs(text, opaque, masks, containers);
         for container in &mut containers[first_container..] {
             let (start, end) = view.raw_span(container.span.start, container.span.end);
             container.span = start..end;

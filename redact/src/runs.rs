@@ -23,7 +23,7 @@ impl Class {
     #[cfg(test)]
     pub(crate) fn holds(self, b: u8) -> bool {
         match self {
-            Class::Token => b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-'),
+            Class::Token => token_byte(b),
             Class::Base64 => crate::opaque::BASE64[usize::from(b)],
         }
     }
@@ -80,6 +80,57 @@ impl Masks {
             next = last;
         }
         masks
+    }
+
+    /// The offsets of token bytes that stand alone (no token byte on either side: `a` and `7`
+    /// in `a, 7`) with another such byte 2 to 17 bytes after them, in order.
+    /// Bytes next to a skipped range count as standing alone.
+    ///
+    /// Single digits and letters are common in JSON and prose; two of them close together
+    /// are rare, so the pairing is done on the masks and few offsets come out.
+    pub(crate) fn lone_token_pairs(&self) -> Vec<usize> {
+        let mut found = Vec::new();
+        for (i, &(first, at)) in self.stretches.iter().enumerate() {
+            let end = self
+                .stretches
+                .get(i + 1)
+                .map_or(self.token.len(), |&(_, next)| next);
+            let blocks = &self.token[at..end];
+            let lone = |k: usize| {
+                let Some(&bits) = blocks.get(k) else {
+                    return 0;
+                };
+                let before = k.checked_sub(1).map_or(0, |j| blocks[j] >> 63);
+                let after = blocks.get(k + 1).map_or(0, |&next| next & 1);
+                // Bit i of `left`: byte i - 1 is a token byte; of `right`: byte i + 1 is.
+                let left = (bits << 1) | before;
+                let right = (bits >> 1) | (after << 63);
+                bits & !left & !right
+            };
+            let mut next = lone(0);
+            for k in 0..blocks.len() {
+                let current = next;
+                next = lone(k + 1);
+                if current == 0 {
+                    continue;
+                }
+                // Bit i of `partner`: a lone byte 2 to 17 bytes after byte i (shifted by two,
+                // then smeared down by 1, 2, 4 and 8).
+                let wide = (u128::from(current) | (u128::from(next) << 64)) >> 2;
+                let wide = wide | wide >> 1;
+                let wide = wide | wide >> 2;
+                let wide = wide | wide >> 4;
+                let partner = wide | wide >> 8;
+                // Truncation keeps this block's 64 bits.
+                let mut paired = current & partner as u64;
+                let base = (first + k) * 64;
+                while paired != 0 {
+                    found.push(base + paired.trailing_zeros() as usize);
+                    paired &= paired - 1;
+                }
+            }
+        }
+        found
     }
 
     /// The length of the text classified.
@@ -191,6 +242,11 @@ impl Masks {
         }
         runs
     }
+}
+
+/// Whether `b` is a token byte: a letter, a digit, `+`, `_` or `-` ([`Class::Token`]).
+pub(crate) fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'_' | b'-')
 }
 
 /// Bit `j` set when `chunk[j]` (at most 64 bytes) is a base64 byte.
@@ -330,6 +386,23 @@ mod tests {
             for class in CLASSES {
                 prop_assert_eq!(long_runs(&text, min, class), naive_runs(&text, min, class));
             }
+        }
+
+        /// Lone token bytes with another 2 to 17 bytes on: what a byte walk finds, across
+        /// block edges.
+        #[test]
+        fn lone_token_pairs_are_those_a_byte_walk_finds(
+            text in proptest::collection::vec(prop_oneof![3 => Just(b' '), 2 => Just(b','), 2 => Just(b'a'), 1 => any::<u8>()], 0..400),
+        ) {
+            let lone = |i: usize| {
+                Class::Token.holds(text[i])
+                    && (i == 0 || !Class::Token.holds(text[i - 1]))
+                    && text.get(i + 1).is_none_or(|&b| !Class::Token.holds(b))
+            };
+            let expected: Vec<usize> = (0..text.len())
+                .filter(|&i| lone(i) && (i + 2..=i + 17).any(|j| j < text.len() && lone(j)))
+                .collect();
+            prop_assert_eq!(Masks::new(&text, &[]).lone_token_pairs(), expected);
         }
 
         /// Runs inside a part of the text, with other parts skipped when the masks were

@@ -212,8 +212,53 @@ fn registry_matches_a_secret_split_across_joined_string_literals() {
     );
 }
 
+#[test]
+fn registry_matches_a_secret_spelled_out_a_character_at_a_time() {
+    let e = engine(&[("spelled", "Vq7-pLm2Xz9k")]);
+    for (text, expected) in [
+        (
+            "see V, q, 7, -, p, L, m, 2, X, z, 9, k.",
+            "see SECRET_REF(spelled).",
+        ),
+        (
+            "V\nq\n7\n-\np\nL\nm\n2\nX\nz\n9\nk\n",
+            "SECRET_REF(spelled)\n",
+        ),
+        (
+            "`V` `q` `7` `-` `p` `L` `m` `2` `X` `z` `9` `k`",
+            "`SECRET_REF(spelled)`",
+        ),
+    ] {
+        assert_eq!(redact(&e, text), expected, "{text:?}");
+    }
+    // An array of one-letter strings, inside a JSON request: the body stays valid JSON.
+    let chars: Vec<String> = "Vq7-pLm2Xz9k".chars().map(String::from).collect();
+    let body = serde_json::json!({ "content": serde_json::to_string(&chars).unwrap() }).to_string();
+    let out = redact(&e, &body);
+    let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(outer["content"], r#"["SECRET_REF(spelled)"]"#);
+    // Spelled-out text that is no vault value is left alone.
+    let fine = "grades: A, B, A, C, B, A, A, B";
+    assert_eq!(redact(&e, fine), fine);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// A vault value spelled out a character at a time, with any one separator of one to
+    /// four bytes without letters or digits between every two characters, is replaced whole.
+    #[test]
+    fn a_secret_spelled_out_with_any_separator_is_replaced(
+        secret in "[A-Za-z0-9][A-Za-z0-9_!#%-]{6,22}[A-Za-z0-9]",
+        separator in "[ ,;:|/\\n\\t.*`'\"]{1,4}",
+    ) {
+        proptest::prop_assume!(!separator.trim().is_empty() || !separator.is_empty());
+        let e = engine(&[("planted", &secret)]);
+        let spelled: Vec<String> = secret.chars().map(String::from).collect();
+        let text = format!("value: {} (done)", spelled.join(&separator));
+        let out = redact(&e, &text);
+        proptest::prop_assert_eq!(out, "value: SECRET_REF(planted) (done)".to_string(), "{:?}", text);
+    }
+
     /// A vault value cut anywhere into joined quoted literals: every piece is replaced inside
     /// its quotes, whatever the quotes, the joiners (`+`, `.`, `..`, `&`, `||`, or white space
     /// alone) and the space around them.
