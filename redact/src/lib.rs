@@ -387,9 +387,9 @@ impl Redactor {
                 });
             self.registry_candidates(input, found, &mut candidates);
         }
-        // A known secret split across string literals joined (`+`, `.`, adjacent) is still that secret
-        // to whoever runs the code: each piece is replaced inside its own quotes. The chains
-        // are found once, here, and the rules read them too (`pattern_candidates`).
+        // A known secret split across joined string literals (`+`, `.`, side by side) is still
+        // that secret to whoever runs the code: each piece is replaced inside its own quotes.
+        // The chains are found once, here, and the rules read them too (`pattern_candidates`).
         let chains = view
             .as_ref()
             .map(|view| concat::chains(view.text()))
@@ -606,9 +606,9 @@ impl Redactor {
         self.scan_layers(text, opaque, masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
         });
-        // A token split across string literals joined (`"ghp_" + "..."`, `'ghp_' . '...'`): the rules
-        // read the literals joined, and a match that spans two or more of them is replaced
-        // piece by piece under one handle. Not the entropy layer: joined code strings are
+        // A token split across joined string literals (`"ghp_" + "..."`, `'ghp_' . '...'`):
+        // the rules read the literals joined, and a match that spans two or more of them is
+        // replaced piece by piece under one handle. Not the entropy layer: joined code strings are
         // random-looking too often (split base64 of public certificates, test vectors).
         for chain in chains {
             self.scan_rules(&chain.text, &[], &mut |layer, rank, rule_id, start, end| {
