@@ -390,14 +390,17 @@ impl Redactor {
         // A known secret split across joined string literals (`+`, `.`, side by side) is still
         // that secret to whoever runs the code: each piece is replaced inside its own quotes.
         // The chains are found once, here, and the rules read them too (`pattern_candidates`).
-        // The view's byte classes, made once: the joined literals, the spelled-out runs below,
-        // the entropy layer and the encoded-text pass all read them.
-        let classes = view.as_ref().map(|view| classify(view.text()));
         let chains = view
             .as_ref()
-            .zip(classes.as_ref())
-            .map(|(view, (_, masks))| concat::chains(view.text(), masks))
+            .map(|view| concat::chains(view.text()))
             .unwrap_or_default();
+        // The view's byte classes, made once: the entropy layer, the encoded-text pass and
+        // the spelled-out runs below all read them.
+        let classes = view.as_ref().map(|view| {
+            let opaque = opaque::runs(view.text());
+            let masks = runs::Masks::new(view.text(), &opaque);
+            (opaque, masks)
+        });
         if let (Some(view), Some((_, masks))) = (&view, &classes) {
             for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
@@ -456,7 +459,7 @@ impl Redactor {
                     self.pattern_candidates(
                         view,
                         &chains,
-                        classes,
+                        Some(classes),
                         &mut candidates,
                         &mut containers,
                     );
@@ -474,15 +477,8 @@ impl Redactor {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
-                    let classes = classify(view.text());
-                    let chains = concat::chains(view.text(), &classes.1);
-                    self.pattern_candidates(
-                        &view,
-                        &chains,
-                        &classes,
-                        &mut candidates,
-                        &mut Vec::new(),
-                    );
+                    let chains = concat::chains(view.text());
+                    self.pattern_candidates(&view, &chains, None, &mut candidates, &mut Vec::new());
                     for candidate in &mut candidates[first..] {
                         candidate.start += region.start;
                         candidate.end += region.start;
@@ -564,13 +560,13 @@ impl Redactor {
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
-    /// the view's string literals joined (see [`concat`]), the opaque runs and class masks
-    /// its [`classify`].
+    /// the view's string literals joined (see [`concat`]), `classes` its opaque runs and
+    /// byte classes when already made.
     fn pattern_candidates(
         &self,
         view: &json_view::View<'_>,
         chains: &[concat::Chain],
-        (opaque, masks): &(Vec<Range<usize>>, runs::Masks),
+        classes: Option<&(Vec<Range<usize>>, runs::Masks)>,
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
@@ -596,6 +592,16 @@ impl Redactor {
                 self.key.detected(rule_id, &text[start..end]),
                 Some(Zeroizing::new(text[start..end].to_vec())),
             ));
+        };
+        let made;
+        let (opaque, masks) = match classes {
+            Some((opaque, masks)) => (opaque, masks),
+            None => {
+                let opaque = opaque::runs(text);
+                let masks = runs::Masks::new(text, &opaque);
+                made = (opaque, masks);
+                (&made.0, &made.1)
+            }
         };
         self.scan_layers(text, opaque, masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
@@ -796,13 +802,6 @@ fn placeholder_around(input: &[u8], at: usize) -> Option<usize> {
         .count();
     let close = body + name_len;
     (input.get(close) == Some(&b')') && at <= close).then_some(close + 1)
-}
-
-/// The opaque (media) runs of `text` and the class masks of the rest.
-fn classify(text: &[u8]) -> (Vec<Range<usize>>, runs::Masks) {
-    let opaque = opaque::runs(text);
-    let masks = runs::Masks::new(text, &opaque);
-    (opaque, masks)
 }
 
 /// Settles overlaps: candidates are taken layer by layer, leftmost-longest within a layer;

@@ -40,9 +40,6 @@ pub(crate) struct Masks {
     stretches: Vec<(usize, usize)>,
     token: Vec<u64>,
     base64: Vec<u64>,
-    /// Quotes followed by a byte that may start a joiner of string literals (see
-    /// [`crate::concat`]): made in the same pass, where the bytes are already loaded.
-    joints: Vec<u64>,
     len: usize,
 }
 
@@ -54,7 +51,6 @@ impl Masks {
             stretches: Vec::new(),
             token: Vec::new(),
             base64: Vec::new(),
-            joints: Vec::new(),
             len: text.len(),
         };
         // The first block not classified yet: a block two gaps share is classified once.
@@ -75,24 +71,11 @@ impl Masks {
             if first != next || masks.stretches.is_empty() {
                 masks.stretches.push((first, masks.token.len()));
             }
-            for block in first..last {
-                // The block and the byte after it; past the end of the text, DEL, which is in
-                // no class and joins nothing.
-                let start = block * 64;
-                let padded;
-                let window = match text.get(start..start + 65) {
-                    Some(window) => window,
-                    None => {
-                        let mut copy = [0x7f; 65];
-                        copy[..end - start].copy_from_slice(&text[start..]);
-                        padded = copy;
-                        &padded[..]
-                    }
-                };
-                let (token, base64, joints) = window_masks(window);
+            let bytes = &text[first * 64..(last * 64).min(end)];
+            for chunk in bytes.chunks(64) {
+                let (token, base64) = chunk_masks(chunk);
                 masks.token.push(token);
                 masks.base64.push(base64);
-                masks.joints.push(joints);
             }
             next = last;
         }
@@ -144,27 +127,6 @@ impl Masks {
                 while paired != 0 {
                     found.push(base + paired.trailing_zeros() as usize);
                     paired &= paired - 1;
-                }
-            }
-        }
-        found
-    }
-
-    /// The offsets of quotes followed by white space, a control byte, `+`, `.`, `&` or `|`
-    /// (what may join two string literals), in order; none inside skipped ranges (base64
-    /// holds no quotes).
-    pub(crate) fn quotes_before_joiners(&self) -> Vec<usize> {
-        let mut found = Vec::new();
-        for (i, &(first, at)) in self.stretches.iter().enumerate() {
-            let end = self
-                .stretches
-                .get(i + 1)
-                .map_or(self.joints.len(), |&(_, next)| next);
-            for (k, &bits) in self.joints[at..end].iter().enumerate() {
-                let mut bits = bits;
-                while bits != 0 {
-                    found.push((first + k) * 64 + bits.trailing_zeros() as usize);
-                    bits &= bits - 1;
                 }
             }
         }
@@ -322,40 +284,8 @@ fn block_masks(block: &[u8; 64]) -> (u64, u64) {
     (token, token | gather(&padding))
 }
 
-/// [`block_masks`] and the joint mask of the 64-byte block that `window` (65 bytes) starts
-/// with: bit `i` of the third mask is set when byte `i` is a quote and byte `i + 1` white
-/// space, a control byte, `+`, `.`, `&` or `|`.
-fn window_masks(window: &[u8]) -> (u64, u64, u64) {
-    let mut token = [0u8; 64];
-    let mut padding = [0u8; 64];
-    let mut joints = [0u8; 64];
-    let flags = token
-        .iter_mut()
-        .zip(padding.iter_mut())
-        .zip(joints.iter_mut());
-    for (((token, padding), joint), (&b, &after)) in flags.zip(window.iter().zip(&window[1..])) {
-        let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-        // `|` and `&`, not `||` and `&&`: no branches, so the loop vectorizes.
-        let holds = (b.wrapping_sub(b'0') < 10) | letter | (b == b'+') | (b == b'_') | (b == b'-');
-        *token = u8::from(holds);
-        *padding = u8::from((b == b'/') | (b == b'='));
-        let quote = (b == b'"') | (b == b'\'');
-        let joiner =
-            (after <= b' ') | (after == b'+') | (after == b'.') | (after == b'&') | (after == b'|');
-        *joint = u8::from(quote & joiner);
-    }
-    let token = gather(&token);
-    // Most blocks have no joint: an OR of the flags is cheaper than gathering them.
-    let joints = if joints.iter().fold(0, |any, &flag| any | flag) == 0 {
-        0
-    } else {
-        gather(&joints)
-    };
-    (token, token | gather(&padding), joints)
-}
-
 /// Bit `i` set when flag byte `i` is 1 (flags are 0 or 1).
-fn gather(flags: &[u8; 64]) -> u64 {
+pub(crate) fn gather(flags: &[u8; 64]) -> u64 {
     let mut mask = 0u64;
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let mut bytes = [0u8; 8];
@@ -473,19 +403,6 @@ mod tests {
                 .filter(|&i| lone(i) && (i + 2..=i + 17).any(|j| j < text.len() && lone(j)))
                 .collect();
             prop_assert_eq!(Masks::new(&text, &[]).lone_token_pairs(), expected);
-        }
-
-        /// Quotes before a joiner byte: what a byte walk finds, across block edges and at
-        /// the end of the text.
-        #[test]
-        fn quotes_before_joiners_are_those_a_byte_walk_finds(
-            text in proptest::collection::vec(prop_oneof![3 => Just(b'"'), 2 => Just(b' '), 1 => Just(b'+'), 1 => Just(b'\''), 2 => Just(b'a'), 1 => any::<u8>()], 0..400),
-        ) {
-            let expected: Vec<usize> = (0..text.len())
-                .filter(|&i| matches!(text[i], b'"' | b'\''))
-                .filter(|&i| text.get(i + 1).is_some_and(|&b| b <= b' ' || matches!(b, b'+' | b'.' | b'&' | b'|')))
-                .collect();
-            prop_assert_eq!(Masks::new(&text, &[]).quotes_before_joiners(), expected);
         }
 
         /// Runs inside a part of the text, with other parts skipped when the masks were
