@@ -289,6 +289,27 @@ mod tests {
         assert!(joined(r#""ab" + "cd""#).is_empty());
     }
 
+    proptest::proptest! {
+        /// Quotes before a joiner byte, found a block at a time: every one a byte walk finds,
+        /// across block edges (a quote last in the text may be reported too: nothing follows
+        /// it to join).
+        #[test]
+        fn quotes_before_joiners_are_those_a_byte_walk_finds(
+            text in proptest::collection::vec(proptest::prop_oneof![
+                3 => proptest::strategy::Just(b'"'), 2 => proptest::strategy::Just(b' '),
+                1 => proptest::strategy::Just(b'+'), 1 => proptest::strategy::Just(b'\''),
+                2 => proptest::strategy::Just(b'a'), 1 => proptest::prelude::any::<u8>()
+            ], 0..400),
+        ) {
+            let joiner = |b: u8| b <= b' ' || matches!(b, b'+' | b'.' | b'&' | b'|');
+            let expected: Vec<usize> = (0..text.len())
+                .filter(|&i| matches!(text[i], b'"' | b'\''))
+                .filter(|&i| text.get(i + 1).is_none_or(|&b| joiner(b)))
+                .collect();
+            proptest::prop_assert_eq!(quotes_before_joiners(&text), expected);
+        }
+    }
+
     #[test]
     fn spans_map_the_joined_text_back_to_each_piece() {
         let text = r#"x = "abcd" + "efgh" + "ijkl""#;
