@@ -93,9 +93,9 @@ pub(crate) fn chains(text: &[u8]) -> Vec<Chain> {
 /// in order.
 ///
 /// JSON puts a quote every few bytes, nearly all followed by `:`, `,` or a bracket: found one
-/// by one, they cost the whole engine 11 % on the captures (`perf`). Tested a 64-byte block at a time
-/// instead, without a branch per byte (the flag-and-gather arithmetic of [`crate::runs`]),
-/// only the few that pass are looked at.
+/// by one, they cost the whole engine 11 % on the captures (`perf`). Tested a 64-byte block
+/// at a time instead, without a branch per byte (the flag-and-gather arithmetic of
+/// [`crate::runs`]), only the few that pass are looked at.
 fn quotes_before_joiners(text: &[u8]) -> Vec<usize> {
     let mut found = Vec::new();
     let mut start = 0;
