@@ -98,25 +98,19 @@ pub(crate) fn chains(text: &[u8]) -> Vec<Chain> {
 /// [`crate::runs`]), only the few that pass are looked at.
 fn quotes_before_joiners(text: &[u8]) -> Vec<usize> {
     let mut found = Vec::new();
-    let mut start = 0;
-    // Whole blocks with the byte after them, read in place.
-    while let Some(window) = text.get(start..start + 65) {
-        let mut mask = joint_mask(window);
-        while mask != 0 {
-            found.push(start + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-        start += 64;
-    }
-    // The rest, the byte after the text read as none.
-    if start < text.len() {
-        let mut window = [0u8; 65];
-        window[..text.len() - start].copy_from_slice(&text[start..]);
-        let mut mask = joint_mask(&window);
-        while mask != 0 {
-            found.push(start + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
+    for start in (0..text.len()).step_by(64) {
+        // The block and the byte after it, read in place; the last one padded with zeros.
+        let padded;
+        let window = match text.get(start..start + 65) {
+            Some(window) => window,
+            None => {
+                let mut copy = [0u8; 65];
+                copy[..text.len() - start].copy_from_slice(&text[start..]);
+                padded = copy;
+                &padded[..]
+            }
+        };
+        found.extend(crate::runs::set_bits(start, joint_mask(window)));
     }
     found
 }

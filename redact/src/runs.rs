@@ -122,12 +122,7 @@ impl Masks {
                 let wide = wide | wide >> 4;
                 let partner = wide | wide >> 8;
                 // Truncation keeps this block's 64 bits.
-                let mut paired = current & partner as u64;
-                let base = (first + k) * 64;
-                while paired != 0 {
-                    found.push(base + paired.trailing_zeros() as usize);
-                    paired &= paired - 1;
-                }
+                found.extend(set_bits((first + k) * 64, current & partner as u64));
             }
         }
         found
@@ -282,6 +277,17 @@ fn block_masks(block: &[u8; 64]) -> (u64, u64) {
     }
     let token = gather(&token);
     (token, token | gather(&padding))
+}
+
+/// `base + i` for each set bit `i` of `mask`, lowest first.
+pub(crate) fn set_bits(base: usize, mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let bit = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            base + bit
+        })
+    })
 }
 
 /// Bit `i` set when flag byte `i` is 1 (flags are 0 or 1).
