@@ -396,11 +396,7 @@ impl Redactor {
             .unwrap_or_default();
         // The view's byte classes, made once: the entropy layer, the encoded-text pass and
         // the spelled-out runs below all read them.
-        let classes = view.as_ref().map(|view| {
-            let opaque = opaque::runs(view.text());
-            let masks = runs::Masks::new(view.text(), &opaque);
-            (opaque, masks)
-        });
+        let classes = view.as_ref().map(|view| classify(view.text()));
         if let (Some(view), Some((_, masks))) = (&view, &classes) {
             for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
@@ -459,12 +455,13 @@ impl Redactor {
                     self.pattern_candidates(
                         view,
                         &chains,
-                        Some(classes),
+                        classes,
                         &mut candidates,
                         &mut containers,
                     );
                 }
-            } else {
+            } else if self.scans_patterns() {
+                // (A registry-only engine has nothing to look for again.)
                 let changed = segments
                     .iter()
                     .filter(|s| {
@@ -477,8 +474,15 @@ impl Redactor {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
+                    let classes = classify(view.text());
                     let chains = concat::chains(view.text());
-                    self.pattern_candidates(&view, &chains, None, &mut candidates, &mut Vec::new());
+                    self.pattern_candidates(
+                        &view,
+                        &chains,
+                        &classes,
+                        &mut candidates,
+                        &mut Vec::new(),
+                    );
                     for candidate in &mut candidates[first..] {
                         candidate.start += region.start;
                         candidate.end += region.start;
@@ -560,13 +564,13 @@ impl Redactor {
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
-    /// the view's string literals joined (see [`concat`]), `classes` its opaque runs and
-    /// byte classes when already made.
+    /// the view's string literals joined (see [`concat`]), and the opaque runs and class
+    /// masks its [`classify`].
     fn pattern_candidates(
         &self,
         view: &json_view::View<'_>,
         chains: &[concat::Chain],
-        classes: Option<&(Vec<Range<usize>>, runs::Masks)>,
+        (opaque, masks): &(Vec<Range<usize>>, runs::Masks),
         candidates: &mut Vec<Candidate>,
         containers: &mut Vec<Container>,
     ) {
@@ -592,16 +596,6 @@ impl Redactor {
                 self.key.detected(rule_id, &text[start..end]),
                 Some(Zeroizing::new(text[start..end].to_vec())),
             ));
-        };
-        let made;
-        let (opaque, masks) = match classes {
-            Some((opaque, masks)) => (opaque, masks),
-            None => {
-                let opaque = opaque::runs(text);
-                let masks = runs::Masks::new(text, &opaque);
-                made = (opaque, masks);
-                (&made.0, &made.1)
-            }
         };
         self.scan_layers(text, opaque, masks, |layer, rank, rule_id, start, end| {
             push(layer, rank, rule_id, start, end);
@@ -802,6 +796,13 @@ fn placeholder_around(input: &[u8], at: usize) -> Option<usize> {
         .count();
     let close = body + name_len;
     (input.get(close) == Some(&b')') && at <= close).then_some(close + 1)
+}
+
+/// The opaque (media) runs of `text` and the class masks of the rest.
+fn classify(text: &[u8]) -> (Vec<Range<usize>>, runs::Masks) {
+    let opaque = opaque::runs(text);
+    let masks = runs::Masks::new(text, &opaque);
+    (opaque, masks)
 }
 
 /// Settles overlaps: candidates are taken layer by layer, leftmost-longest within a layer;
