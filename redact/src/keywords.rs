@@ -18,6 +18,12 @@
 //! class (hits of the keywords that hold them are confirmed against their bytes), rows are 63
 //! wide (720 KB), and the classes of frequent bytes come first, so ordinary text touches few
 //! cache lines of each row: the captures ran 9-12 % faster in all.
+//!
+//! The lane loop is short of registers, so it is kept to the bare walk: the lanes are
+//! sub-slices of one length (no bounds check per byte), and match states are numbered from a
+//! power of two up, so one test of the four states or-ed together says whether any lane
+//! matched. Together these cut the engine's instructions by 9 % on the captures and on a 4 KB
+//! chat request.
 
 use std::collections::VecDeque;
 
@@ -34,7 +40,8 @@ pub(crate) struct KeywordScanner {
     /// Transitions: `next = table[state + class]`. States are premultiplied by `stride`.
     table: Vec<u32>,
     stride: u32,
-    /// States at or above this one end at least one keyword.
+    /// States at or above this one end at least one keyword; a power of two, and no state
+    /// below it has its bit set.
     first_match: u32,
     /// For each match state (by `(state - first_match) / stride`), the keywords ending there.
     outputs: Vec<Vec<u32>>,
@@ -140,20 +147,33 @@ impl KeywordScanner {
             }
         }
 
-        // Renumber: non-match states first (the root stays 0), then match states, so that
-        // "is this a match" is one comparison in the scan loop.
+        // Renumber: non-match states first (the root stays 0), then match states from the
+        // next power of two on, so that "is any lane's state a match" is one test of the
+        // lanes' states or-ed together. The rows in the gap are never read; the table is
+        // zeroed lazily, so their pages are never touched either.
         let mut order: Vec<usize> = (0..nodes).filter(|&n| ends[n].is_empty()).collect();
-        let first_match_index = order.len();
+        let non_match = order.len();
         order.extend((0..nodes).filter(|&n| !ends[n].is_empty()));
+        let first_match = (non_match * stride).next_power_of_two();
+        let place = |new: usize| {
+            if new < non_match {
+                new * stride
+            } else {
+                first_match + (new - non_match) * stride
+            }
+        };
         let mut renamed = vec![0u32; nodes];
         for (new, &old) in order.iter().enumerate() {
-            renamed[old] = (new * stride) as u32;
+            renamed[old] = place(new) as u32;
         }
-        let mut table = Vec::with_capacity(nodes * stride);
-        let mut outputs = Vec::with_capacity(nodes - first_match_index);
+        let mut table = vec![0u32; first_match + (nodes - non_match) * stride];
+        let mut outputs = Vec::with_capacity(nodes - non_match);
         for (new, &old) in order.iter().enumerate() {
-            table.extend(delta[old].iter().map(|&next| renamed[next as usize]));
-            if new >= first_match_index {
+            let row = &mut table[place(new)..place(new) + stride];
+            for (entry, &next) in row.iter_mut().zip(&delta[old]) {
+                *entry = renamed[next as usize];
+            }
+            if new >= non_match {
                 outputs.push(std::mem::take(&mut ends[old]));
             }
         }
@@ -166,7 +186,7 @@ impl KeywordScanner {
             classes,
             table,
             stride: stride as u32,
-            first_match: (first_match_index * stride) as u32,
+            first_match: first_match as u32,
             outputs,
             longest: lengths.iter().copied().max().unwrap_or(0),
             lengths,
@@ -217,11 +237,12 @@ impl KeywordScanner {
             self.table[(state + u32::from(self.classes[usize::from(byte)])) as usize]
         };
         let mut state = [0u32; N];
+        let lanes: [&[u8]; N] = std::array::from_fn(|k| &text[starts[k]..starts[k] + common]);
         for i in 0..common {
-            for (s, &start) in state.iter_mut().zip(&starts) {
-                *s = step(*s, text[start + i]);
+            for (s, lane) in state.iter_mut().zip(&lanes) {
+                *s = step(*s, lane[i]);
             }
-            if state.iter().any(|&s| s >= self.first_match) {
+            if state.iter().fold(0, |any, &s| any | s) >= self.first_match {
                 for (k, &s) in state.iter().enumerate() {
                     let end = starts[k] + i + 1;
                     if s >= self.first_match && end > cut(k) {
