@@ -579,12 +579,18 @@ impl Redactor {
         }
         let input = view.raw();
         let text = view.text();
-        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
+        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, mut end: usize| {
             let (raw_start, mut raw_end) = view.raw_span(start, end);
             // The view decodes `\"`, so a greedy capture can run past the quote that closes a
-            // JSON string; the secret cannot continue there, and the quote must stay.
+            // JSON string; the secret cannot continue there, and the quote must stay. The value
+            // ends there too: what is hashed into the handle and learned is what is replaced,
+            // so the handle is the one the same value gets anywhere else.
             if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
                 raw_end = raw_start + quote;
+                end = (start..end)
+                    .rev()
+                    .find(|&v| view.raw_span(start, v).1 <= raw_end)
+                    .unwrap_or(start);
             }
             if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
                 return;

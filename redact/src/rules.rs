@@ -253,6 +253,9 @@ pub struct ExampleFailure {
     pub positive: bool,
     /// Which example (0-based, in file order).
     pub index: usize,
+    /// The example failed only as the whole content of a JSON string (a chat message), where
+    /// a closing quote, not a line end, follows it.
+    pub in_json_string: bool,
 }
 
 impl std::fmt::Display for ExampleFailure {
@@ -265,10 +268,15 @@ impl std::fmt::Display for ExampleFailure {
         };
         write!(
             f,
-            "{}: rule {:?}: {kind} {} {outcome}",
+            "{}: rule {:?}: {kind} {} {outcome}{}",
             self.line,
             self.rule_id,
-            self.index + 1
+            self.index + 1,
+            if self.in_json_string {
+                " as the content of a JSON string"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -623,7 +631,9 @@ impl RuleSet {
 
     /// Runs every rule's examples through the regex layer alone. A positive example passes
     /// when its own rule finds something in it; a negative one when its own rule finds
-    /// nothing (keyword prefilter included, as in production).
+    /// nothing (keyword prefilter included, as in production). Each example is tried twice:
+    /// as it is, and as the whole content of a JSON string, as an agent sends it in a chat
+    /// message, where a closing quote follows it instead of a line end.
     pub fn check_examples(&self) -> Vec<ExampleFailure> {
         let mut failures = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -638,23 +648,23 @@ impl RuleSet {
                 }
                 !spans.is_empty()
             };
-            for (index, example) in rule.examples.iter().enumerate() {
-                if !fires(example) {
+            let in_message =
+                |text: &str| serde_json::json!({ "role": "user", "content": text }).to_string();
+            let examples = rule.examples.iter().map(|e| (true, e));
+            let negatives = rule.negative_examples.iter().map(|e| (false, e));
+            let mut counts = [0usize; 2];
+            for (positive, example) in examples.chain(negatives) {
+                let index = counts[usize::from(positive)];
+                counts[usize::from(positive)] += 1;
+                let plain = fires(example) == positive;
+                let in_json = fires(&in_message(example)) == positive;
+                if !plain || !in_json {
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         line: rule.line,
-                        positive: true,
+                        positive,
                         index,
-                    });
-                }
-            }
-            for (index, example) in rule.negative_examples.iter().enumerate() {
-                if fires(example) {
-                    failures.push(ExampleFailure {
-                        rule_id: rule.id.clone(),
-                        line: rule.line,
-                        positive: false,
-                        index,
+                        in_json_string: plain,
                     });
                 }
             }

@@ -554,7 +554,7 @@ fn rules_share_ignore_sets_by_name() {
     let rule = |ignore: &str| {
         format!(
             "[ignore_sets]\nmasks = ['''^\\*+$''']\n[[rule]]\nid = \"x.y\"\ndescription = \"d\"\n\
-             regex = '''pw=(\\S+)'''\nignore = [\"{ignore}\"]\nexamples=[\"pw=hunter2\"]\n\
+             regex = '''pw=([^\\s\"]+)'''\nignore = [\"{ignore}\"]\nexamples=[\"pw=hunter2\"]\n\
              negative_examples=[\"pw=****\"]"
         )
     };

@@ -39,6 +39,29 @@ fn every_rule_example_holds() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A capture that runs past the quote closing a JSON string is cut there; the handle and the
+/// learned value are those of what is replaced, as for the same value in plain text.
+#[test]
+fn a_value_cut_at_a_closing_quote_keeps_its_handle_and_is_learned_as_replaced() {
+    let e = engine();
+    let plain = e.redact(b"machine git.example.org login bob password Pa55word9\n");
+    let in_json =
+        e.redact(br#"{"content":"machine git.example.org\nlogin bob\npassword Pa55word9"}"#);
+    let [found] = plain.findings() else {
+        panic!("{:?}", plain.findings());
+    };
+    let [found_in_json] = in_json.findings() else {
+        panic!("{:?}", in_json.findings());
+    };
+    assert_eq!(found_in_json.placeholder, found.placeholder);
+    assert_eq!(in_json.detected()[0].expose(), b"Pa55word9");
+    let out = String::from_utf8(in_json.into_bytes()).unwrap();
+    assert!(
+        out.ends_with(&format!("{}\"}}", found.placeholder)),
+        "{out}"
+    );
+}
+
 /// Every compiled rule stays in memory for the life of the proxy, and a counted repetition
 /// is compiled as that many copies of its pattern: `[^;]{16,4096}` alone cost ~0.8 MB. A
 /// window already bounds how far a match can run, so a large count buys nothing.
