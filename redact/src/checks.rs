@@ -19,6 +19,10 @@ pub enum Check {
     DiscordUserId,
     /// A password stated in prose: letters and digits both, not a word of the sentence.
     LettersAndDigits,
+    /// A password stated in prose, looser: letters with a digit or with a symbol that
+    /// passwords use and words do not (`!@#$%^&*+=?~|`). `lAR$UsRJ*lNO` passes; `e-mail`,
+    /// `user's`, `and/or` and `required` do not.
+    PasswordLike,
     /// HTTP Basic credentials: standard base64 of printable `user:password`, the password
     /// not empty.
     BasicCredentials,
@@ -37,6 +41,12 @@ impl Check {
             Check::DiscordUserId => discord_user_id(value),
             Check::LettersAndDigits => {
                 value.iter().any(u8::is_ascii_alphabetic) && value.iter().any(u8::is_ascii_digit)
+            }
+            Check::PasswordLike => {
+                value.iter().any(u8::is_ascii_alphabetic)
+                    && value
+                        .iter()
+                        .any(|b| b.is_ascii_digit() || b"!@#$%^&*+=?~|".contains(b))
             }
             Check::BasicCredentials => basic_credentials(value),
             Check::SaslPlain => sasl_plain(value),
@@ -228,5 +238,16 @@ mod tests {
         assert!(!Check::LettersAndDigits.passes(b"required"));
         assert!(!Check::LettersAndDigits.passes(b"12345678"));
         assert!(!Check::LettersAndDigits.passes(b"set-by-admin"));
+    }
+
+    #[test]
+    fn password_like_needs_letters_and_a_digit_or_a_password_symbol() {
+        assert!(Check::PasswordLike.passes(b"lAR$UsRJ*lNO"));
+        assert!(Check::PasswordLike.passes(b"Kangaroo42"));
+        assert!(!Check::PasswordLike.passes(b"required"));
+        assert!(!Check::PasswordLike.passes(b"e-mail"));
+        assert!(!Check::PasswordLike.passes(b"and/or"));
+        assert!(!Check::PasswordLike.passes(b"user's"));
+        assert!(!Check::PasswordLike.passes(b"!@#$%^&*"));
     }
 }

@@ -202,6 +202,33 @@ fn long_secrets_are_replaced_whole_however_far_from_their_keyword() {
     assert!(!out.contains("ghp_"), "{out}");
 }
 
+/// Passwords hold the characters that end values in other contexts: a `#` not after white
+/// space (YAML, dotenv and shell comments need it), `&` and `!`. The whole value is replaced,
+/// wherever the line is (alone, or the end of a chat message).
+#[test]
+fn password_characters_that_end_other_values_stay_in_the_value() {
+    let engine = engine();
+    for (text, kept) in [
+        ("pass: wktN9ugk#ZeE", "pass: "),
+        ("DB_PASSWORD=Xk9#mQ2v!Lp7wZr4 # rotated", "DB_PASSWORD="),
+        ("db pass is wktN9ugk&ZeE btw", "db pass is "),
+        ("Das Passwort lautet Sommer2024xy", "Das Passwort lautet "),
+    ] {
+        for message in [
+            text.to_owned(),
+            serde_json::json!({ "content": text }).to_string(),
+        ] {
+            let out = redacted(&engine, &message);
+            let value = text[kept.len()..].split(' ').next().unwrap();
+            assert!(out.contains(&format!("{kept}SECRET_REF(")), "{out}");
+            for piece in value.as_bytes().windows(4) {
+                let piece = std::str::from_utf8(piece).unwrap();
+                assert!(!out.contains(piece), "{piece:?} left in {out}");
+            }
+        }
+    }
+}
+
 /// A tool call whose arguments (a JSON string inside the request's JSON) hold an `.env` file:
 /// its lines are separated by `\\n` in the raw body, and each assignment is still found at
 /// its line start; both levels stay valid JSON.
