@@ -579,12 +579,14 @@ impl Redactor {
         }
         let input = view.raw();
         let text = view.text();
-        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, mut end: usize| {
+        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
+            let end = nested_string_end(text, start, end);
             let (raw_start, mut raw_end) = view.raw_span(start, end);
             // The view decodes `\"`, so a greedy capture can run past the quote that closes a
             // JSON string; the secret cannot continue there, and the quote must stay. The value
             // ends there too: what is hashed into the handle and learned is what is replaced,
             // so the handle is the one the same value gets anywhere else.
+            let mut end = end;
             if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
                 raw_end = raw_start + quote;
                 end = (start..end)
@@ -762,6 +764,24 @@ fn structural_quote(raw: &[u8]) -> Option<usize> {
         at = quote + 1;
     }
     None
+}
+
+/// Where a capture must end, in the view, if it runs past the quote that closes a JSON string
+/// nested in the body (tool-call arguments are a JSON document in a JSON string; the view
+/// decodes both levels, so that quote reads as a bare `"`): at a `"` that JSON structure
+/// follows (`,`, `:`, `}`, `]`, or nothing). A quote inside a secret is followed by more of
+/// it. Cutting there keeps the nested document valid JSON after the replacement.
+fn nested_string_end(text: &[u8], start: usize, end: usize) -> usize {
+    let mut at = start;
+    while let Some(offset) = memchr::memchr(b'"', &text[at..end]) {
+        let quote = at + offset;
+        let next = text[quote + 1..].iter().find(|b| !b.is_ascii_whitespace());
+        if matches!(next, None | Some(b',' | b':' | b'}' | b']')) {
+            return quote;
+        }
+        at = quote + 1;
+    }
+    end
 }
 
 /// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.

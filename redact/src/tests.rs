@@ -761,11 +761,14 @@ mod encodings {
                 let out = redact(&e, &text);
                 prop_assert!(out.contains("SECRET_REF(planted)"), "{}: not found in {}", name, text);
                 let core = core.as_bytes();
+                // The placeholder's own letters next to what is left (`\u00e9\u00e9` before
+                // `SECRET_REF`, a secret with `S` after two `é`) are not the secret's.
+                let left = out.replace("SECRET_REF(planted)", "\u{1}");
                 if core.len() >= 12 {
                     for window in core.windows(12) {
                         let innocent = around.as_bytes().windows(12).any(|w| w == window);
                         prop_assert!(
-                            innocent || !out.as_bytes().windows(12).any(|w| w == window),
+                            innocent || !left.as_bytes().windows(12).any(|w| w == window),
                             "{}: a 12-byte window survived in {}", name, out
                         );
                     }

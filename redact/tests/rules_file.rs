@@ -62,6 +62,34 @@ fn a_value_cut_at_a_closing_quote_keeps_its_handle_and_is_learned_as_replaced() 
     );
 }
 
+/// Tool-call arguments are a JSON document in a JSON string. Whatever a rule finds in them,
+/// the arguments still parse after the replacement: a capture that would run past the nested
+/// string's closing quote (`password \S+` before `\"}`) stops at it.
+#[test]
+fn tool_call_arguments_stay_valid_json_for_every_rule_example() {
+    let engine = engine();
+    let rules = RuleSet::from_toml("rules/redaction.toml", RULES).unwrap();
+    let mut broken = Vec::new();
+    for rule in rules.rules() {
+        for example in rule.examples() {
+            let arguments = serde_json::json!({ "command": example }).to_string();
+            let body = serde_json::json!({ "messages": [{ "role": "assistant", "tool_calls": [
+                { "id": "c1", "type": "function",
+                  "function": { "name": "exec", "arguments": arguments } }
+            ] }] })
+            .to_string();
+            let out: serde_json::Value = serde_json::from_str(&redacted(&engine, &body)).unwrap();
+            let arguments = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .unwrap();
+            if serde_json::from_str::<serde_json::Value>(arguments).is_err() {
+                broken.push(format!("{}: {arguments}", rule.id()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
 /// Every compiled rule stays in memory for the life of the proxy, and a counted repetition
 /// is compiled as that many copies of its pattern: `[^;]{16,4096}` alone cost ~0.8 MB. A
 /// window already bounds how far a match can run, so a large count buys nothing.
