@@ -643,16 +643,30 @@ fn looks_like_words(token: &[u8]) -> bool {
 struct Shape {
     /// Upper- and lower-case letters both.
     mixed_case: bool,
-    /// Words joined by `_` or `-`.
+    /// Words joined by `_` or `-`. Not a random part behind a prefix (`svc_` and 40 random
+    /// lower-case letters and digits): a part of [`RANDOM_PART`] bytes or more whose digits
+    /// are more than one in eight is random, and the token is read as it would be without
+    /// the prefix.
+    /// Long parts of words run together (`maxfreepagedpoolchunks`, a Windows constant with a
+    /// version digit) hold few digits.
     separated: bool,
 }
 
+/// How long a part must be to be taken for a random one: longer than words run together with
+/// a few digits get (libsodium's scrypt function names, 20 bytes).
+const RANDOM_PART: usize = 24;
+
 impl Shape {
     fn of(token: &[u8]) -> Self {
+        let separator = |b: &u8| *b == b'_' || *b == b'-';
+        let random_part = |part: &[u8]| {
+            part.len() >= RANDOM_PART
+                && part.iter().filter(|b| b.is_ascii_digit()).count() * 8 > part.len()
+        };
         Shape {
             mixed_case: token.iter().any(u8::is_ascii_uppercase)
                 && token.iter().any(u8::is_ascii_lowercase),
-            separated: token.iter().any(|&b| b == b'_' || b == b'-'),
+            separated: token.iter().any(separator) && !token.split(separator).any(random_part),
         }
     }
 }
