@@ -580,13 +580,12 @@ impl Redactor {
         let input = view.raw();
         let text = view.text();
         let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
-            let end = nested_string_end(text, start, end);
+            let mut end = nested_string_end(text, start, end);
             let (raw_start, mut raw_end) = view.raw_span(start, end);
             // The view decodes `\"`, so a greedy capture can run past the quote that closes a
             // JSON string; the secret cannot continue there, and the quote must stay. The value
             // ends there too: what is hashed into the handle and learned is what is replaced,
             // so the handle is the one the same value gets anywhere else.
-            let mut end = end;
             if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
                 raw_end = raw_start + quote;
                 end = (start..end)

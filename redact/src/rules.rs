@@ -650,15 +650,9 @@ impl RuleSet {
             };
             let in_message =
                 |text: &str| serde_json::json!({ "role": "user", "content": text }).to_string();
-            let examples = rule.examples.iter().map(|e| (true, e));
-            let negatives = rule.negative_examples.iter().map(|e| (false, e));
-            let mut counts = [0usize; 2];
-            for (positive, example) in examples.chain(negatives) {
-                let index = counts[usize::from(positive)];
-                counts[usize::from(positive)] += 1;
+            let mut check = |positive: bool, index: usize, example: &str| {
                 let plain = fires(example) == positive;
-                let in_json = fires(&in_message(example)) == positive;
-                if !plain || !in_json {
+                if !plain || fires(&in_message(example)) != positive {
                     failures.push(ExampleFailure {
                         rule_id: rule.id.clone(),
                         line: rule.line,
@@ -667,6 +661,12 @@ impl RuleSet {
                         in_json_string: plain,
                     });
                 }
+            };
+            for (index, example) in rule.examples.iter().enumerate() {
+                check(true, index, example);
+            }
+            for (index, example) in rule.negative_examples.iter().enumerate() {
+                check(false, index, example);
             }
         }
         failures
