@@ -20,11 +20,6 @@ use zeroize::Zeroizing;
 
 use crate::encoded::{hex_pair, readable, Decoded};
 
-/// A single line is read back too: its character column shows the text whole, but its hex
-/// column shows it again, in groups no vault form matches (a proptest found the one-line dump
-/// of a file's tail that kept a vault value's hex).
-const MIN_LINES: usize = 1;
-
 /// One parsed line.
 struct Line {
     offset: u64,
@@ -134,7 +129,10 @@ fn push(
     found: &mut Vec<Decoded>,
 ) {
     let text = std::mem::take(bytes);
-    if end >= first + MIN_LINES && readable(&text) {
+    // A single line is read back too: its character column shows the text whole, but its hex
+    // column shows it again, in groups no vault form matches (a proptest found the one-line
+    // dump of a file's tail that kept a vault value's hex).
+    if end > first && readable(&text) {
         found.push(Decoded {
             span: run[first].0.start..run[end - 1].0.end,
             text,
