@@ -42,6 +42,13 @@ impl Chain {
         }
     }
 
+    /// Where each piece's quotes are in the scanned text: the opening and the closing one.
+    pub(crate) fn quotes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.pieces
+            .iter()
+            .flat_map(|(_, span)| [span.start - 1, span.end])
+    }
+
     /// The spans of the scanned text that hold bytes `range` of the joined text.
     pub(crate) fn spans(&self, range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
         self.pieces.iter().filter_map(move |(at, span)| {

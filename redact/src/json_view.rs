@@ -3,7 +3,8 @@
 //! Regex rules must see `"key:\nghp_…"` as a newline followed by a token, not as the letter
 //! `n` glued to it, and a PEM block whose newlines are written `\n` as a PEM block. This module
 //! decodes every JSON escape (`\n`, `\"`, `\/`, `\uXXXX` with surrogate pairs), and those of
-//! a JSON string nested in one (`\\n` in tool-call arguments), into a view. It remembers, for
+//! JSON strings nested in one (`\\n` in tool-call arguments, `\\\\n` in a JSON file a tool
+//! call writes), into a view. It remembers, for
 //! every view byte, where its source starts in the raw input, so that a span found in the view
 //! maps back to a raw span that starts and ends on escape boundaries (and the replacement
 //! therefore never cuts an escape in half). Invisible characters (zero-width spaces, soft
@@ -137,6 +138,14 @@ impl<'a> View<'a> {
         (raw_start, raw_end.max(raw_start))
     }
 
+    /// How many raw bytes wrote view byte `at`: 1 for a byte written as it is, the escape's
+    /// length for one that an escape wrote (`\"` 2, `\\\"` 4). Tells a quote of a nested
+    /// string from one of the string around it.
+    pub(crate) fn raw_width(&self, at: usize) -> usize {
+        let (start, end) = self.raw_span(at, at + 1);
+        end - start
+    }
+
     /// The raw offset of the escape or byte that produced view byte `at` (the input's end
     /// for the view's end).
     fn raw_offset(&self, at: usize) -> usize {
@@ -219,27 +228,60 @@ fn copy_visible(
     hid
 }
 
+/// How many levels of JSON strings nested in JSON strings the view decodes. Three are
+/// common: a tool call (its `arguments` are a JSON string in the body) that writes a JSON
+/// file, or a JSON tool result holding a JSON document. One more leaves room for a document
+/// embedded in those; past that each level doubles the backslashes and none is seen.
+const MAX_DEPTH: u8 = 4;
+
 /// Decodes the escape at `raw[at]`, and when it is an escaped backslash that opens an escape
 /// of a JSON string nested in this one (a tool call's `arguments`, a tool result that is
-/// itself JSON: `\\n`, `\\\"`, `\\u0041`), that escape too. Rules must see the nested
+/// itself JSON: `\\n`, `\\\"`, `\\u0041`; a JSON file written by a tool call:
+/// `\\\\n`), that escape too, down to [`MAX_DEPTH`] levels. Rules must see the nested
 /// string's newline as a newline, not as a backslash glued to the token after it (which hides
-/// `\b`-anchored formats and line-start assignments). The price is paid by prose that holds a
-/// literal backslash before one of `ntrbf"/u`: the rules see a control character there.
+/// `\b`-anchored formats and line-start assignments), and its closing quote as a quote, or a
+/// capture runs through it. The price is paid by prose that holds a literal backslash before
+/// one of `ntrbf"/u`: the rules see a control character there.
 fn decode_nested(raw: &[u8], at: usize) -> (char, usize) {
-    let (ch, len) = decode_escape(raw, at);
-    if ch != '\\' || len != 2 {
-        return (ch, len);
+    let (mut ch, mut len) = decode_escape(raw, at);
+    let mut depth = 1;
+    // Each level's character is made of whole characters of the level above, so its raw span
+    // starts and ends on escape boundaries of every level.
+    while ch == '\\' && depth < MAX_DEPTH {
+        depth += 1;
+        match char_at(raw, at, depth) {
+            Some((deeper, deeper_len, _)) if deeper_len > len => (ch, len) = (deeper, deeper_len),
+            _ => break,
+        }
     }
-    // The nested escape's second character, itself written at the outer level.
-    let next = at + 2;
-    let (second, second_len) = match raw.get(next) {
-        Some(b'\\') => match decode_escape(raw, next) {
-            (c, 2) => (c, 2),
-            _ => return (ch, len),
-        },
-        // A bare `"` after the escaped backslash closes the outer string: not part of this.
-        Some(&b) if b.is_ascii() && b != b'"' => (b as char, 1),
-        _ => return (ch, len),
+    (ch, len)
+}
+
+/// The character that starts at `raw[at]` in the text `depth` string levels down (1: the body's
+/// strings unescaped): the character, how many raw bytes it spans, and whether an escape at
+/// that level wrote it. A `"` that no escape wrote closes its string, so it cannot be the
+/// second character of an escape one level further down. `None` past the input's end or at a
+/// byte that starts no escape (outside ASCII).
+fn char_at(raw: &[u8], at: usize, depth: u8) -> Option<(char, usize, bool)> {
+    if depth <= 1 {
+        return match *raw.get(at)? {
+            b'\\' => {
+                let (ch, len) = decode_escape(raw, at);
+                Some((ch, len, len > 1))
+            }
+            b if b.is_ascii() => Some((b as char, 1, false)),
+            _ => None,
+        };
+    }
+    let (first, first_len, escaped) = char_at(raw, at, depth - 1)?;
+    // Only a backslash that the level above wrote as an escape opens one here; a literal one
+    // (an invalid escape read as itself) stays literal.
+    let literal = Some((first, first_len, false));
+    if first != '\\' || !escaped {
+        return literal;
+    }
+    let Some((second, second_len, second_escaped)) = char_at(raw, at + first_len, depth - 1) else {
+        return literal;
     };
     let inner = match second {
         'n' => '\n',
@@ -247,22 +289,23 @@ fn decode_nested(raw: &[u8], at: usize) -> (char, usize) {
         'r' => '\r',
         'b' => '\u{8}',
         'f' => '\u{c}',
-        '"' => '"',
+        '"' if second_escaped => '"',
         '/' => '/',
         '\\' => '\\',
-        // Surrogate pairs two levels down are left as they are (a literal backslash).
+        // Surrogate pairs nested strings down are left as they are (a literal backslash).
         'u' => {
-            return match hex4(raw, next + second_len) {
-                Some(code) if !(0xD800..0xE000).contains(&code) => (
+            return match hex4(raw, at + first_len + second_len) {
+                Some(code) if !(0xD800..0xE000).contains(&code) => Some((
                     char::from_u32(code).unwrap_or('\u{FFFD}'),
-                    len + second_len + 4,
-                ),
-                _ => (ch, len),
+                    first_len + second_len + 4,
+                    true,
+                )),
+                _ => literal,
             }
         }
-        _ => return (ch, len),
+        _ => return literal,
     };
-    (inner, len + second_len)
+    Some((inner, first_len + second_len, true))
 }
 
 /// Decodes the escape that starts at `raw[at] == b'\\'`: the character and how many raw bytes

@@ -390,10 +390,7 @@ impl Redactor {
         // A known secret split across joined string literals (`+`, `.`, side by side) is still
         // that secret to whoever runs the code: each piece is replaced inside its own quotes.
         // The chains are found once, here, and the rules read them too (`pattern_candidates`).
-        let chains = view
-            .as_ref()
-            .map(|view| concat::chains(view.text()))
-            .unwrap_or_default();
+        let chains = view.as_ref().map(literal_chains).unwrap_or_default();
         // The view's byte classes, made once: the entropy layer, the encoded-text pass and
         // the spelled-out runs below all read them.
         let classes = view.as_ref().map(|view| classify(view.text()));
@@ -475,7 +472,7 @@ impl Redactor {
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
                     let classes = classify(view.text());
-                    let chains = concat::chains(view.text());
+                    let chains = literal_chains(&view);
                     self.pattern_candidates(
                         &view,
                         &chains,
@@ -734,6 +731,20 @@ pub fn name_in_value(name: &str, value: &[u8]) -> bool {
         && value
             .windows(name.len())
             .any(|w| w.eq_ignore_ascii_case(name))
+}
+
+/// The view's joined string literals ([`concat`]) whose quotes were all written at one level
+/// of JSON nesting. The view decodes `\"`, so a quote that an escape wrote can sit next to
+/// one the body wrote itself: the "literal" between them is JSON structure (`"],"` after a
+/// string that ends in an escaped quote), and replacing it would break the body.
+fn literal_chains(view: &json_view::View<'_>) -> Vec<concat::Chain> {
+    let mut chains = concat::chains(view.text());
+    chains.retain(|chain| {
+        let mut widths = chain.quotes().map(|at| view.raw_width(at));
+        let first = widths.next();
+        widths.all(|width| Some(width) == first)
+    });
+    chains
 }
 
 /// A decoded run's span in raw coordinates, ending before the quote that closes its JSON

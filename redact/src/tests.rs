@@ -367,9 +367,11 @@ fn regex_reads_a_token_split_across_joined_string_literals() {
 }
 
 /// A JSON string nested in a JSON string (tool-call arguments, a JSON tool result): its
-/// escapes are written twice (`\\n`, `\\\"`), and the rules see through both levels.
+/// escapes are written twice (`\\n`, `\\\"`), and the rules see through both levels; so too
+/// three and four levels down (a JSON file that a tool call writes), where a newline is
+/// `\\\\n`.
 #[test]
-fn regex_sees_through_escapes_of_a_nested_json_string() {
+fn regex_sees_through_escapes_of_nested_json_strings() {
     // Word boundaries: `\\n` read as a backslash and an `n` would glue the `n` to the token.
     let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
     let bounded = RULES.replace(
@@ -378,28 +380,36 @@ fn regex_sees_through_escapes_of_a_nested_json_string() {
     );
     b.rules(RuleSet::from_toml("test", &bounded).unwrap());
     let e = b.build().unwrap();
-    // serde_json writes a control character other than \n, \t as \u00XX.
-    for glue in ["\n", "\"", "\t", "\u{1}", "\\"] {
-        let arguments = serde_json::json!({ "stdout": format!("key:{glue}{TOKEN}{glue}end") });
-        let body = serde_json::json!({ "arguments": arguments.to_string(), "n": 1 });
-        let input = body.to_string();
-        assert!(input.contains(r"\\"), "{input}");
-        let out = redact(&e, &input);
-        assert!(!out.contains(TOKEN), "{glue:?}: {out}");
-        // Both levels stay valid JSON, and the glue is kept whole around the placeholder.
-        let outer: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let inner: serde_json::Value =
-            serde_json::from_str(outer["arguments"].as_str().unwrap()).unwrap();
-        let stdout = inner["stdout"].as_str().unwrap();
-        assert!(
-            stdout.starts_with(&format!("key:{glue}SECRET_REF(github.pat.")),
-            "{glue:?}: {stdout}"
-        );
-        assert!(
-            stdout.ends_with(&format!("){glue}end")),
-            "{glue:?}: {stdout}"
-        );
-        assert_eq!(outer["n"], 1);
+    for depth in 2..=4 {
+        // serde_json writes a control character other than \n, \t as \u00XX.
+        for glue in ["\n", "\"", "\t", "\u{1}", "\\"] {
+            let mut input = serde_json::json!({
+                "stdout": format!("key:{glue}{TOKEN}{glue}end"),
+                "path": "C:\\",
+            })
+            .to_string();
+            for _ in 1..depth {
+                input = serde_json::json!({ "arguments": input, "n": 1 }).to_string();
+            }
+            let out = redact(&e, &input);
+            assert!(!out.contains(TOKEN), "{depth} {glue:?}: {out}");
+            // Every level stays valid JSON, and the glue is kept whole around the placeholder.
+            let mut doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+            for _ in 1..depth {
+                assert_eq!(doc["n"], 1);
+                doc = serde_json::from_str(doc["arguments"].as_str().unwrap()).unwrap();
+            }
+            let stdout = doc["stdout"].as_str().unwrap();
+            assert!(
+                stdout.starts_with(&format!("key:{glue}SECRET_REF(github.pat.")),
+                "{depth} {glue:?}: {stdout}"
+            );
+            assert!(
+                stdout.ends_with(&format!("){glue}end")),
+                "{depth} {glue:?}: {stdout}"
+            );
+            assert_eq!(doc["path"], "C:\\");
+        }
     }
 }
 

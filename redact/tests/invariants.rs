@@ -64,22 +64,34 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            proptest::collection::vec(("[a-z_]{1,12}", inner), 0..4)
+            proptest::collection::vec(("[a-z_]{1,12}", inner.clone()), 0..4)
                 .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
-            // Tool-call arguments: a JSON document inside a JSON string.
-            proptest::collection::vec(("[a-z_]{1,12}", text()), 0..3).prop_map(|kv| {
-                let inner: serde_json::Map<String, serde_json::Value> = kv
-                    .into_iter()
-                    .map(|(k, v)| (k, serde_json::Value::String(v)))
-                    .collect();
+            // Tool-call arguments: a JSON document inside a JSON string, which may hold
+            // another (a JSON file the tool call writes).
+            proptest::collection::vec(("[a-z_]{1,12}", inner), 0..3).prop_map(|kv| {
+                let inner: serde_json::Map<String, serde_json::Value> = kv.into_iter().collect();
                 serde_json::json!({ "arguments": serde_json::Value::Object(inner).to_string() })
             }),
         ]
     })
 }
 
+/// How many JSON documents `value` holds in its strings, at any depth (a string counts when it
+/// parses as an object).
+fn nested_documents(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(s) => match serde_json::from_str(s) {
+            Ok(doc @ serde_json::Value::Object(_)) => 1 + nested_documents(&doc),
+            _ => 0,
+        },
+        serde_json::Value::Array(items) => items.iter().map(nested_documents).sum(),
+        serde_json::Value::Object(map) => map.values().map(nested_documents).sum(),
+        _ => 0,
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn json_stays_json_and_redaction_is_idempotent(value in json_value(), ascii in any::<bool>()) {
@@ -96,6 +108,15 @@ proptest! {
         let out = once.as_bytes().to_vec();
         let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&out);
         prop_assert!(parsed.is_ok(), "not JSON: {}", String::from_utf8_lossy(&out));
+        // Documents nested in strings stay documents too.
+        if let Ok(parsed) = parsed {
+            prop_assert_eq!(
+                nested_documents(&parsed),
+                nested_documents(&value),
+                "a nested document no longer parses: {}",
+                String::from_utf8_lossy(&out)
+            );
+        }
         let twice = engine.redact(&out).into_bytes();
         prop_assert_eq!(twice, out.clone(), "not idempotent");
         for (name, secret) in VAULT {

@@ -90,6 +90,64 @@ fn tool_call_arguments_stay_valid_json_for_every_rule_example() {
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
 
+/// A tool call that writes a JSON file puts the file's strings three levels down: the body's
+/// string holds the arguments, whose `content` string holds the file. Every rule example
+/// written there as a value is still replaced, and all three levels still parse.
+#[test]
+fn every_rule_example_is_replaced_in_a_json_file_a_tool_call_writes() {
+    let engine = engine();
+    let rules = RuleSet::from_toml("rules/redaction.toml", RULES).unwrap();
+    let mut failures = Vec::new();
+    for rule in rules.rules() {
+        for example in rule.examples() {
+            let file = serde_json::to_string_pretty(&serde_json::json!({ "settings": {
+                "value": example
+            } }))
+            .unwrap();
+            let arguments =
+                serde_json::json!({ "path": "config.json", "content": file }).to_string();
+            let body = serde_json::json!({ "messages": [{ "role": "assistant", "tool_calls": [
+                { "id": "c1", "type": "function",
+                  "function": { "name": "write", "arguments": arguments } }
+            ] }] })
+            .to_string();
+            let out: serde_json::Value = serde_json::from_str(&redacted(&engine, &body)).unwrap();
+            let value = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
+                .as_str()
+                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                .and_then(|a| {
+                    serde_json::from_str::<serde_json::Value>(a["content"].as_str()?).ok()
+                })
+                .and_then(|file| file["settings"]["value"].as_str().map(str::to_owned));
+            match value {
+                None => failures.push(format!("{}: no longer parses: {out}", rule.id())),
+                Some(v) if !v.contains("SECRET_REF(") => {
+                    failures.push(format!("{}: not replaced: {v}", rule.id()));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A string that ends in an escaped quote sits next to the body's own quotes: read through the
+/// escapes, `"... -p Rt7Yb\"` and `"],"` look like two literals joined by a line break. The
+/// second is JSON structure, and is not replaced.
+#[test]
+fn json_structure_between_strings_is_never_a_joined_literal() {
+    let engine = engine();
+    let body =
+        r#"[["oc login https://api.cluster:6443 -u kubeadmin -p Xk2mV-9qLw3-Rt7Yb\"\n"],""]"#;
+    let out: serde_json::Value = serde_json::from_str(&redacted(&engine, body)).unwrap();
+    let command = out[0][0].as_str().unwrap();
+    assert!(
+        command.contains("-p SECRET_REF(generic.registry_login_password."),
+        "{command}"
+    );
+    assert_eq!(out[1], "");
+}
+
 /// Every compiled rule stays in memory for the life of the proxy, and a counted repetition
 /// is compiled as that many copies of its pattern: `[^;]{16,4096}` alone cost ~0.8 MB. A
 /// window already bounds how far a match can run, so a large count buys nothing.
