@@ -148,6 +148,26 @@ fn json_structure_between_strings_is_never_a_joined_literal() {
     assert_eq!(out[1], "");
 }
 
+/// A capture of bounded length can stop inside a multi-byte character (the prose rule takes
+/// at most 64 bytes); the replacement takes the whole character, and the output stays UTF-8
+/// and JSON.
+#[test]
+fn a_capture_never_cuts_a_character() {
+    let engine = engine();
+    for filler in 40..56 {
+        let value = format!("Xgt2Cok!BrWTEL{}®ü€x", "a".repeat(filler));
+        let body = serde_json::json!({ "content": format!("vault unseal key: {value}") });
+        let out = engine.redact(body.to_string().as_bytes()).into_bytes();
+        let text = String::from_utf8(out).expect("the output is UTF-8");
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let content = parsed["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("vault unseal key: SECRET_REF("),
+            "{content}"
+        );
+    }
+}
+
 /// Every compiled rule stays in memory for the life of the proxy, and a counted repetition
 /// is compiled as that many copies of its pattern: `[^;]{16,4096}` alone cost ~0.8 MB. A
 /// window already bounds how far a match can run, so a large count buys nothing.
