@@ -62,6 +62,21 @@ fn a_value_cut_at_a_closing_quote_keeps_its_handle_and_is_learned_as_replaced() 
     );
 }
 
+/// Redacts a chat request whose one message calls tool `name` with `arguments` (sent, as the
+/// API sends them, as a JSON document in a string), and returns that string as redacted.
+fn redacted_tool_call(engine: &Redactor, name: &str, arguments: serde_json::Value) -> String {
+    let body = serde_json::json!({ "messages": [{ "role": "assistant", "tool_calls": [
+        { "id": "c1", "type": "function",
+          "function": { "name": name, "arguments": arguments.to_string() } }
+    ] }] })
+    .to_string();
+    let out: serde_json::Value = serde_json::from_str(&redacted(engine, &body)).unwrap();
+    out["messages"][0]["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Tool-call arguments are a JSON document in a JSON string. Whatever a rule finds in them,
 /// the arguments still parse after the replacement: a capture that would run past the nested
 /// string's closing quote (`password \S+` before `\"}`) stops at it.
@@ -72,17 +87,9 @@ fn tool_call_arguments_stay_valid_json_for_every_rule_example() {
     let mut broken = Vec::new();
     for rule in rules.rules() {
         for example in rule.examples() {
-            let arguments = serde_json::json!({ "command": example }).to_string();
-            let body = serde_json::json!({ "messages": [{ "role": "assistant", "tool_calls": [
-                { "id": "c1", "type": "function",
-                  "function": { "name": "exec", "arguments": arguments } }
-            ] }] })
-            .to_string();
-            let out: serde_json::Value = serde_json::from_str(&redacted(&engine, &body)).unwrap();
-            let arguments = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
-                .as_str()
-                .unwrap();
-            if serde_json::from_str::<serde_json::Value>(arguments).is_err() {
+            let arguments =
+                redacted_tool_call(&engine, "exec", serde_json::json!({ "command": example }));
+            if serde_json::from_str::<serde_json::Value>(&arguments).is_err() {
                 broken.push(format!("{}: {arguments}", rule.id()));
             }
         }
@@ -104,23 +111,19 @@ fn every_rule_example_is_replaced_in_a_json_file_a_tool_call_writes() {
                 "value": example
             } }))
             .unwrap();
-            let arguments =
-                serde_json::json!({ "path": "config.json", "content": file }).to_string();
-            let body = serde_json::json!({ "messages": [{ "role": "assistant", "tool_calls": [
-                { "id": "c1", "type": "function",
-                  "function": { "name": "write", "arguments": arguments } }
-            ] }] })
-            .to_string();
-            let out: serde_json::Value = serde_json::from_str(&redacted(&engine, &body)).unwrap();
-            let value = out["messages"][0]["tool_calls"][0]["function"]["arguments"]
-                .as_str()
-                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+            let arguments = redacted_tool_call(
+                &engine,
+                "write",
+                serde_json::json!({ "path": "config.json", "content": file }),
+            );
+            let value = serde_json::from_str::<serde_json::Value>(&arguments)
+                .ok()
                 .and_then(|a| {
                     serde_json::from_str::<serde_json::Value>(a["content"].as_str()?).ok()
                 })
                 .and_then(|file| file["settings"]["value"].as_str().map(str::to_owned));
             match value {
-                None => failures.push(format!("{}: no longer parses: {out}", rule.id())),
+                None => failures.push(format!("{}: no longer parses: {arguments}", rule.id())),
                 Some(v) if !v.contains("SECRET_REF(") => {
                     failures.push(format!("{}: not replaced: {v}", rule.id()));
                 }
