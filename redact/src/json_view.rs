@@ -4,13 +4,12 @@
 //! `n` glued to it, and a PEM block whose newlines are written `\n` as a PEM block. This module
 //! decodes every JSON escape (`\n`, `\"`, `\/`, `\uXXXX` with surrogate pairs), and those of
 //! JSON strings nested in one (`\\n` in tool-call arguments, `\\\\n` in a JSON file a tool
-//! call writes), into a view. It remembers, for
-//! every view byte, where its source starts in the raw input, so that a span found in the view
-//! maps back to a raw span that starts and ends on escape boundaries (and the replacement
-//! therefore never cuts an escape in half). Invisible characters (zero-width spaces, soft
-//! hyphens, NULs), raw or escaped, are left out of the view, so that a token written with one
-//! between its letters is still seen whole. It never allocates for input without a backslash
-//! or an invisible character.
+//! call writes), into a view. It remembers, for every view byte, where its source starts in
+//! the raw input, so that a span found in the view maps back to a raw span that starts and
+//! ends on escape boundaries (and the replacement therefore never cuts an escape in half).
+//! Invisible characters (zero-width spaces, soft hyphens, NULs), raw or escaped, are left out
+//! of the view, so that a token written with one between its letters is still seen whole. It
+//! never allocates for input without a backslash or an invisible character.
 
 use std::borrow::Cow;
 
@@ -292,7 +291,7 @@ fn char_at(raw: &[u8], at: usize, depth: u8) -> Option<(char, usize, bool)> {
         '"' if second_escaped => '"',
         '/' => '/',
         '\\' => '\\',
-        // Surrogate pairs nested strings down are left as they are (a literal backslash).
+        // A surrogate pair in a nested string is left as it is (a literal backslash).
         'u' => {
             return match hex4(raw, at + first_len + second_len) {
                 Some(code) if !(0xD800..0xE000).contains(&code) => Some((

@@ -793,7 +793,7 @@ fn char_boundaries(text: &[u8], mut start: usize, mut end: usize) -> (usize, usi
 
 /// Where a capture must end, in the view, if it runs past the quote that closes a JSON string
 /// nested in the body (tool-call arguments are a JSON document in a JSON string; the view
-/// decodes both levels, so that quote reads as a bare `"`): at a `"` that JSON structure
+/// decodes every level, so that quote reads as a bare `"`): at a `"` that JSON structure
 /// follows (`,`, `:`, `}`, `]`, or nothing). A quote inside a secret is followed by more of
 /// it. Cutting there keeps the nested document valid JSON after the replacement.
 fn nested_string_end(text: &[u8], start: usize, end: usize) -> usize {
