@@ -646,9 +646,8 @@ struct Shape {
     /// Words joined by `_` or `-`. Not a random part behind a prefix (`svc_` and 40 random
     /// lower-case letters and digits): a part of [`RANDOM_PART`] bytes or more whose digits
     /// are more than one in eight is random, and the token is read as it would be without
-    /// the prefix.
-    /// Long parts of words run together (`maxfreepagedpoolchunks`, a Windows constant with a
-    /// version digit) hold few digits.
+    /// the prefix. Long parts of words run together (`maxfreepagedpoolchunks`, a Windows
+    /// constant with a version digit) hold few digits.
     separated: bool,
 }
 

@@ -242,18 +242,13 @@ const MAX_DEPTH: u8 = 4;
 /// capture runs through it. The price is paid by prose that holds a literal backslash before
 /// one of `ntrbf"/u`: the rules see a control character there.
 fn decode_nested(raw: &[u8], at: usize) -> (char, usize) {
-    let (mut ch, mut len) = decode_escape(raw, at);
-    let mut depth = 1;
-    // Each level's character is made of whole characters of the level above, so its raw span
-    // starts and ends on escape boundaries of every level.
-    while ch == '\\' && depth < MAX_DEPTH {
-        depth += 1;
-        match char_at(raw, at, depth) {
-            Some((deeper, deeper_len, _)) if deeper_len > len => (ch, len) = (deeper, deeper_len),
-            _ => break,
-        }
+    let (ch, len) = decode_escape(raw, at);
+    if ch != '\\' || len != 2 {
+        return (ch, len);
     }
-    (ch, len)
+    // The deepest level's character: made of whole characters of each level above, so its raw
+    // span starts and ends on escape boundaries of every level.
+    char_at(raw, at, MAX_DEPTH).map_or((ch, len), |(deeper, deeper_len, _)| (deeper, deeper_len))
 }
 
 /// The character that starts at `raw[at]` in the text `depth` string levels down (1: the body's

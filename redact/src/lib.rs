@@ -577,7 +577,6 @@ impl Redactor {
         let input = view.raw();
         let text = view.text();
         let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
-            let (start, end) = char_boundaries(text, start, end);
             let mut end = nested_string_end(text, start, end);
             let (raw_start, mut raw_end) = view.raw_span(start, end);
             // The view decodes `\"`, so a greedy capture can run past the quote that closes a
@@ -775,20 +774,6 @@ fn structural_quote(raw: &[u8]) -> Option<usize> {
         at = quote + 1;
     }
     None
-}
-
-/// The span widened to whole characters. Rule classes read bytes, so a capture of bounded
-/// length (`[^\s]{4,62}`) can stop inside a multi-byte character, and replacing up to there
-/// would leave the output neither UTF-8 nor JSON.
-fn char_boundaries(text: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
-    let inside = |b: &u8| b & 0xC0 == 0x80;
-    while start > 0 && text.get(start).is_some_and(inside) {
-        start -= 1;
-    }
-    while text.get(end).is_some_and(inside) {
-        end += 1;
-    }
-    (start, end)
 }
 
 /// Where a capture must end, in the view, if it runs past the quote that closes a JSON string

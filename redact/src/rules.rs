@@ -231,8 +231,20 @@ impl Rule {
         }
     }
 
-    /// Adds a found span unless it is empty or its value is ignored or fails the check.
+    /// Adds a found span, widened to whole characters, unless it is empty or its value is
+    /// ignored or fails the check. Classes read bytes, so a capture of bounded length
+    /// (`[^\s]{4,62}`) can stop inside a multi-byte character, and replacing up to there would
+    /// leave the output neither UTF-8 nor JSON.
     fn keep(&self, text: &[u8], start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+        let inside = |b: &u8| b & 0xC0 == 0x80;
+        let mut start = start;
+        while start > 0 && text.get(start).is_some_and(inside) {
+            start -= 1;
+        }
+        let mut end = end;
+        while text.get(end).is_some_and(inside) {
+            end += 1;
+        }
         let value = &text[start..end];
         let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
             || self.check.is_some_and(|check| !check.passes(value));

@@ -62,6 +62,15 @@ fn a_value_cut_at_a_closing_quote_keeps_its_handle_and_is_learned_as_replaced() 
     );
 }
 
+/// Every positive example of the engine's rules, with its rule's id.
+fn positive_examples(engine: &Redactor) -> impl Iterator<Item = (&str, &str)> {
+    engine
+        .rules()
+        .rules()
+        .iter()
+        .flat_map(|rule| rule.examples().iter().map(move |e| (rule.id(), e.as_str())))
+}
+
 /// Redacts a chat request whose one message calls tool `name` with `arguments` (sent, as the
 /// API sends them, as a JSON document in a string), and returns that string as redacted.
 fn redacted_tool_call(engine: &Redactor, name: &str, arguments: serde_json::Value) -> String {
@@ -83,15 +92,12 @@ fn redacted_tool_call(engine: &Redactor, name: &str, arguments: serde_json::Valu
 #[test]
 fn tool_call_arguments_stay_valid_json_for_every_rule_example() {
     let engine = engine();
-    let rules = RuleSet::from_toml("rules/redaction.toml", RULES).unwrap();
     let mut broken = Vec::new();
-    for rule in rules.rules() {
-        for example in rule.examples() {
-            let arguments =
-                redacted_tool_call(&engine, "exec", serde_json::json!({ "command": example }));
-            if serde_json::from_str::<serde_json::Value>(&arguments).is_err() {
-                broken.push(format!("{}: {arguments}", rule.id()));
-            }
+    for (rule, example) in positive_examples(&engine) {
+        let arguments =
+            redacted_tool_call(&engine, "exec", serde_json::json!({ "command": example }));
+        if serde_json::from_str::<serde_json::Value>(&arguments).is_err() {
+            broken.push(format!("{rule}: {arguments}"));
         }
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
@@ -103,32 +109,27 @@ fn tool_call_arguments_stay_valid_json_for_every_rule_example() {
 #[test]
 fn every_rule_example_is_replaced_in_a_json_file_a_tool_call_writes() {
     let engine = engine();
-    let rules = RuleSet::from_toml("rules/redaction.toml", RULES).unwrap();
     let mut failures = Vec::new();
-    for rule in rules.rules() {
-        for example in rule.examples() {
-            let file = serde_json::to_string_pretty(&serde_json::json!({ "settings": {
-                "value": example
-            } }))
-            .unwrap();
-            let arguments = redacted_tool_call(
-                &engine,
-                "write",
-                serde_json::json!({ "path": "config.json", "content": file }),
-            );
-            let value = serde_json::from_str::<serde_json::Value>(&arguments)
-                .ok()
-                .and_then(|a| {
-                    serde_json::from_str::<serde_json::Value>(a["content"].as_str()?).ok()
-                })
-                .and_then(|file| file["settings"]["value"].as_str().map(str::to_owned));
-            match value {
-                None => failures.push(format!("{}: no longer parses: {arguments}", rule.id())),
-                Some(v) if !v.contains("SECRET_REF(") => {
-                    failures.push(format!("{}: not replaced: {v}", rule.id()));
-                }
-                Some(_) => {}
+    for (rule, example) in positive_examples(&engine) {
+        let file = serde_json::to_string_pretty(&serde_json::json!({ "settings": {
+            "value": example
+        } }))
+        .unwrap();
+        let arguments = redacted_tool_call(
+            &engine,
+            "write",
+            serde_json::json!({ "path": "config.json", "content": file }),
+        );
+        let value = serde_json::from_str::<serde_json::Value>(&arguments)
+            .ok()
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(a["content"].as_str()?).ok())
+            .and_then(|file| file["settings"]["value"].as_str().map(str::to_owned));
+        match value {
+            None => failures.push(format!("{rule}: no longer parses: {arguments}")),
+            Some(v) if !v.contains("SECRET_REF(") => {
+                failures.push(format!("{rule}: not replaced: {v}"));
             }
+            Some(_) => {}
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -200,12 +201,10 @@ fn every_positive_example_is_replaced() {
     // Its own rule fires (every_rule_example_holds); here the whole engine must replace
     // something, whichever rule's placeholder wins an overlap.
     let engine = engine();
-    for rule in engine.rules().rules() {
-        for example in rule.examples() {
-            let out = engine.redact(example.as_bytes());
-            let text = String::from_utf8(out.as_bytes().to_vec()).unwrap();
-            assert!(text.contains("SECRET_REF("), "rule {}: {text}", rule.id());
-        }
+    for (rule, example) in positive_examples(&engine) {
+        let out = engine.redact(example.as_bytes());
+        let text = String::from_utf8(out.as_bytes().to_vec()).unwrap();
+        assert!(text.contains("SECRET_REF("), "rule {rule}: {text}");
     }
 }
 
