@@ -2,14 +2,27 @@
 //! Usage: `cargo run --release -p airlock-bench --bin redact-loop -- FILE SECONDS`
 //! (`REDACT_RULES=FILE` runs it with that rule file in place of the shipped one;
 //! `COLD_MB=N` writes N MB of other memory between runs and times only the redactions: a
-//! request that arrives after the cache has moved on, as one every few seconds does).
+//! request that arrives after the cache has moved on, as one every few seconds does;
+//! `SECRETS=N` puts N registry secrets in the engine in place of 10, `SHORT=N` adds N of
+//! 10 characters, as short passwords are).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let input = std::fs::read(args.next().expect("FILE")).expect("readable");
     let seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5.0);
-    let secrets = airlock_bench::registry_secrets(10, 1);
+    let count: usize = std::env::var("SECRETS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut secrets = airlock_bench::registry_secrets(count, 1);
+    let short: usize = std::env::var("SHORT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut rng = airlock_bench::Rng::new(2);
+    secrets
+        .extend((0..short).map(|i| (format!("short_{i}"), rng.string(airlock_bench::ALNUM, 10))));
     let mut engine = airlock_bench::engine(&secrets, true).unwrap();
     // A rule file to try in place of the shipped one (A/B of a rule change without a rebuild).
     if let Ok(path) = std::env::var("REDACT_RULES") {
