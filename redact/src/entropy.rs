@@ -403,7 +403,22 @@ impl Entropy {
         let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
         let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
         // One letter among digits is a number (`988465674311582e+307`), not a token.
-        if digits == 0 || letters < 2 {
+        if letters < 2 {
+            return None;
+        }
+        let context = self.context_before(text, start);
+        // Letters alone are names (`getElementById`, `PRODUCTION`), except both cases after
+        // a context word, not read as words: one random token of 27 base64 characters in
+        // 100 has no digit (`BROWSERBASE_KEY=bb_live_FgBEwavpz...`). Words cover nearly all
+        // of a name's letters (`CryptMsgDllCNGExportKeyAgree`: all) and 60 % of random
+        // letters' (median; 84 % at the 95th percentile).
+        let random_letters = || {
+            context
+                && core.len() >= MIN_TOKEN_NO_CONTEXT
+                && Shape::of(longest).mixed_case
+                && word_coverage(longest) < 0.8
+        };
+        if digits == 0 && !random_letters() {
             return None;
         }
         let (alphabet, judged) = if is_hex(longest) {
@@ -412,7 +427,6 @@ impl Entropy {
             (Alphabet::Mixed, core)
         };
         let before = &text[start.saturating_sub(CONTEXT_WINDOW)..start];
-        let context = self.context_before(text, start);
         if !random_enough(judged, alphabet, context) {
             return None;
         }
@@ -662,10 +676,15 @@ impl Shape {
             part.len() >= RANDOM_PART
                 && part.iter().filter(|b| b.is_ascii_digit()).count() * 8 > part.len()
         };
+        let mixed = |part: &[u8]| {
+            part.iter().any(u8::is_ascii_uppercase) && part.iter().any(u8::is_ascii_lowercase)
+        };
+        // The case of a random part is the token's: a lower-case prefix (`rpa_`) before 44
+        // random capitals and digits does not make the token mixed-case.
+        let random = token.split(separator).find(|part| random_part(part));
         Shape {
-            mixed_case: token.iter().any(u8::is_ascii_uppercase)
-                && token.iter().any(u8::is_ascii_lowercase),
-            separated: token.iter().any(separator) && !token.split(separator).any(random_part),
+            mixed_case: mixed(random.unwrap_or(token)),
+            separated: token.iter().any(separator) && random.is_none(),
         }
     }
 }

@@ -217,6 +217,67 @@ fn tokens_of_one_case_behind_a_prefix_are_judged_like_the_bare_token() {
 }
 
 #[test]
+fn capitals_behind_a_lower_case_prefix_are_judged_as_capitals() {
+    // `rpa_` and 44 random capitals and digits: the prefix's letters made the token
+    // mixed-case, judged by the mixed-case table, and most slipped by.
+    let e = engine();
+    let mut seed = 0x5EED_0FCA_5E00_0001;
+    let mut planted = Vec::new();
+    for prefix in ["rpa_", "live-"] {
+        for len in [32, 44] {
+            for _ in 0..100 {
+                let token = format!(
+                    "{prefix}{}",
+                    random_over(&mut seed, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", len)
+                );
+                planted.push((format!("use {token} for the call"), token));
+            }
+        }
+    }
+    assert_caught(&e, planted, 3);
+}
+
+#[test]
+fn random_letters_without_a_digit_are_caught_after_a_context_word() {
+    // One random base64 token of 27 characters in 100 has no digit, and a token without
+    // one was never flagged.
+    let e = engine();
+    let mut seed = 0xD161_7500_0000_0001;
+    let mut planted = Vec::new();
+    for len in [24, 32, 40] {
+        for _ in 0..150 {
+            let token = random_over(
+                &mut seed,
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                len,
+            );
+            planted.push((
+                format!("BROWSERBASE_KEY=bb_live_{token}"),
+                format!("bb_live_{token}"),
+            ));
+        }
+    }
+    // About one in ten is still missed: random letters that words happen to cover for 80 %
+    // or more (the line drawn against names), or that read as English pairs.
+    assert_caught(&e, planted, 12);
+    // Names are words run together, after a context word as often as not.
+    for text in [
+        "key = CryptMsgDllCNGExportKeyAgree",
+        "private: xmlSecCryptoAppDefaultKeysMngrAdoptKey",
+        "session.RegNtQueryMultipleValueKey",
+        "token PKEY_Device_RemovalPolicyDefault",
+    ] {
+        assert!(
+            flagged(&e, text).is_empty(),
+            "{text}: {:?}",
+            flagged(&e, text)
+        );
+    }
+    // And without a context word, letters alone stay names whatever they look like.
+    assert!(flagged(&e, "then FgBEwavpzEKQkAqFnUxABXKakD ran").is_empty());
+}
+
+#[test]
 fn base64_with_slashes_is_replaced_whole() {
     let e = engine();
     for (text, secret) in [
