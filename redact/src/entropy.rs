@@ -406,21 +406,22 @@ impl Entropy {
         if letters < 2 {
             return None;
         }
-        let context = self.context_before(text, start);
         // Letters alone are names (`getElementById`, `PRODUCTION`), except both cases after
         // a context word, not read as words: one random token of 27 base64 characters in
         // 100 has no digit (`BROWSERBASE_KEY=bb_live_FgBEwavpz...`). Words cover nearly all
         // of a name's letters (`CryptMsgDllCNGExportKeyAgree`: all) and 60 % of random
-        // letters' (median; 84 % at the 95th percentile).
+        // letters' (median; 84 % at the 95th percentile). The context is looked for last:
+        // most such tokens are names, and the search costs more than the other tests.
         let random_letters = || {
-            context
-                && core.len() >= MIN_TOKEN_NO_CONTEXT
+            core.len() >= MIN_TOKEN_NO_CONTEXT
                 && Shape::of(longest).mixed_case
                 && word_coverage(longest) < 0.8
+                && self.context_before(text, start)
         };
         if digits == 0 && !random_letters() {
             return None;
         }
+        let context = self.context_before(text, start);
         let (alphabet, judged) = if is_hex(longest) {
             (Alphabet::Hex, longest)
         } else {
