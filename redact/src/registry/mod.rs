@@ -1,8 +1,9 @@
 //! The registry layer: every known secret value, in each form an agent might send it in.
 //!
 //! Each value is expanded into its encoded forms ([`forms`]) and all forms go into one
-//! matcher, leftmost-longest: a sampled gram index ([`grams`]), or an Aho-Corasick automaton
-//! when a form is too short for the index.
+//! matcher, leftmost-longest: sampled gram indexes ([`grams`]), one for the forms of 15 bytes
+//! or more and one (or, for a few, an automaton) for the shorter; or a single Aho-Corasick
+//! automaton when a form is too short for any index.
 //! Values shorter than [`crate::MIN_SECRET_LEN`] are refused at build time: a short value
 //! would be found inside ordinary words. The registry never logs or reveals a value.
 
