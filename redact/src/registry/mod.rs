@@ -29,11 +29,11 @@ const DFA_MAX_FORMS: usize = 500;
 enum Matcher {
     Empty,
     Automaton(AhoCorasick),
-    /// One index for the forms long enough to read a gram every 8 bytes, one for the others.
-    Grams(Vec<GramPart>),
+    /// One part for the forms long enough to read a gram every 8 bytes, one for the others.
+    Parts(Vec<Part>),
 }
 
-struct GramPart {
+struct Part {
     index: PartIndex,
     /// `ids[local form index] = form index` (into `owner`).
     ids: Vec<u32>,
@@ -114,9 +114,9 @@ impl Registry {
                 } else {
                     PartIndex::Grams(grams::GramIndex::build(forms).ok_or_else(too_many)?)
                 };
-                parts.push(GramPart { index, ids });
+                parts.push(Part { index, ids });
             }
-            Matcher::Grams(parts)
+            Matcher::Parts(parts)
         } else {
             let kind = if forms.len() <= DFA_MAX_FORMS {
                 AhoCorasickKind::DFA
@@ -150,7 +150,7 @@ impl Registry {
                 .find_iter(input)
                 .map(|m| (m.start(), m.end(), name(m.pattern().as_usize())))
                 .collect(),
-            Matcher::Grams(parts) => {
+            Matcher::Parts(parts) => {
                 let mut all = Vec::new();
                 for part in parts {
                     let id = |form: usize| part.ids[form] as usize;
@@ -172,7 +172,7 @@ impl Registry {
                 if parts.len() > 1
                     || matches!(
                         parts[..],
-                        [GramPart {
+                        [Part {
                             index: PartIndex::Automaton(_),
                             ..
                         }]
@@ -212,7 +212,7 @@ impl Registry {
         match &self.matcher {
             Matcher::Empty => 0,
             Matcher::Automaton(ac) => ac.memory_usage(),
-            Matcher::Grams(parts) => parts
+            Matcher::Parts(parts) => parts
                 .iter()
                 .map(|p| {
                     p.ids.len() * 4
@@ -277,7 +277,7 @@ mod tests {
         steps: &[usize],
     ) -> Result<(), TestCaseError> {
         let registry = registry(values);
-        let Matcher::Grams(parts) = &registry.matcher else {
+        let Matcher::Parts(parts) = &registry.matcher else {
             return Err(TestCaseError::reject("not a gram index"));
         };
         let built: Vec<usize> = parts
