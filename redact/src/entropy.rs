@@ -410,18 +410,19 @@ impl Entropy {
         // a context word, not read as words: one random token of 27 base64 characters in
         // 100 has no digit (`BROWSERBASE_KEY=bb_live_FgBEwavpz...`). Words cover nearly all
         // of a name's letters (`CryptMsgDllCNGExportKeyAgree`: all) and 60 % of random
-        // letters' (median; 84 % at the 95th percentile). The context is looked for last:
-        // most such tokens are names, and the search costs more than the other tests.
-        let random_letters = || {
-            core.len() >= MIN_TOKEN_NO_CONTEXT
+        // letters' (median; 84 % at the 95th percentile). The context is looked for after
+        // these tests: most such tokens are names, and the search costs more.
+        if digits == 0
+            && !(core.len() >= MIN_TOKEN_NO_CONTEXT
                 && Shape::of(longest).mixed_case
-                && word_coverage(longest) < 0.8
-                && self.context_before(text, start)
-        };
-        if digits == 0 && !random_letters() {
+                && word_coverage(longest) < 0.8)
+        {
             return None;
         }
         let context = self.context_before(text, start);
+        if digits == 0 && !context {
+            return None;
+        }
         let (alphabet, judged) = if is_hex(longest) {
             (Alphabet::Hex, longest)
         } else {
@@ -576,8 +577,12 @@ fn inside_placeholder(text: &[u8], at: usize) -> bool {
 
 /// Hex digits in one case (mixed-case letters are not hex output).
 fn is_hex(run: &[u8]) -> bool {
-    run.iter().all(u8::is_ascii_hexdigit)
-        && !(run.iter().any(u8::is_ascii_lowercase) && run.iter().any(u8::is_ascii_uppercase))
+    run.iter().all(u8::is_ascii_hexdigit) && !mixed_case(run)
+}
+
+/// Upper- and lower-case letters both.
+fn mixed_case(text: &[u8]) -> bool {
+    text.iter().any(u8::is_ascii_uppercase) && text.iter().any(u8::is_ascii_lowercase)
 }
 
 /// Bits per character.
@@ -677,14 +682,11 @@ impl Shape {
             part.len() >= RANDOM_PART
                 && part.iter().filter(|b| b.is_ascii_digit()).count() * 8 > part.len()
         };
-        let mixed = |part: &[u8]| {
-            part.iter().any(u8::is_ascii_uppercase) && part.iter().any(u8::is_ascii_lowercase)
-        };
         // The case of a random part is the token's: a lower-case prefix (`rpa_`) before 44
         // random capitals and digits does not make the token mixed-case.
         let random = token.split(separator).find(|part| random_part(part));
         Shape {
-            mixed_case: mixed(random.unwrap_or(token)),
+            mixed_case: mixed_case(random.unwrap_or(token)),
             separated: token.iter().any(separator) && random.is_none(),
         }
     }

@@ -1,9 +1,8 @@
 //! The registry layer: every known secret value, in each form an agent might send it in.
 //!
 //! Each value is expanded into its encoded forms ([`forms`]) and all forms go into one
-//! matcher, leftmost-longest: sampled gram indexes ([`grams`]), one for the forms of 15 bytes
-//! or more and one (or, for a few, an automaton) for the shorter; or a single Aho-Corasick
-//! automaton when a form is too short for any index.
+//! matcher, leftmost-longest, in two parts: a sampled gram index ([`grams`]) for the forms of
+//! 15 bytes or more, and a gram index or an Aho-Corasick automaton for the shorter.
 //! Values shorter than [`crate::MIN_SECRET_LEN`] are refused at build time: a short value
 //! would be found inside ordinary words. The registry never logs or reveals a value.
 
@@ -16,23 +15,22 @@ use zeroize::Zeroizing;
 use crate::BuildError;
 pub(crate) use forms::encoded_forms;
 
-/// Up to this many forms the fallback automaton is a DFA (measured: 145 MB for 1,000 secrets'
-/// forms); beyond, a contiguous NFA.
+/// Up to this many forms an automaton is a DFA (measured: 145 MB for 1,000 secrets' forms);
+/// beyond, a contiguous NFA.
 ///
-/// The gram index is preferred at every size: a value has a dozen or more forms (base64 at
-/// three alignments and base32 at five, ...), so the forms of even ten secrets start with
-/// nearly every letter and digit, the automaton's start-byte prefilter never skips and it
-/// walks every byte (about 30 % of all-layers time on the OpenClaw fixtures with 10 secrets;
-/// the index reads one gram in four bytes).
+/// The gram index is preferred at every size it can hold: a value has a dozen or more forms
+/// (base64 at three alignments and base32 at five, ...), so the forms of even ten secrets
+/// start with nearly every letter and digit, an automaton's start-byte prefilter never skips
+/// and it walks every byte (about 30 % of all-layers time on the OpenClaw fixtures with 10
+/// secrets; the index reads one gram in four bytes).
 const DFA_MAX_FORMS: usize = 500;
 
-enum Matcher {
-    Empty,
-    Automaton(AhoCorasick),
-    /// One part for the forms long enough to read a gram every 8 bytes, one for the others.
-    Parts(Vec<Part>),
-}
+/// Up to this many short forms go in an automaton (its vector prefilter takes up to 64
+/// patterns); beyond, a gram index.
+const SHORT_AUTOMATON_MAX_FORMS: usize = 64;
 
+/// The forms long enough to read a gram every 8 bytes, or the others: one short value (an
+/// 8-character password) would otherwise halve the step for all of them.
 struct Part {
     index: PartIndex,
     /// `ids[local form index] = form index` (into `owner`).
@@ -41,17 +39,15 @@ struct Part {
 
 enum PartIndex {
     Grams(grams::GramIndex),
-    /// A few short forms (a handful of short passwords): an automaton whose prefilter skips
-    /// to their rare bytes costs less than reading a gram every 4 bytes of the input.
+    /// A few short forms (a handful of short passwords), or forms too short for an index:
+    /// an automaton whose prefilter skips to their rare bytes costs less than reading a gram
+    /// every 4 bytes of the input.
     Automaton(AhoCorasick),
 }
 
-/// Up to this many short forms go in an automaton (its vector prefilter takes up to 64
-/// patterns); beyond, a gram index.
-const SHORT_AUTOMATON_MAX_FORMS: usize = 64;
-
 pub(crate) struct Registry {
-    matcher: Matcher,
+    /// None, one or two parts (long forms, short forms).
+    parts: Vec<Part>,
     /// `owner[form] = index into names`.
     owner: Vec<usize>,
     names: Vec<String>,
@@ -74,68 +70,52 @@ impl Registry {
         owned_forms.sort_by(|a, b| a.0.cmp(&b.0));
         owned_forms.dedup_by(|later, earlier| later.0 == earlier.0);
         let (forms, owner): (Vec<Zeroizing<Vec<u8>>>, Vec<usize>) = owned_forms.into_iter().unzip();
-        let matcher = if forms.is_empty() {
-            Matcher::Empty
-        } else if forms.iter().all(|f| f.len() >= grams::MIN_FORM_LEN) {
-            // Long forms in an index of their own: one short value (an 8-character password)
-            // would otherwise halve the step for all of them.
-            let (long, short): (Vec<_>, Vec<_>) = forms
-                .into_iter()
-                .enumerate()
-                .partition(|(_, f)| f.len() >= grams::LONG_FORM_LEN);
-            let mut parts = Vec::new();
-            for part in [long, short] {
-                if part.is_empty() {
-                    continue;
-                }
-                let too_many = || BuildError::Automaton {
-                    what: "registry",
-                    message: "too many forms".to_owned(),
-                };
-                let mut ids = Vec::with_capacity(part.len());
-                let mut forms = Vec::with_capacity(part.len());
-                for (id, form) in part {
-                    ids.push(u32::try_from(id).map_err(|_| too_many())?);
-                    forms.push(form);
-                }
-                let index = if forms[0].len() < grams::LONG_FORM_LEN
-                    && forms.len() <= SHORT_AUTOMATON_MAX_FORMS
-                {
-                    PartIndex::Automaton(
-                        AhoCorasickBuilder::new()
-                            .match_kind(MatchKind::Standard)
-                            .kind(Some(AhoCorasickKind::DFA))
-                            .build(forms.iter().map(|f| f.as_slice()))
-                            .map_err(|e| BuildError::Automaton {
-                                what: "registry",
-                                message: e.to_string(),
-                            })?,
-                    )
-                } else {
-                    PartIndex::Grams(grams::GramIndex::build(forms).ok_or_else(too_many)?)
-                };
-                parts.push(Part { index, ids });
+        let (long, short): (Vec<_>, Vec<_>) = forms
+            .into_iter()
+            .enumerate()
+            .partition(|(_, f)| f.len() >= grams::LONG_FORM_LEN);
+        let mut parts = Vec::new();
+        for part in [long, short] {
+            if part.is_empty() {
+                continue;
             }
-            Matcher::Parts(parts)
-        } else {
-            let kind = if forms.len() <= DFA_MAX_FORMS {
-                AhoCorasickKind::DFA
-            } else {
-                AhoCorasickKind::ContiguousNFA
+            let too_many = || BuildError::Automaton {
+                what: "registry",
+                message: "too many forms".to_owned(),
             };
-            Matcher::Automaton(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(kind))
-                    .build(forms.iter().map(|f| f.as_slice()))
-                    .map_err(|e| BuildError::Automaton {
-                        what: "registry",
-                        message: e.to_string(),
-                    })?,
-            )
-        };
+            let mut ids = Vec::with_capacity(part.len());
+            let mut forms = Vec::with_capacity(part.len());
+            for (id, form) in part {
+                ids.push(u32::try_from(id).map_err(|_| too_many())?);
+                forms.push(form);
+            }
+            let indexable = forms.iter().all(|f| f.len() >= grams::MIN_FORM_LEN);
+            let index = if indexable
+                && (forms.len() > SHORT_AUTOMATON_MAX_FORMS
+                    || forms[0].len() >= grams::LONG_FORM_LEN)
+            {
+                PartIndex::Grams(grams::GramIndex::build(forms).ok_or_else(too_many)?)
+            } else {
+                let kind = if forms.len() <= DFA_MAX_FORMS {
+                    AhoCorasickKind::DFA
+                } else {
+                    AhoCorasickKind::ContiguousNFA
+                };
+                PartIndex::Automaton(
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(kind))
+                        .build(forms.iter().map(|f| f.as_slice()))
+                        .map_err(|e| BuildError::Automaton {
+                            what: "registry",
+                            message: e.to_string(),
+                        })?,
+                )
+            };
+            parts.push(Part { index, ids });
+        }
         Ok(Registry {
-            matcher,
+            parts,
             owner,
             names,
         })
@@ -144,64 +124,45 @@ impl Registry {
     /// Non-overlapping leftmost-longest matches: (start, end, secret name).
     pub(crate) fn find<'a>(&'a self, input: &[u8]) -> Vec<(usize, usize, &'a str)> {
         let name = |form: usize| self.names[self.owner[form]].as_str();
-        match &self.matcher {
-            Matcher::Empty => Vec::new(),
-            Matcher::Automaton(ac) => ac
-                .find_iter(input)
-                .map(|m| (m.start(), m.end(), name(m.pattern().as_usize())))
-                .collect(),
-            Matcher::Parts(parts) => {
-                let mut all = Vec::new();
-                for part in parts {
-                    let id = |form: usize| part.ids[form] as usize;
-                    match &part.index {
-                        PartIndex::Grams(index) => all.extend(
-                            index
-                                .find_all(input)
-                                .into_iter()
-                                .map(|(start, end, form)| (start, end, id(form))),
-                        ),
-                        // Every occurrence, as the gram index reports them (by end here;
-                        // sorted below).
-                        PartIndex::Automaton(ac) => all.extend(
-                            ac.find_overlapping_iter(input)
-                                .map(|m| (m.start(), m.end(), id(m.pattern().as_usize()))),
-                        ),
-                    }
-                }
-                if parts.len() > 1
-                    || matches!(
-                        parts[..],
-                        [Part {
-                            index: PartIndex::Automaton(_),
-                            ..
-                        }]
-                    )
-                {
-                    all.sort_unstable_by_key(|&(start, end, _)| (start, end));
-                }
-                // All occurrences, by start then length: keep the longest at each start and
-                // skip what overlaps a kept one, as leftmost-longest search does.
-                let mut out: Vec<(usize, usize, &str)> = Vec::new();
-                let mut kept_end = 0;
-                for (start, end, form) in all {
-                    match out.last_mut() {
-                        // A longer form at the same start (a shorter one overlaps the kept one
-                        // and falls through to be skipped).
-                        Some(last) if last.0 == start && end > last.1 => {
-                            *last = (start, end, name(form));
-                            kept_end = end;
-                        }
-                        _ if start >= kept_end => {
-                            out.push((start, end, name(form)));
-                            kept_end = end;
-                        }
-                        _ => {}
-                    }
-                }
-                out
+        // Every occurrence in each part, then by start and length (an automaton reports them
+        // by end; the sort is cheap, occurrences are few).
+        let mut all = Vec::new();
+        for part in &self.parts {
+            let id = |form: usize| part.ids[form] as usize;
+            match &part.index {
+                PartIndex::Grams(index) => all.extend(
+                    index
+                        .find_all(input)
+                        .into_iter()
+                        .map(|(start, end, form)| (start, end, id(form))),
+                ),
+                PartIndex::Automaton(ac) => all.extend(
+                    ac.find_overlapping_iter(input)
+                        .map(|m| (m.start(), m.end(), id(m.pattern().as_usize()))),
+                ),
             }
         }
+        all.sort_unstable_by_key(|&(start, end, _)| (start, end));
+        // Keep the longest at each start and skip what overlaps a kept one, as leftmost-longest
+        // search does.
+        let mut out: Vec<(usize, usize, &str)> = Vec::new();
+        let mut kept_end = 0;
+        for (start, end, form) in all {
+            match out.last_mut() {
+                // A longer form at the same start (a shorter one overlaps the kept one and
+                // falls through to be skipped).
+                Some(last) if last.0 == start && end > last.1 => {
+                    *last = (start, end, name(form));
+                    kept_end = end;
+                }
+                _ if start >= kept_end => {
+                    out.push((start, end, name(form)));
+                    kept_end = end;
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -209,20 +170,16 @@ impl Registry {
     }
 
     pub(crate) fn memory_usage(&self) -> usize {
-        match &self.matcher {
-            Matcher::Empty => 0,
-            Matcher::Automaton(ac) => ac.memory_usage(),
-            Matcher::Parts(parts) => parts
-                .iter()
-                .map(|p| {
-                    p.ids.len() * 4
-                        + match &p.index {
-                            PartIndex::Grams(index) => index.memory_usage(),
-                            PartIndex::Automaton(ac) => ac.memory_usage(),
-                        }
-                })
-                .sum(),
-        }
+        self.parts
+            .iter()
+            .map(|p| {
+                p.ids.len() * 4
+                    + match &p.index {
+                        PartIndex::Grams(index) => index.memory_usage(),
+                        PartIndex::Automaton(ac) => ac.memory_usage(),
+                    }
+            })
+            .sum()
     }
 }
 
@@ -277,10 +234,8 @@ mod tests {
         steps: &[usize],
     ) -> Result<(), TestCaseError> {
         let registry = registry(values);
-        let Matcher::Parts(parts) = &registry.matcher else {
-            return Err(TestCaseError::reject("not a gram index"));
-        };
-        let built: Vec<usize> = parts
+        let built: Vec<usize> = registry
+            .parts
             .iter()
             .map(|p| match &p.index {
                 PartIndex::Grams(index) => index.step(),
