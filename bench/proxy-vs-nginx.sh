@@ -4,7 +4,10 @@
 # Needs: nginx and wrk on PATH (Debian: apt-get install nginx-light wrk), ../shared beside the
 # checkout. Builds airlock and the fake upstream in release mode, then measures with wrk:
 #   - a 4 KB chat request, 50 connections: requests/s direct, through nginx, through airlock
-#     (full redaction on: 10 vault secrets, the shipped rules, entropy);
+#     (full redaction on: 10 vault secrets, the shipped rules, entropy). airlock remembers what
+#     it found in the parts of a body it has seen (`Redactor::redact_request`), so it is also
+#     measured with a new last message in every request ("next turn": what an agent sends)
+#     and with every body new from its first message on ("all new": nothing remembered);
 #   - the same at 1 connection: latency percentiles;
 #   - the 36 KB OpenClaw chat-completions request at 1 connection: latency percentiles;
 #   - airlock's resident memory idle and after the runs.
@@ -50,6 +53,23 @@ for name, body in (("small", small), ("big", big)):
     open(f"{work}/{name}.lua", "w").write(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
         f'local f = io.open("{work}/{name}.json")\nwrk.body = f:read("*a")\nf:close()\n')
+
+def varying(name, prefix, suffix):
+    # A counter between prefix and suffix makes each request's body new from there on.
+    open(f"{work}/{name}.lua", "w").write(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f'local prefix = [==[{prefix}]==]\nlocal suffix = [==[{suffix}]==]\n'
+        'local n = math.random(1, 1000000000)\n'
+        'request = function()\n  n = n + 1\n  return wrk.format(nil, nil, nil, prefix .. n .. suffix)\nend\n')
+for name, body in (("small", small), ("big", big)):
+    first = body.index('"content":"') + len('"content":"')
+    varying(f"{name}-new", body[:first], " " + body[first:])
+# The next turn: the small request's question, or a message appended to the big one's.
+last = small.rindex('"content":"') + len('"content":"')
+varying("small-turn", small[:last], " " + small[last:])
+end = big.index('],"stream"')
+varying("big-turn", big[:end] + ',{"role":"user","content":"turn ',
+        ' thanks, now check the deploy log."}' + big[end:])
 EOF
 
 run() { # name url lua connections
@@ -66,25 +86,27 @@ if [ -n "${PROFILE:-}" ]; then
   exit 0
 fi
 
+targets() { # BODY: one line per target: name URL script
+  echo "direct http://127.0.0.1:$up/v1/chat/completions $work/$1.lua"
+  echo "nginx http://127.0.0.1:$ngx/v1/chat/completions $work/$1.lua"
+  echo "airlock http://127.0.0.1:$air/fake/v1/chat/completions $work/$1.lua"
+  echo "airlock:next-turn http://127.0.0.1:$air/fake/v1/chat/completions $work/$1-turn.lua"
+  echo "airlock:all-new http://127.0.0.1:$air/fake/v1/chat/completions $work/$1-new.lua"
+}
+
 echo "== 4 KB chat request, 50 connections, ${seconds}s each =="
-for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
-              "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
-              "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
-  set -- $target
-  printf '%-8s %s req/s\n' "$1" "$(run "$1" "$2" "$work/small.lua" 50 | rps)"
-done
+while read -r name url script; do
+  printf '%-18s %s req/s\n' "$name" "$(run "$name" "$url" "$script" 50 | rps)"
+done < <(targets small)
 
 latency() { # title; then one row per body and target
   echo "== 1 connection: latency p50 / p99$1 =="
   for body in small big; do
-    for target in "direct http://127.0.0.1:$up/v1/chat/completions" \
-                  "nginx http://127.0.0.1:$ngx/v1/chat/completions" \
-                  "airlock http://127.0.0.1:$air/fake/v1/chat/completions"; do
-      set -- $target
-      out="$($pin wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$body.lua" "$2" 2>&1)"
-      printf '%-6s %-8s p50 %s  p99 %s  (%s req/s)\n' "$body" "$1" \
+    while read -r name url script; do
+      out="$($pin wrk -t1 -c1 -d"${seconds}s" --latency -s "$script" "$url" 2>&1)"
+      printf '%-6s %-18s p50 %s  p99 %s  (%s req/s)\n' "$body" "$name" \
         "$(echo "$out" | pct 50%)" "$(echo "$out" | pct 99%)" "$(echo "$out" | rps)"
-    done
+    done < <(targets "$body")
   done
 }
 pin=""

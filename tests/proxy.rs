@@ -926,6 +926,83 @@ async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
     assert!(!airlock.log().contains(token), "the token reached the log");
 }
 
+/// An agent resends its conversation every turn, and the proxy scans only what it has not
+/// seen (remembered chunks): a resent turn must go out exactly as before, a new turn's secret
+/// must be caught, and a value added to the vault must be caught in the turns already seen.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_resent_each_turn_is_redacted_like_new() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, "[redaction]\nlearn = false\n"), &SECRETS);
+    let path = "/openai/v1/chat/completions";
+    let later_secret = "later-vault-value-Kq7-nobody-guesses";
+    let mut body = planted("openai-chat-completions.json");
+    // An early message holds a value the vault does not know yet, in the middle of the
+    // conversation (a chunk the proxy will remember).
+    plant(
+        &mut body["messages"][1]["content"],
+        &format!("the crm login is {later_secret}"),
+    );
+    let forward = |body: Value| {
+        let (addr, upstream) = (airlock.addr, &upstream);
+        async move {
+            let (status, _, _) = send(addr, post_json(path, body.to_string())).await;
+            assert_eq!(status, 200);
+            upstream.recorded().last().unwrap().body.clone()
+        }
+    };
+
+    let first = forward(body.clone()).await;
+    assert_no_secret(&first);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&first).unwrap(),
+        expected(&body)
+    );
+    assert_eq!(forward(body.clone()).await, first, "a resent turn changed");
+
+    // The next turn: the same conversation and a new message with secrets in it.
+    let token = "ghp_Z8kT2mXq7LpR4sWz8NcY3bHf6JdA1e0pL3Xa";
+    let mut next = body.clone();
+    next["messages"].as_array_mut().unwrap().push(json!({
+        "role": "user",
+        "content": format!("mail {} and use {token}", secret("smtp_pass")),
+    }));
+    let second = forward(next.clone()).await;
+    assert_no_secret(&second);
+    let text = String::from_utf8_lossy(&second);
+    assert!(!text.contains(token), "the new turn's token was forwarded");
+    let forwarded: Value = serde_json::from_slice(&second).unwrap();
+    let messages = forwarded["messages"].as_array().unwrap();
+    assert_eq!(
+        messages[..messages.len() - 1],
+        serde_json::from_slice::<Value>(&first).unwrap()["messages"]
+            .as_array()
+            .unwrap()[..],
+        "the earlier turns changed"
+    );
+
+    // The vault learns the early value: the remembered turns are read under the new vault.
+    assert!(String::from_utf8_lossy(&first).contains(later_secret));
+    let (code, _, err) = support::run_cli(
+        airlock.home.path(),
+        &["vault", "add", "crm_login"],
+        later_secret.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = forward(next.clone()).await;
+        if !String::from_utf8_lossy(&again).contains(later_secret) {
+            assert!(String::from_utf8_lossy(&again).contains("SECRET_REF(crm_login)"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a value added to the vault still left in a remembered turn"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn vault_changes_reach_the_running_proxy_within_a_second() {
     let upstream = Upstream::start().await;

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use airlock_bench::{engine, openclaw_bodies, registry_secrets, Rng};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
 fn corpora() -> Vec<(String, Vec<u8>)> {
@@ -81,5 +81,61 @@ fn layers(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, layers);
+/// A body like `body` with one more user message at the end of its conversation: the next
+/// turn of the same agent.
+fn next_turn(body: &[u8], turn: u64) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let key = if value.get("input").is_some() {
+        "input"
+    } else {
+        "messages"
+    };
+    let list = value[key].as_array_mut().unwrap();
+    list.push(serde_json::json!({
+        "role": "user",
+        "content": format!("Turn {turn}: thanks. Now check the deploy log for errors and summarise them."),
+    }));
+    serde_json::to_vec(&value).unwrap()
+}
+
+/// The proxy's request path (`redact_request`): a body redacted whole, the same body again
+/// (every chunk remembered), and the next turn of the conversation (one new message).
+fn requests(c: &mut Criterion) {
+    let secrets = registry_secrets(10, 1);
+    let engine = engine(&secrets, true).unwrap();
+    let mut group = c.benchmark_group("request");
+    for (name, body) in openclaw_bodies().expect("../shared/fixtures/openclaw") {
+        // Each fixture as the body the agent sends, so that the next turn is the same shape.
+        let body = next_turn(&body, 0);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::new("whole", &name), &body, |b, body| {
+            b.iter(|| black_box(engine.redact(black_box(body))).findings().len())
+        });
+        group.bench_with_input(BenchmarkId::new("remembered", &name), &body, |b, body| {
+            b.iter(|| {
+                black_box(engine.redact_request(black_box(body)))
+                    .findings()
+                    .len()
+            })
+        });
+        let mut turn = 0;
+        group.bench_with_input(BenchmarkId::new("next-turn", &name), &body, |b, body| {
+            b.iter_batched(
+                || {
+                    turn += 1;
+                    next_turn(body, turn)
+                },
+                |next| {
+                    black_box(engine.redact_request(black_box(&next)))
+                        .findings()
+                        .len()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, layers, requests);
 criterion_main!(benches);

@@ -147,7 +147,8 @@ async fn proceed(
     else {
         return refuse(shared, Some(upstream), started, Refusal::InvalidTarget);
     };
-    let mut redacted = redactor.redact(&body);
+    // In remembered chunks: the context an agent sends again each turn is not scanned again.
+    let mut redacted = redactor.redact_request(&body);
     if shared.documents == crate::DocumentPolicy::Refuse {
         if let Some(document) = redacted.containers().first() {
             let kind = document.kind;

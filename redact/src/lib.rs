@@ -17,6 +17,9 @@
 //!   encoded run. An earlier layer wins an overlap, but every byte
 //!   any layer flags is replaced: where a later layer's match reaches past an earlier one, the
 //!   rest is replaced too, so no part of a secret survives.
+//! - [`Redactor::redact_request`] is the proxy's entry: the same redaction, done in chunks
+//!   of a JSON body whose findings the engine remembers, so that the conversation an agent
+//!   resends on every turn is scanned once (`memo`).
 //! - The result is a [`Redaction`], which only this crate can make: the proxy's upstream
 //!   client accepts nothing else, so an unredacted body cannot be forwarded by mistake.
 //!
@@ -40,6 +43,7 @@ mod entropy;
 mod error;
 mod json_view;
 mod keywords;
+mod memo;
 mod opaque;
 mod placeholder;
 mod registry;
@@ -234,6 +238,7 @@ impl RedactorBuilder {
                 None
             },
             key: self.key,
+            memo: memo::Memo::new(),
         })
     }
 }
@@ -244,6 +249,8 @@ pub struct Redactor {
     rules: RuleSet,
     entropy: Option<entropy::Entropy>,
     key: PlaceholderKey,
+    /// What [`Redactor::redact_request`] found in chunks of earlier bodies.
+    memo: memo::Memo,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -358,6 +365,93 @@ impl Redactor {
     /// Redacts `input`. Borrows it unchanged when nothing is found.
     pub fn redact<'a>(&self, input: &'a [u8]) -> Redaction<'a> {
         self.redact_with(input, false)
+    }
+
+    /// Redacts a request body as [`Redactor::redact`] does, remembering what each part of it
+    /// held so that the parts sent again are not scanned again.
+    ///
+    /// An agent resends its context on every turn (system prompt, tool schemas, earlier
+    /// messages). A JSON object body of 4 KiB or more is cut before elements of its top-level
+    /// arrays into chunks of at least 2 KiB; each chunk is redacted with up to 96 bytes before
+    /// it as context, and its findings are remembered under an HMAC of those bytes. A chunk
+    /// seen before costs the HMAC, not a scan. The memo is this engine's own (an engine built
+    /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks.
+    ///
+    /// The result is `redact`'s on the same body, except where a rule's match or the
+    /// entropy layer's context would reach from one top-level element into another further
+    /// than that context; detected values are reported only when their chunk is scanned.
+    ///
+    /// # Resource usage
+    /// About 150 bytes per remembered chunk without findings; no chunk's bytes are kept.
+    pub fn redact_request<'a>(&self, body: &'a [u8]) -> Redaction<'a> {
+        if body.len() < memo::MIN_BODY {
+            return self.redact(body);
+        }
+        match memo::cuts(body) {
+            Some(cuts) if !cuts.is_empty() => self
+                .redact_in_chunks(body, &cuts)
+                .unwrap_or_else(|| self.redact(body)),
+            _ => self.redact(body),
+        }
+    }
+
+    /// `None` when a finding reaches across a cut: the body is then redacted whole.
+    fn redact_in_chunks<'a>(&self, body: &'a [u8], cuts: &[usize]) -> Option<Redaction<'a>> {
+        let mut findings = Vec::new();
+        let mut containers = Vec::new();
+        let mut detected: Vec<Detected> = Vec::new();
+        for chunk in memo::chunks(body, cuts) {
+            let bytes = &body[chunk.read.clone()];
+            let key = self.memo.key(bytes, chunk.own);
+            let entry = match self.memo.get(&key) {
+                Some(entry) => entry,
+                None => {
+                    let mut redaction = self.redact(bytes);
+                    let own = chunk.own;
+                    if redaction
+                        .findings
+                        .iter()
+                        .any(|f| f.span.start < own && f.span.end > own)
+                    {
+                        return None;
+                    }
+                    for value in redaction.take_detected() {
+                        if !detected.iter().any(|d| d.handle == value.handle) {
+                            detected.push(value);
+                        }
+                    }
+                    let entry = std::sync::Arc::new(memo::Entry {
+                        findings: std::mem::take(&mut redaction.findings)
+                            .into_iter()
+                            .filter(|f| f.span.start >= own)
+                            .collect(),
+                        containers: std::mem::take(&mut redaction.containers)
+                            .into_iter()
+                            .filter(|c| c.span.start >= own)
+                            .collect(),
+                    });
+                    self.memo.insert(key, entry.clone());
+                    entry
+                }
+            };
+            let shift =
+                |span: &Range<usize>| span.start + chunk.read.start..span.end + chunk.read.start;
+            findings.extend(entry.findings.iter().map(|f| Finding {
+                span: shift(&f.span),
+                ..f.clone()
+            }));
+            containers.extend(entry.containers.iter().map(|c| Container {
+                kind: c.kind,
+                span: shift(&c.span),
+            }));
+        }
+        let (output, _) = splice(body, &findings, false);
+        Some(Redaction {
+            output,
+            findings,
+            detected,
+            containers,
+        })
     }
 
     /// Redacts `input` for line-oriented output: a replaced span that held line breaks is

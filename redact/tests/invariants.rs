@@ -157,3 +157,52 @@ proptest! {
         }
     }
 }
+
+/// A chat request of `messages`, each message's text padded so that the body is long enough
+/// to be redacted in chunks.
+fn chat_body(messages: &[String], padding: usize) -> String {
+    let pad = "lorem ipsum dolor sit amet ".repeat(padding / 27 + 1);
+    let messages: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| serde_json::json!({ "role": "user", "content": format!("{pad}{m}") }))
+        .collect();
+    serde_json::json!({ "model": "m", "messages": messages, "stream": true }).to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The proxy's chunked, remembered redaction keeps the invariants of the whole one, finds
+    /// every known secret the whole one finds, and gives the same output from the memo.
+    #[test]
+    fn chunked_redaction_keeps_the_invariants(
+        messages in proptest::collection::vec(text(), 8..20),
+        padding in 400usize..1200,
+    ) {
+        let engine = engine();
+        let body = chat_body(&messages, padding);
+        let whole = engine.redact(body.as_bytes());
+        let first = engine.redact_request(body.as_bytes());
+        let out = first.as_bytes().to_vec();
+        prop_assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok(), "not JSON");
+        let registry = |r: &airlock_redact::Redaction| -> Vec<(std::ops::Range<usize>, String)> {
+            r.findings()
+                .iter()
+                .filter(|f| f.layer == Layer::Registry)
+                .map(|f| (f.span.clone(), f.source.clone()))
+                .collect()
+        };
+        prop_assert_eq!(registry(&first), registry(&whole));
+        for (name, secret) in VAULT {
+            let escaped = serde_json::to_string(secret).unwrap();
+            let escaped = &escaped[1..escaped.len() - 1];
+            let text = String::from_utf8_lossy(&out);
+            prop_assert!(!text.contains(secret) && !text.contains(escaped), "{} survived", name);
+        }
+        let remembered = engine.redact_request(body.as_bytes());
+        prop_assert_eq!(remembered.as_bytes(), &out[..], "the memo changed the output");
+        prop_assert_eq!(remembered.findings(), first.findings());
+        let again = engine.redact_request(&out);
+        prop_assert_eq!(again.as_bytes(), &out[..], "not idempotent");
+    }
+}
