@@ -89,6 +89,9 @@ fi
 targets() { # BODY: one line per target: name URL script
   echo "direct http://127.0.0.1:$up/v1/chat/completions $work/$1.lua"
   echo "nginx http://127.0.0.1:$ngx/v1/chat/completions $work/$1.lua"
+  # The load generator builds each varying body itself: nginx on the same script shows what
+  # that costs wrk, on this shared box.
+  echo "nginx:next-turn http://127.0.0.1:$ngx/v1/chat/completions $work/$1-turn.lua"
   echo "airlock http://127.0.0.1:$air/fake/v1/chat/completions $work/$1.lua"
   echo "airlock:next-turn http://127.0.0.1:$air/fake/v1/chat/completions $work/$1-turn.lua"
   echo "airlock:all-new http://127.0.0.1:$air/fake/v1/chat/completions $work/$1-new.lua"

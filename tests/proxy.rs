@@ -958,6 +958,17 @@ async fn a_conversation_resent_each_turn_is_redacted_like_new() {
         expected(&body)
     );
     assert_eq!(forward(body.clone()).await, first, "a resent turn changed");
+    // The resent turn came from the memo: every chunk of it remembered, none scanned again.
+    let counted = |text: &str, outcome: &str| -> u64 {
+        let line = format!("airlock_redaction_chunks_total{{outcome=\"{outcome}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map_or(0, |n| n.trim().parse().unwrap())
+    };
+    let (_, metrics) = get_text(airlock.metrics, "/metrics").await;
+    let scanned = counted(&metrics, "scanned");
+    assert!(scanned >= 4, "{metrics}");
+    assert_eq!(counted(&metrics, "remembered"), scanned, "{metrics}");
 
     // The next turn: the same conversation and a new message with secrets in it.
     let token = "ghp_Z8kT2mXq7LpR4sWz8NcY3bHf6JdA1e0pL3Xa";

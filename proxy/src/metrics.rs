@@ -49,6 +49,11 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TokenLabels {
     agent: String,
     model: String,
@@ -62,6 +67,7 @@ pub struct Metrics {
     duration: Family<UpstreamLabel, Histogram>,
     overhead: Family<UpstreamLabel, Histogram>,
     matches: Family<MatchLabels, Counter>,
+    chunks: Family<OutcomeLabel, Counter>,
     refusals: Family<ReasonLabel, Counter>,
     bypass: Counter,
     tokens: Family<TokenLabels, Counter>,
@@ -106,6 +112,12 @@ impl Metrics {
             "Values replaced, by layer and rule (registry matches under rule \"registry\")",
             matches.clone(),
         );
+        let chunks = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "redaction_chunks",
+            "Chunks of request bodies the layers scanned, or found in the memo of what earlier requests held (outcome scanned or remembered)",
+            chunks.clone(),
+        );
         let refusals = Family::<ReasonLabel, Counter>::default();
         registry.register("refusals", "Requests refused, by reason", refusals.clone());
         let bypass = Counter::default();
@@ -138,6 +150,7 @@ impl Metrics {
             duration,
             overhead,
             matches,
+            chunks,
             refusals,
             bypass,
             tokens,
@@ -176,6 +189,19 @@ impl Metrics {
                 rule: rule.to_owned(),
             })
             .inc();
+    }
+
+    pub(crate) fn chunks(&self, chunks: airlock_redact::Chunks) {
+        for (outcome, count) in [
+            ("scanned", chunks.scanned),
+            ("remembered", chunks.remembered),
+        ] {
+            if count > 0 {
+                self.chunks
+                    .get_or_create(&OutcomeLabel { outcome })
+                    .inc_by(count as u64);
+            }
+        }
     }
 
     pub(crate) fn refusal(&self, reason: &str) {

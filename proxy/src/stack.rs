@@ -149,6 +149,7 @@ async fn proceed(
     };
     // In remembered chunks: the context an agent sends again each turn is not scanned again.
     let mut redacted = redactor.redact_request(&body);
+    shared.metrics.chunks(redacted.chunks());
     if shared.documents == crate::DocumentPolicy::Refuse {
         if let Some(document) = redacted.containers().first() {
             let kind = document.kind;

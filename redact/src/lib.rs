@@ -111,6 +111,17 @@ pub struct Redaction<'a> {
     findings: Vec<Finding>,
     detected: Vec<Detected>,
     containers: Vec<Container>,
+    chunks: Chunks,
+}
+
+/// How [`Redactor::redact_request`] read a body: how many of its chunks were scanned and how
+/// many were found in the memo. Both zero for a body read whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chunks {
+    /// Chunks the layers scanned (and the memo now holds).
+    pub scanned: usize,
+    /// Chunks whose findings came from the memo, unscanned.
+    pub remembered: usize,
 }
 
 /// A value the regex or entropy layer found, under its handle: what the caller may remember
@@ -164,6 +175,10 @@ impl<'a> Redaction<'a> {
     pub fn containers(&self) -> &[Container] {
         &self.containers
     }
+    /// How the body was read, in chunks or whole (see [`Redactor::redact_request`]).
+    pub fn chunks(&self) -> Chunks {
+        self.chunks
+    }
     /// Takes the detected values out (see [`Redaction::detected`]).
     pub fn take_detected(&mut self) -> Vec<Detected> {
         std::mem::take(&mut self.detected)
@@ -177,6 +192,7 @@ impl std::fmt::Debug for Redaction<'_> {
             .field("len", &self.output.len())
             .field("findings", &self.findings)
             .field("containers", &self.containers)
+            .field("chunks", &self.chunks)
             .finish()
     }
 }
@@ -400,12 +416,17 @@ impl Redactor {
         let mut findings = Vec::new();
         let mut containers = Vec::new();
         let mut detected: Vec<Detected> = Vec::new();
+        let mut chunks = Chunks::default();
         for chunk in memo::chunks(body, cuts) {
             let bytes = &body[chunk.read.clone()];
             let key = self.memo.key(bytes, chunk.own);
             let entry = match self.memo.get(&key) {
-                Some(entry) => entry,
+                Some(entry) => {
+                    chunks.remembered += 1;
+                    entry
+                }
                 None => {
+                    chunks.scanned += 1;
                     let mut redaction = self.redact(bytes);
                     let own = chunk.own;
                     if redaction
@@ -451,6 +472,7 @@ impl Redactor {
             findings,
             detected,
             containers,
+            chunks,
         })
     }
 
@@ -621,6 +643,7 @@ impl Redactor {
                 findings,
                 detected,
                 containers,
+                chunks: Chunks::default(),
             };
         }
         let (output, _) = splice(input, &findings, keep_lines);
@@ -629,6 +652,7 @@ impl Redactor {
             findings,
             detected,
             containers,
+            chunks: Chunks::default(),
         }
     }
 
