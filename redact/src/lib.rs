@@ -391,7 +391,8 @@ impl Redactor {
     /// arrays into chunks of at least 2 KiB; each chunk is redacted with up to 96 bytes before
     /// it as context, and its findings are remembered under an HMAC of those bytes. A chunk
     /// seen before costs the HMAC, not a scan. The memo is this engine's own (an engine built
-    /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks.
+    /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks and about
+    /// 8 MiB of findings.
     ///
     /// The result is `redact`'s on the same body, except where a rule's match or the
     /// entropy layer's context would reach from one top-level element into another further

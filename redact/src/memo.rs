@@ -37,6 +37,10 @@ const CONTEXT: usize = 96;
 /// one fills, the old one is dropped.
 const ENTRIES: usize = 8192;
 
+/// And at most about this many bytes of entries: a chunk can hold thousands of findings (a
+/// dump of keys), and an agent could send many such.
+const BYTES: usize = 8 << 20;
+
 /// Where a body is cut: byte offsets, increasing, after 0.
 ///
 /// A cut is made before each element of a top-level array that is an object or an array
@@ -221,6 +225,20 @@ pub(crate) struct Memo {
 struct Generations {
     young: HashMap<[u8; 32], Arc<Entry>>,
     old: HashMap<[u8; 32], Arc<Entry>>,
+    /// The young generation's size, by [`Entry::size`].
+    young_bytes: usize,
+}
+
+impl Entry {
+    /// About what the entry holds in memory, with its key and map slot.
+    fn size(&self) -> usize {
+        let findings: usize = self
+            .findings
+            .iter()
+            .map(|f| std::mem::size_of::<Finding>() + f.source.len() + f.placeholder.len())
+            .sum();
+        128 + findings + self.containers.len() * std::mem::size_of::<Container>()
+    }
 }
 
 impl Memo {
@@ -264,20 +282,31 @@ impl Memo {
         generations.insert(key, entry);
     }
 
-    /// How many chunks are remembered.
+    /// How many chunks are remembered, and about how many bytes they take.
     #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub(crate) fn len_and_size(&self) -> (usize, usize) {
         let generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        generations.young.len() + generations.old.len()
+        let size =
+            |map: &HashMap<[u8; 32], Arc<Entry>>| map.values().map(|e| e.size()).sum::<usize>();
+        (
+            generations.young.len() + generations.old.len(),
+            size(&generations.young) + size(&generations.old),
+        )
     }
 }
 
 impl Generations {
     fn insert(&mut self, key: [u8; 32], entry: Arc<Entry>) {
-        if self.young.len() >= ENTRIES / 2 {
+        let size = entry.size();
+        if self.young.len() >= ENTRIES / 2 || self.young_bytes + size > BYTES / 2 {
             self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
         }
-        self.young.insert(key, entry);
+        // One entry larger than a generation is not kept at all.
+        if size <= BYTES / 2 {
+            self.young_bytes += size;
+            self.young.insert(key, entry);
+        }
     }
 }
 
@@ -365,9 +394,34 @@ mod tests {
                 }),
             );
         }
-        assert!(memo.len() <= ENTRIES);
+        assert!(memo.len_and_size().0 <= ENTRIES);
         let key = memo.key(&(3 * ENTRIES - 1).to_le_bytes(), 0);
         assert!(memo.get(&key).is_some());
         assert_ne!(memo.key(b"abc", 0), memo.key(b"abc", 1));
+    }
+
+    #[test]
+    fn chunks_full_of_findings_are_bounded_by_size() {
+        let memo = Memo::new();
+        let finding = |i: usize| Finding {
+            layer: crate::Layer::Regex,
+            source: "generic.quoted_assignment".to_owned(),
+            span: i..i + 8,
+            placeholder: "SECRET_REF(generic.quoted_assignment.0123abcd)".to_owned(),
+        };
+        for i in 0..200 {
+            let findings = (0..2000).map(finding).collect();
+            let key = memo.key(&(i as u64).to_le_bytes(), 0);
+            memo.insert(
+                key,
+                Arc::new(Entry {
+                    findings,
+                    containers: Vec::new(),
+                }),
+            );
+        }
+        let (count, size) = memo.len_and_size();
+        assert!(size <= BYTES, "{size} bytes in {count} entries");
+        assert!(count > 0);
     }
 }
