@@ -205,4 +205,23 @@ proptest! {
         let again = engine.redact_request(&out);
         prop_assert_eq!(again.as_bytes(), &out[..], "not idempotent");
     }
+
+    /// Whatever bytes come in, chunked redaction does not panic, and its memo gives back what
+    /// its scan gave: JSON-like text of the size that is cut, and broken forms of it.
+    #[test]
+    fn chunked_redaction_of_any_bytes_agrees_with_its_memo(
+        messages in proptest::collection::vec(text(), 8..16),
+        cut in any::<prop::sample::Index>(),
+        noise in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let engine = engine();
+        let body = chat_body(&messages, 600).into_bytes();
+        // The body cut short, with random bytes after the cut.
+        let at = cut.index(body.len());
+        let broken: Vec<u8> = body[..at].iter().chain(&noise).copied().collect();
+        for input in [&body, &broken] {
+            let first = engine.redact_request(input).into_bytes();
+            prop_assert_eq!(engine.redact_request(input).into_bytes(), first);
+        }
+    }
 }
