@@ -98,8 +98,24 @@ fn next_turn(body: &[u8], turn: u64) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap()
 }
 
+/// A body like `body` with a mark in every string: nothing of it was seen before.
+fn all_new(body: &[u8], mark: u64) -> Vec<u8> {
+    fn walk(value: &mut serde_json::Value, mark: u64) {
+        match value {
+            serde_json::Value::String(s) => s.push_str(&format!(" {mark}")),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, mark)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, mark)),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    walk(&mut value, mark);
+    serde_json::to_vec(&value).unwrap()
+}
+
 /// The proxy's request path (`redact_request`): a body redacted whole, the same body again
-/// (every chunk remembered), and the next turn of the conversation (one new message).
+/// (every chunk remembered), a body never seen (whole and in chunks), and the next turn of
+/// the conversation (one new message).
 fn requests(c: &mut Criterion) {
     let secrets = registry_secrets(10, 1);
     let engine = engine(&secrets, true).unwrap();
@@ -117,6 +133,32 @@ fn requests(c: &mut Criterion) {
                     .findings()
                     .len()
             })
+        });
+        // A body seen for the first time, whole and in chunks: what the memo costs on a miss.
+        let mut mark = 0;
+        group.bench_with_input(BenchmarkId::new("new-whole", &name), &body, |b, body| {
+            b.iter_batched(
+                || {
+                    mark += 1;
+                    all_new(body, mark)
+                },
+                |new| black_box(engine.redact(black_box(&new))).findings().len(),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_with_input(BenchmarkId::new("new-chunked", &name), &body, |b, body| {
+            b.iter_batched(
+                || {
+                    mark += 1;
+                    all_new(body, mark)
+                },
+                |new| {
+                    black_box(engine.redact_request(black_box(&new)))
+                        .findings()
+                        .len()
+                },
+                BatchSize::SmallInput,
+            )
         });
         let mut turn = 0;
         group.bench_with_input(BenchmarkId::new("next-turn", &name), &body, |b, body| {

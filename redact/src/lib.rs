@@ -390,7 +390,9 @@ impl Redactor {
     /// messages). A JSON object body of 4 KiB or more is cut before elements of its top-level
     /// arrays into chunks of at least 2 KiB; each chunk is redacted with up to 96 bytes before
     /// it as context, and its findings are remembered under an HMAC of those bytes. A chunk
-    /// seen before costs the HMAC, not a scan. The memo is this engine's own (an engine built
+    /// seen before costs the HMAC, not a scan. A body mostly new (more than half its bytes in
+    /// chunks not seen) is scanned whole, once, and what it held is remembered chunk by
+    /// chunk: scanning many small chunks costs more than one scan of the whole. The memo is this engine's own (an engine built
     /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks and about
     /// 8 MiB of findings.
     ///
@@ -414,20 +416,71 @@ impl Redactor {
 
     /// `None` when a finding reaches across a cut: the body is then redacted whole.
     fn redact_in_chunks<'a>(&self, body: &'a [u8], cuts: &[usize]) -> Option<Redaction<'a>> {
+        let pieces = memo::chunks(body, cuts);
+        let keys: Vec<[u8; 32]> = pieces
+            .iter()
+            .map(|chunk| self.memo.key(&body[chunk.read.clone()], chunk.own))
+            .collect();
+        let known: Vec<Option<std::sync::Arc<memo::Entry>>> =
+            keys.iter().map(|key| self.memo.get(key)).collect();
+        let mut chunks = Chunks::default();
+        let mut new_bytes = 0;
+        for (chunk, entry) in pieces.iter().zip(&known) {
+            match entry {
+                Some(_) => chunks.remembered += 1,
+                None => {
+                    chunks.scanned += 1;
+                    new_bytes += chunk.read.len() - chunk.own;
+                }
+            }
+        }
+        // Mostly new (a conversation's first request): one scan of the whole body costs less
+        // than one per chunk, and what it found is remembered chunk by chunk.
+        if new_bytes * 2 > body.len() {
+            let mut whole = self.redact(body);
+            whole.chunks = chunks;
+            for ((chunk, key), entry) in pieces.iter().zip(keys).zip(&known) {
+                let own = chunk.read.start + chunk.own..chunk.read.end;
+                let crosses = |span: &Range<usize>| {
+                    (span.start < own.start && span.end > own.start)
+                        || (span.start < own.end && span.end > own.end)
+                };
+                if entry.is_some() || whole.findings.iter().any(|f| crosses(&f.span)) {
+                    continue;
+                }
+                let base = chunk.read.start;
+                let entry = memo::Entry {
+                    findings: whole
+                        .findings
+                        .iter()
+                        .filter(|f| own.contains(&f.span.start))
+                        .map(|f| Finding {
+                            span: f.span.start - base..f.span.end - base,
+                            ..f.clone()
+                        })
+                        .collect(),
+                    containers: whole
+                        .containers
+                        .iter()
+                        .filter(|c| own.contains(&c.span.start))
+                        .map(|c| Container {
+                            kind: c.kind,
+                            span: c.span.start - base..c.span.end - base,
+                        })
+                        .collect(),
+                };
+                self.memo.insert(key, std::sync::Arc::new(entry));
+            }
+            return Some(whole);
+        }
         let mut findings = Vec::new();
         let mut containers = Vec::new();
         let mut detected: Vec<Detected> = Vec::new();
-        let mut chunks = Chunks::default();
-        for chunk in memo::chunks(body, cuts) {
+        for ((chunk, key), known) in pieces.iter().zip(keys).zip(known) {
             let bytes = &body[chunk.read.clone()];
-            let key = self.memo.key(bytes, chunk.own);
-            let entry = match self.memo.get(&key) {
-                Some(entry) => {
-                    chunks.remembered += 1;
-                    entry
-                }
+            let entry = match known {
+                Some(entry) => entry,
                 None => {
-                    chunks.scanned += 1;
                     let mut redaction = self.redact(bytes);
                     let own = chunk.own;
                     if redaction

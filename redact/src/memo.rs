@@ -69,17 +69,20 @@ pub(crate) fn cuts(body: &[u8]) -> Option<Vec<usize>> {
         }
         i = skip_ws(body, i + 1);
         let value = i;
-        let end = skip_value(body, i)?;
+        // An array's elements are found on the way through it (one pass, not two).
+        let (elements, end) = if body.get(value) == Some(&b'[') {
+            elements(body, value)?
+        } else {
+            (Vec::new(), skip_value(body, value)?)
+        };
         if end - member >= CHUNK && member > last {
             cuts.push(member);
             last = member;
         }
-        if body[value] == b'[' {
-            for element in elements(body, value)? {
-                if element - last >= CHUNK && matches!(body[element], b'{' | b'[') {
-                    cuts.push(element);
-                    last = element;
-                }
+        for element in elements {
+            if element - last >= CHUNK && matches!(body[element], b'{' | b'[') {
+                cuts.push(element);
+                last = element;
             }
         }
         i = skip_ws(body, end);
@@ -91,19 +94,19 @@ pub(crate) fn cuts(body: &[u8]) -> Option<Vec<usize>> {
     }
 }
 
-/// The start of each element of the array at `open`.
-fn elements(body: &[u8], open: usize) -> Option<Vec<usize>> {
+/// The start of each element of the array at `open`, and the offset after the array.
+fn elements(body: &[u8], open: usize) -> Option<(Vec<usize>, usize)> {
     let mut starts = Vec::new();
     let mut i = skip_ws(body, open + 1);
     if body.get(i) == Some(&b']') {
-        return Some(starts);
+        return Some((starts, i + 1));
     }
     loop {
         starts.push(i);
         i = skip_ws(body, skip_value(body, i)?);
         match body.get(i) {
             Some(b',') => i = skip_ws(body, i + 1),
-            Some(b']') => return Some(starts),
+            Some(b']') => return Some((starts, i + 1)),
             _ => return None,
         }
     }

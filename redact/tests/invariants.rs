@@ -177,6 +177,7 @@ proptest! {
     #[test]
     fn chunked_redaction_keeps_the_invariants(
         messages in proptest::collection::vec(text(), 8..20),
+        last in text(),
         padding in 400usize..1200,
     ) {
         let engine = engine();
@@ -204,6 +205,22 @@ proptest! {
         prop_assert_eq!(remembered.findings(), first.findings());
         let again = engine.redact_request(&out);
         prop_assert_eq!(again.as_bytes(), &out[..], "not idempotent");
+
+        // The next turn: one message more, the rest from the memo, the new part scanned on
+        // its own.
+        let mut next = messages.clone();
+        next.push(last);
+        let body = chat_body(&next, padding);
+        let whole = engine.redact(body.as_bytes());
+        let turn = engine.redact_request(body.as_bytes());
+        let out = turn.as_bytes();
+        prop_assert!(serde_json::from_slice::<serde_json::Value>(out).is_ok(), "not JSON");
+        prop_assert_eq!(registry(&turn), registry(&whole));
+        let text = String::from_utf8_lossy(out);
+        for (name, secret) in VAULT {
+            let escaped = serde_json::to_string(secret).unwrap();
+            prop_assert!(!text.contains(secret) && !text.contains(&escaped[1..escaped.len() - 1]), "{} survived", name);
+        }
     }
 
     /// Whatever bytes come in, chunked redaction does not panic, and its memo gives back what

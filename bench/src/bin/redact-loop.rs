@@ -5,7 +5,8 @@
 //! request that arrives after the cache has moved on, as one every few seconds does;
 //! `SECRETS=N` puts N registry secrets in the engine in place of 10, `SHORT=N` adds N of
 //! 10 characters, as short passwords are; `REQUEST=1` redacts as the proxy does, in
-//! remembered chunks, so every run after the first reads the memo).
+//! remembered chunks, so every run after the first reads the memo; `REQUEST=new` does so
+//! with a letter in every 256 bytes changed before each run, so no chunk is remembered).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 fn main() {
@@ -41,7 +42,9 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut other = vec![0u8; cold_mb << 20];
-    let as_request = std::env::var_os("REQUEST").is_some();
+    let as_request = std::env::var("REQUEST").is_ok_and(|v| !v.is_empty());
+    let always_new = std::env::var("REQUEST").is_ok_and(|v| v == "new");
+    let mut input = input;
     let started = std::time::Instant::now();
     let mut busy = std::time::Duration::ZERO;
     let mut runs = 0u64;
@@ -50,6 +53,15 @@ fn main() {
             line[0] = line[0].wrapping_add(1);
         }
         std::hint::black_box(&other);
+        if always_new {
+            // A different offset each run, so that bodies do not come back.
+            let offset = (runs as usize * 97) % 256;
+            for b in input.iter_mut().skip(offset).step_by(256) {
+                if b.is_ascii_lowercase() {
+                    *b = if *b == b'z' { b'a' } else { *b + 1 };
+                }
+            }
+        }
         let run = std::time::Instant::now();
         if as_request {
             std::hint::black_box(engine.redact_request(&input));
