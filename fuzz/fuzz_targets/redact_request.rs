@@ -4,22 +4,11 @@
 //! gave.
 #![no_main]
 
-use airlock_redact::{PlaceholderKey, Redactor, RuleSet};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
-const PLANTED: &str = "fuzz-planted-secret-Q7x\"9\\z";
-
-fn engine() -> &'static Redactor {
-    static ENGINE: OnceLock<Redactor> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut builder = Redactor::builder(PlaceholderKey::from_bytes(&[1u8; 32]).unwrap());
-        builder.secret("seeded", PLANTED.as_bytes());
-        builder.entropy(true);
-        builder.rules(RuleSet::from_toml("rules", include_str!("../../rules/redaction.toml")).unwrap());
-        builder.build().unwrap()
-    })
-}
+#[path = "common.rs"]
+mod common;
+use common::{engine, PLANTED};
 
 fuzz_target!(|data: &[u8]| {
     let engine = engine();

@@ -440,36 +440,9 @@ impl Redactor {
             let mut whole = self.redact(body);
             whole.chunks = chunks;
             for ((chunk, key), entry) in pieces.iter().zip(keys).zip(&known) {
-                let own = chunk.read.start + chunk.own..chunk.read.end;
-                let crosses = |span: &Range<usize>| {
-                    (span.start < own.start && span.end > own.start)
-                        || (span.start < own.end && span.end > own.end)
-                };
-                if entry.is_some() || whole.findings.iter().any(|f| crosses(&f.span)) {
-                    continue;
+                if entry.is_none() {
+                    self.remember_from_whole(&whole, chunk, key);
                 }
-                let base = chunk.read.start;
-                let entry = memo::Entry {
-                    findings: whole
-                        .findings
-                        .iter()
-                        .filter(|f| own.contains(&f.span.start))
-                        .map(|f| Finding {
-                            span: f.span.start - base..f.span.end - base,
-                            ..f.clone()
-                        })
-                        .collect(),
-                    containers: whole
-                        .containers
-                        .iter()
-                        .filter(|c| own.contains(&c.span.start))
-                        .map(|c| Container {
-                            kind: c.kind,
-                            span: c.span.start - base..c.span.end - base,
-                        })
-                        .collect(),
-                };
-                self.memo.insert(key, std::sync::Arc::new(entry));
             }
             return Some(whole);
         }
@@ -528,6 +501,41 @@ impl Redactor {
             containers,
             chunks,
         })
+    }
+
+    /// Remembers what the scan of a whole body found in one of its chunks, unless a finding
+    /// reaches across the chunk's edges (the chunk's own scan would cut it differently).
+    fn remember_from_whole(&self, whole: &Redaction<'_>, chunk: &memo::Chunk, key: [u8; 32]) {
+        let own = chunk.read.start + chunk.own..chunk.read.end;
+        let crosses = |span: &Range<usize>| {
+            (span.start < own.start && span.end > own.start)
+                || (span.start < own.end && span.end > own.end)
+        };
+        if whole.findings.iter().any(|f| crosses(&f.span)) {
+            return;
+        }
+        let base = chunk.read.start;
+        let entry = memo::Entry {
+            findings: whole
+                .findings
+                .iter()
+                .filter(|f| own.contains(&f.span.start))
+                .map(|f| Finding {
+                    span: f.span.start - base..f.span.end - base,
+                    ..f.clone()
+                })
+                .collect(),
+            containers: whole
+                .containers
+                .iter()
+                .filter(|c| own.contains(&c.span.start))
+                .map(|c| Container {
+                    kind: c.kind,
+                    span: c.span.start - base..c.span.end - base,
+                })
+                .collect(),
+        };
+        self.memo.insert(key, std::sync::Arc::new(entry));
     }
 
     /// Redacts `input` for line-oriented output: a replaced span that held line breaks is

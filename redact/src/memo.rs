@@ -7,7 +7,8 @@
 //! that only the chunks not seen before are scanned.
 //!
 //! It owns the cutting, the memo and its bound, and nothing about what is a secret: a chunk
-//! is redacted by the engine like any input, with the bytes before it for context. It never
+//! is redacted by the engine like any input, with the bytes before it for context (or, in a
+//! body mostly new, its findings are taken from one scan of the whole body). It never
 //! keeps a chunk's bytes or a value, only the HMAC (under a key made per engine, so a memory
 //! dump cannot be used to test guesses) and the findings, which hold placeholders. A memo
 //! belongs to one engine: a new vault or rule set is a new engine with an empty memo, so a
