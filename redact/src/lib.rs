@@ -401,7 +401,7 @@ impl Redactor {
     /// than that context; detected values are reported only when their chunk is scanned.
     ///
     /// # Resource usage
-    /// About 150 bytes per remembered chunk without findings; no chunk's bytes are kept.
+    /// An entry is counted at 128 bytes plus its findings; no chunk's bytes are kept.
     pub fn redact_request<'a>(&self, body: &'a [u8]) -> Redaction<'a> {
         if body.len() < memo::MIN_BODY {
             return self.redact(body);
@@ -421,8 +421,7 @@ impl Redactor {
             .iter()
             .map(|chunk| self.memo.key(&body[chunk.read.clone()], chunk.own))
             .collect();
-        let known: Vec<Option<std::sync::Arc<memo::Entry>>> =
-            keys.iter().map(|key| self.memo.get(key)).collect();
+        let known = self.memo.get_all(&keys);
         let mut chunks = Chunks::default();
         let mut new_bytes = 0;
         for (chunk, entry) in pieces.iter().zip(&known) {

@@ -33,8 +33,8 @@ pub(crate) const MIN_BODY: usize = 2 * CHUNK;
 /// they are in the whole body.
 const CONTEXT: usize = 96;
 
-/// Chunks remembered: two generations of half this many each. About 150 bytes an entry
-/// without findings; a chunk read again moves to the young generation, and when the young
+/// Chunks remembered: two generations of half this many each (an entry is counted at 128
+/// bytes plus its findings, [`Entry::size`]); a chunk read again moves to the young generation, and when the young
 /// one fills, the old one is dropped.
 const ENTRIES: usize = 8192;
 
@@ -269,16 +269,12 @@ impl Memo {
         out
     }
 
-    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<Entry>> {
+    /// The entries of `keys`, in order, looked up under one lock (a body's chunks are many).
+    pub(crate) fn get_all(&self, keys: &[[u8; 32]]) -> Vec<Option<Arc<Entry>>> {
         // A poisoned lock only means another request panicked mid-insert; the maps are
         // still whole.
         let mut generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = generations.young.get(key) {
-            return Some(entry.clone());
-        }
-        let entry = generations.old.remove(key)?;
-        generations.insert(*key, entry.clone());
-        Some(entry)
+        keys.iter().map(|key| generations.get(key)).collect()
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], entry: Arc<Entry>) {
@@ -300,6 +296,16 @@ impl Memo {
 }
 
 impl Generations {
+    /// A chunk read again moves to the young generation.
+    fn get(&mut self, key: &[u8; 32]) -> Option<Arc<Entry>> {
+        if let Some(entry) = self.young.get(key) {
+            return Some(entry.clone());
+        }
+        let entry = self.old.remove(key)?;
+        self.insert(*key, entry.clone());
+        Some(entry)
+    }
+
     fn insert(&mut self, key: [u8; 32], entry: Arc<Entry>) {
         let size = entry.size();
         if self.young.len() >= ENTRIES / 2 || self.young_bytes + size > BYTES / 2 {
@@ -378,8 +384,9 @@ mod tests {
 
     #[test]
     fn a_chunk_reads_context_from_a_character_boundary() {
+        // Cuts at odd offsets: 96 bytes back is the second byte of an `é`.
         let body = "é".repeat(3000).into_bytes();
-        for chunk in chunks(&body, &[2000, 4000]) {
+        for chunk in chunks(&body, &[2001, 4001]) {
             assert!(std::str::from_utf8(&body[chunk.read.start..]).is_ok());
             assert!(chunk.own <= CONTEXT);
         }
@@ -400,7 +407,7 @@ mod tests {
         }
         assert!(memo.len_and_size().0 <= ENTRIES);
         let key = memo.key(&(3 * ENTRIES - 1).to_le_bytes(), 0);
-        assert!(memo.get(&key).is_some());
+        assert!(memo.get_all(&[key])[0].is_some());
         assert_ne!(memo.key(b"abc", 0), memo.key(b"abc", 1));
     }
 

@@ -36,13 +36,17 @@ fn as_in_document(text: &str, doc: &Document) -> String {
 /// left.
 fn secret_caught(secret: &seeded::PlantedSecret, doc: &Document, output: &[u8]) -> bool {
     let core = as_in_document(&secret.core, doc);
-    String::from_utf8_lossy(output).contains(&format!("SECRET_REF({})", secret.name))
+    contains(output, format!("SECRET_REF({})", secret.name).as_bytes())
         && !survives(output, core.as_bytes())
 }
 
 /// Whether `text` (a rule example or a decoy) no longer stands in the output as planted.
 fn replaced(text: &str, doc: &Document, output: &[u8]) -> bool {
-    !String::from_utf8_lossy(output).contains(&as_in_document(text, doc))
+    !contains(output, as_in_document(text, doc).as_bytes())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 fn survives(output: &[u8], core: &[u8]) -> bool {
