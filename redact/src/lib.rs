@@ -389,8 +389,8 @@ impl Redactor {
     /// An agent resends its context on every turn (system prompt, tool schemas, earlier
     /// messages). A JSON object body of 4 KiB or more is cut before elements of its top-level
     /// arrays into chunks of at least 2 KiB; each chunk is redacted with up to 96 bytes before
-    /// it as context, and its findings are remembered under an HMAC of those bytes. A chunk
-    /// seen before costs the HMAC, not a scan. A body mostly new (more than half its bytes in
+    /// it as context, and its findings are remembered under a keyed hash of those bytes (AES-GCM's
+    /// tag). A chunk seen before costs the hash, not a scan. A body mostly new (more than half its bytes in
     /// chunks not seen) is scanned whole, once, and what it held is remembered chunk by
     /// chunk: scanning many small chunks costs more than one scan of the whole. The memo is this engine's own (an engine built
     /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks and about
@@ -417,10 +417,14 @@ impl Redactor {
     /// `None` when a finding reaches across a cut: the body is then redacted whole.
     fn redact_in_chunks<'a>(&self, body: &'a [u8], cuts: &[usize]) -> Option<Redaction<'a>> {
         let pieces = memo::chunks(body, cuts);
-        let keys: Vec<[u8; 32]> = pieces
+        let mut scratch = Vec::new();
+        let keys: Vec<memo::ChunkKey> = pieces
             .iter()
-            .map(|chunk| self.memo.key(&body[chunk.read.clone()], chunk.own))
-            .collect();
+            .map(|chunk| {
+                self.memo
+                    .key(&body[chunk.read.clone()], chunk.own, &mut scratch)
+            })
+            .collect::<Option<_>>()?;
         let known = self.memo.get_all(&keys);
         let mut chunks = Chunks::default();
         let mut new_bytes = 0;
@@ -504,7 +508,7 @@ impl Redactor {
 
     /// Remembers what the scan of a whole body found in one of its chunks, unless a finding
     /// reaches across the chunk's edges (the chunk's own scan would cut it differently).
-    fn remember_from_whole(&self, whole: &Redaction<'_>, chunk: &memo::Chunk, key: [u8; 32]) {
+    fn remember_from_whole(&self, whole: &Redaction<'_>, chunk: &memo::Chunk, key: memo::ChunkKey) {
         let own = chunk.read.start + chunk.own..chunk.read.end;
         let crosses = |span: &Range<usize>| {
             (span.start < own.start && span.end > own.start)
