@@ -436,7 +436,12 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
         ("content-encoding", "gzip"),
     ];
     type Headers<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Headers, Bytes, u16, &str); 11] = [
+    // JSON text is UTF-8 (RFC 8259). Other bytes inside a string are letters the engine never
+    // read that a lenient upstream might: an overlong `A` (C1 81) in a key, a stray byte.
+    let not_utf8_json = Bytes::from_static(
+        b"{\"messages\":[{\"role\":\"user\",\"content\":\"AKIA\xc1\x81IOSFODNN7EXAMPLE \xff\"}]}",
+    );
+    let cases: [(Headers, Bytes, u16, &str); 12] = [
         (gzip_json, bomb.into(), 413, "body_too_large"),
         (
             &[
@@ -490,6 +495,7 @@ async fn refusals_answer_with_their_status_and_forward_nothing() {
             "unsupported_content_type",
         ),
         (json, "{\"messages\": [}".into(), 400, "invalid_json"),
+        (json, not_utf8_json, 400, "invalid_json"),
         (gzip_json, "not gzip".into(), 400, "unreadable_body"),
     ];
     for (headers, body, status, code) in cases {

@@ -2,10 +2,10 @@
 //!
 //! The body is read up to `max_body_bytes` (refused beyond, by `Content-Length` before a byte
 //! is read when the client declares it), its `Content-Encoding` undone (identity, gzip,
-//! deflate, br, zstd; anything else is refused, since what cannot be read cannot be redacted), and its
-//! `Content-Type` checked: JSON must parse, text and form bodies must be UTF-8 without NULs, a charset other
-//! than UTF-8 or ASCII is refused (the engine reads UTF-8), and any other type (binary
-//! uploads, multipart) is refused.
+//! deflate, br, zstd; anything else is refused, since what cannot be read cannot be
+//! redacted), and its `Content-Type` checked: JSON must be UTF-8 and parse, text and form
+//! bodies must be UTF-8 without NULs, a charset other than UTF-8 or ASCII is refused (the
+//! engine reads UTF-8), and any other type (binary uploads, multipart) is refused.
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
@@ -96,7 +96,11 @@ fn check_type(headers: &HeaderMap, bytes: &[u8]) -> Result<(), Refusal> {
         || media == "application/x-www-form-urlencoded"
         || media == "application/x-ndjson";
     if json {
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|_| Refusal::InvalidJson)?;
+        // JSON text is UTF-8 (RFC 8259), and serde skips over a string's bytes without
+        // checking them: a byte that is not UTF-8 inside a string (an overlong `A`) is a letter
+        // the engine never read that a lenient upstream might.
+        let text = std::str::from_utf8(bytes).map_err(|_| Refusal::InvalidJson)?;
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|_| Refusal::InvalidJson)?;
     } else if !text || !readable_text(bytes) {
         return Err(Refusal::UnsupportedContentType);
     }
