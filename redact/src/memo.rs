@@ -224,7 +224,8 @@ pub(crate) type ChunkKey = [u8; 16];
 
 /// Remembered chunk redactions, by [`ChunkKey`].
 pub(crate) struct Memo {
-    key: ring::aead::LessSafeKey,
+    /// `None` when the system could not supply a random key.
+    key: Option<ring::aead::LessSafeKey>,
     generations: Mutex<Generations>,
 }
 
@@ -252,14 +253,19 @@ impl Memo {
     /// An empty memo with a fresh key.
     pub(crate) fn new() -> Self {
         use ring::rand::SecureRandom;
-        // The key only needs to be unknown to whoever chooses the bytes; a failing system RNG
-        // leaves an all-zero key, which still hashes correctly.
+        use zeroize::Zeroize;
+        // The key must be unknown to whoever chooses the bytes (a known key lets them write a
+        // chunk that takes a clean chunk's findings): with no randomness to make one, nothing
+        // is remembered and every body is scanned whole.
         let mut bytes = [0u8; 32];
-        let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
-        let key = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &bytes)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key is AES-256's size"));
+        let key = ring::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .ok()
+            .and_then(|()| ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &bytes).ok())
+            .map(ring::aead::LessSafeKey::new);
+        bytes.zeroize();
         Memo {
-            key: ring::aead::LessSafeKey::new(key),
+            key,
             generations: Mutex::new(Generations::default()),
         }
     }
@@ -275,7 +281,9 @@ impl Memo {
     /// ciphertexts differ by exactly what the inputs differ by). Neither tags nor ciphertexts
     /// are ever shown to anyone, so the fixed nonce (what makes the same bytes get the same
     /// key) gives away nothing. It runs on the CPU's AES and carry-less multiply, several
-    /// times faster than HMAC-SHA256, which was most of a remembered request's time.
+    /// times faster than HMAC-SHA256, which was most of a remembered request's time. `None`
+    /// when there is no key (see [`Memo::new`]) or the bytes are more than AES-GCM takes: the
+    /// body is then scanned whole.
     pub(crate) fn key(&self, bytes: &[u8], own: usize, scratch: &mut Vec<u8>) -> Option<ChunkKey> {
         let mut nonce = [0u8; 12];
         nonce[..8].copy_from_slice(&(own as u64).to_le_bytes());
@@ -283,6 +291,7 @@ impl Memo {
         scratch.extend_from_slice(bytes);
         let tag = self
             .key
+            .as_ref()?
             .seal_in_place_separate_tag(
                 ring::aead::Nonce::assume_unique_for_key(nonce),
                 ring::aead::Aad::empty(),
