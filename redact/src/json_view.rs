@@ -7,8 +7,8 @@
 //! call writes), into a view. It remembers, for every view byte, where its source starts in
 //! the raw input, so that a span found in the view maps back to a raw span that starts and
 //! ends on escape boundaries (and the replacement therefore never cuts an escape in half).
-//! Invisible characters (zero-width spaces, soft hyphens, NULs), raw or escaped, are left out
-//! of the view, so that a token written with one between its letters is still seen whole. It
+//! Invisible characters (zero-width spaces, soft hyphens, NULs, surrogate escapes without
+//! their other half), raw or escaped, are left out of the view, so that a token written with one between its letters is still seen whole. It
 //! never allocates for input without a backslash or an invisible character.
 
 use std::borrow::Cow;
@@ -172,7 +172,7 @@ fn is_invisible(ch: char) -> bool {
 }
 
 /// Whether `raw` may hide a known secret from a scan of its raw bytes: an invisible character
-/// written raw or as a `\\u` escape (at any nesting depth), or a letter or digit written as a
+/// written raw or as a `\\u` escape (at any nesting depth; a lone surrogate counts), or a letter or digit written as a
 /// `\\u` escape, which no JSON encoder does (they escape quotes, controls and at most
 /// non-ASCII and `<>&`), so such escapes spell a value out. Only then does the registry need
 /// to read the view too. A scan that finds nothing in most text, and lets a registry-only
@@ -180,11 +180,16 @@ fn is_invisible(ch: char) -> bool {
 pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
     static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+    // Each escape decoded whole: the second half of a surrogate pair is not a lone one.
+    let mut after = 0;
     next_invisible(raw, 0).is_some()
         || ESCAPE.find_iter(raw).any(|at| {
-            hex4(raw, at + 2)
-                .and_then(char::from_u32)
-                .is_some_and(|ch| is_invisible(ch) || ch.is_ascii_alphanumeric())
+            if at < after {
+                return false;
+            }
+            let (ch, len) = decode_unicode(raw, at);
+            after = at + len;
+            is_invisible(ch) || ch.is_ascii_alphanumeric()
         })
 }
 
@@ -321,6 +326,12 @@ fn decode_escape(raw: &[u8], at: usize) -> (char, usize) {
     (simple, 2)
 }
 
+/// What a surrogate escape without its other half decodes to: NUL, which the view leaves out
+/// like an invisible character. Such an escape is no character at all; a model reads it as
+/// nothing or as a replacement mark, so a token with one between its letters still reads as
+/// the token (`AKIA...\\ud800...`), and must to the rules too.
+const LONE_SURROGATE: char = '\u{0}';
+
 fn decode_unicode(raw: &[u8], at: usize) -> (char, usize) {
     let Some(high) = hex4(raw, at + 2) else {
         return ('\\', 1);
@@ -330,12 +341,13 @@ fn decode_unicode(raw: &[u8], at: usize) -> (char, usize) {
         if raw.get(at + 6) == Some(&b'\\') && raw.get(at + 7) == Some(&b'u') {
             if let Some(low) = hex4(raw, at + 8).filter(|l| (0xDC00..0xE000).contains(l)) {
                 let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-                return (char::from_u32(code).unwrap_or('\u{FFFD}'), 12);
+                return (char::from_u32(code).unwrap_or(LONE_SURROGATE), 12);
             }
         }
-        return ('\u{FFFD}', 6);
+        return (LONE_SURROGATE, 6);
     }
-    (char::from_u32(high).unwrap_or('\u{FFFD}'), 6)
+    // A low surrogate here had no high one before it.
+    (char::from_u32(high).unwrap_or(LONE_SURROGATE), 6)
 }
 
 fn hex4(raw: &[u8], at: usize) -> Option<u32> {

@@ -1139,6 +1139,35 @@ mod invisible_characters {
         );
     }
 
+    /// A surrogate escape without its other half is no character: the view leaves it out, so
+    /// a token or a vault value with one inside is still seen whole, while a pair (an emoji,
+    /// as Python's `json.dumps` writes it) decodes to its character.
+    #[test]
+    fn lone_surrogate_escapes_are_left_out_and_pairs_decoded() {
+        let raw = r#"A\ud800B\udfffC\ud83d\ude00D"#.as_bytes();
+        let view = crate::json_view::View::new(raw);
+        assert_eq!(view.text(), "ABC\u{1F600}D".as_bytes());
+        assert!(view.hid_invisible());
+        let token = r#"{"content":"key ghp_aBcDeFgHiJkLmNoPq\ud800RsTuVwXyZ0123456789 ok"}"#;
+        let e = engine(&[]);
+        let out = redact(&e, token);
+        assert!(out.contains("SECRET_REF(github.pat."), "{out}");
+        assert!(!out.contains("RsTuVwXyZ"), "{out}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+            "{out}"
+        );
+        // A registry-only engine reads the view when a lone surrogate is there.
+        let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+        b.secret("wifi", b"Summer2024!x");
+        let registry_only = b.build().unwrap();
+        let out = redact(&registry_only, r#"{"pw":"Summer\udc002024!x"}"#);
+        assert_eq!(out, r#"{"pw":"SECRET_REF(wifi)"}"#);
+        // An emoji between two words changes nothing.
+        let emoji = r#"{"a":"ok \ud83d\ude00 fine"}"#;
+        assert_eq!(redact(&registry_only, emoji), emoji);
+    }
+
     #[test]
     fn a_registry_only_engine_reads_through_invisible_characters_too() {
         let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
