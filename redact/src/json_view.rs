@@ -8,8 +8,9 @@
 //! the raw input, so that a span found in the view maps back to a raw span that starts and
 //! ends on escape boundaries (and the replacement therefore never cuts an escape in half).
 //! Invisible characters (zero-width spaces, soft hyphens, NULs, surrogate escapes without
-//! their other half), raw or escaped, are left out of the view, so that a token written with one between its letters is still seen whole. It
-//! never allocates for input without a backslash or an invisible character.
+//! their other half), raw or escaped, are left out of the view, so that a token written with
+//! one between its letters is still seen whole. It never allocates for input without a
+//! backslash or an invisible character.
 
 use std::borrow::Cow;
 
@@ -172,11 +173,11 @@ fn is_invisible(ch: char) -> bool {
 }
 
 /// Whether `raw` may hide a known secret from a scan of its raw bytes: an invisible character
-/// written raw or as a `\\u` escape (at any nesting depth; a lone surrogate counts), or a letter or digit written as a
-/// `\\u` escape, which no JSON encoder does (they escape quotes, controls and at most
-/// non-ASCII and `<>&`), so such escapes spell a value out. Only then does the registry need
-/// to read the view too. A scan that finds nothing in most text, and lets a registry-only
-/// engine skip building a view.
+/// written raw or as a `\\u` escape (at any nesting depth; a lone surrogate counts), or a
+/// letter or digit written as a `\\u` escape, which no JSON encoder does (they escape quotes,
+/// controls and at most non-ASCII and `<>&`), so such escapes spell a value out. Only then
+/// does the registry need to read the view too. A scan that finds nothing in most text, and
+/// lets a registry-only engine skip building a view.
 pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
     static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));

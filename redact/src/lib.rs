@@ -389,12 +389,12 @@ impl Redactor {
     /// An agent resends its context on every turn (system prompt, tool schemas, earlier
     /// messages). A JSON object body of 4 KiB or more is cut before elements of its top-level
     /// arrays into chunks of at least 2 KiB; each chunk is redacted with up to 96 bytes before
-    /// it as context, and its findings are remembered under a keyed hash of those bytes (AES-GCM's
-    /// tag). A chunk seen before costs the hash, not a scan. A body mostly new (more than half its bytes in
-    /// chunks not seen) is scanned whole, once, and what it held is remembered chunk by
-    /// chunk: scanning many small chunks costs more than one scan of the whole. The memo is this engine's own (an engine built
-    /// from a changed vault or rule set starts empty) and holds at most 8,192 chunks and about
-    /// 8 MiB of findings.
+    /// it as context, and its findings are remembered under a keyed hash of those bytes
+    /// (AES-GCM's tag). A chunk seen before costs the hash, not a scan. A body mostly new (more
+    /// than half its bytes in chunks not seen) is scanned whole, once, and what it held is
+    /// remembered chunk by chunk: scanning many small chunks costs more than one scan of the
+    /// whole. The memo is this engine's own (an engine built from a changed vault or rule set
+    /// starts empty) and holds at most 8,192 chunks and about 8 MiB of findings.
     ///
     /// The result is `redact`'s on the same body, except where a rule's match or the
     /// entropy layer's context would reach from one top-level element into another further

@@ -9,10 +9,10 @@
 //! It owns the cutting, the memo and its bound, and nothing about what is a secret: a chunk
 //! is redacted by the engine like any input, with the bytes before it for context (or, in a
 //! body mostly new, its findings are taken from one scan of the whole body). It never
-//! keeps a chunk's bytes or a value, only the keyed hash (under a key made per engine, so a
-//! memory dump cannot be used to test guesses) and the findings, which hold placeholders. A memo
-//! belongs to one engine: a new vault or rule set is a new engine with an empty memo, so a
-//! result is never read under other secrets or rules than those that made it.
+//! keeps a chunk's bytes or a value, only the keyed hash (under a random key made per engine
+//! and kept in memory only) and the findings, which hold placeholders. A memo belongs to one
+//! engine: a new vault or rule set is a new engine with an empty memo, so a result is never
+//! read under other secrets or rules than those that made it.
 
 use std::collections::HashMap;
 use std::ops::Range;
