@@ -66,6 +66,11 @@ pub use rules::{ExampleFailure, Rule, RuleSet};
 /// Registry values shorter than this are refused: they would match inside ordinary text.
 pub const MIN_SECRET_LEN: usize = 8;
 
+/// Found values longer than this are not searched for again elsewhere in the same input
+/// (see `replace_repeats`): a secret is rarely longer, and a whole encoded file is not
+/// worth expanding into every form.
+const REPEAT_MAX_LEN: usize = 1024;
+
 /// How often the regex layer may run again on its own output (see `redact_with`). Each pass
 /// replaces new bytes, so the bound only matters for adversarial chains of glued tokens.
 const MAX_REGEX_PASSES: usize = 8;
@@ -496,6 +501,7 @@ impl Redactor {
                 span: shift(&c.span),
             }));
         }
+        replace_repeats(body, &mut findings, &detected);
         let (output, _) = splice(body, &findings, false);
         Some(Redaction {
             output,
@@ -702,6 +708,7 @@ impl Redactor {
             }
             fresh.sort_by_key(|r| r.start);
         }
+        replace_repeats(input, &mut findings, &detected);
         if findings.is_empty() {
             return Redaction {
                 output: Cow::Borrowed(input),
@@ -922,10 +929,27 @@ pub fn name_in_value(name: &str, value: &[u8]) -> bool {
 /// string that ends in an escaped quote), and replacing it would break the body.
 fn literal_chains(view: &json_view::View<'_>) -> Vec<concat::Chain> {
     let mut chains = concat::chains(view.text());
+    // In a JSON document every `"` inside a string is escaped: an unescaped one is the
+    // document's own, and neither it nor what lies between two of them (`'…'\n"},{"`: a
+    // quoted word, a newline, then the end of one message and the start of the next) is a
+    // literal of the text.
+    let json = view
+        .raw()
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{' || b == b'[');
     chains.retain(|chain| {
         let mut widths = chain.quotes().map(|at| view.raw_width(at));
         let first = widths.next();
+        let document_quote = |at: usize| view.text()[at] == b'"' && view.raw_width(at) == 1;
+        let crosses_strings = |span: Range<usize>| {
+            let (start, end) = view.raw_span(span.start, span.end);
+            structural_quote(&view.raw()[start..end]).is_some()
+        };
         widths.all(|width| Some(width) == first)
+            && !(json
+                && (chain.quotes().any(document_quote)
+                    || chain.spans(0..chain.text.len()).any(crosses_strings)))
     });
     chains
 }
@@ -975,6 +999,110 @@ fn nested_string_end(text: &[u8], start: usize, end: usize) -> usize {
         at = quote + 1;
     }
     end
+}
+
+/// A value the regex or entropy layer found is a secret wherever else it stands in the same
+/// input: a password given once after `password:` and typed again bare further on (the
+/// agent's reply, a tool call's arguments, a second flag of the same command) is replaced
+/// there too, under the same placeholder, in every form the registry reads. The values are
+/// what `detected` holds and the bytes each finding replaced (a remembered chunk's findings
+/// carry no value); those shorter than [`MIN_SECRET_LEN`] are left alone, as the registry
+/// refuses them, those longer than [`REPEAT_MAX_LEN`] (a whole encoded file, which its own
+/// finding already names) and plain words (see [`looks_made_up`]).
+fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detected]) {
+    // Each value searched for, with the index of the finding it came from.
+    let mut values: Vec<(usize, Zeroizing<Vec<u8>>)> = Vec::new();
+    let mut add = |origin: usize, value: &[u8]| {
+        let fits = (MIN_SECRET_LEN..=REPEAT_MAX_LEN).contains(&value.len());
+        if fits && looks_made_up(value) && !values.iter().any(|(_, v)| v.as_slice() == value) {
+            values.push((origin, Zeroizing::new(value.to_vec())));
+        }
+    };
+    for (index, finding) in findings.iter().enumerate() {
+        if finding.layer != Layer::Registry {
+            add(index, &input[finding.span.clone()]);
+        }
+    }
+    for value in detected {
+        let placeholder = placeholder::named(&value.handle);
+        if let Some(index) = findings
+            .iter()
+            .position(|f| f.layer != Layer::Registry && f.placeholder == placeholder)
+        {
+            add(index, &value.value);
+        }
+    }
+    // A few values in a few forms each: one direct search per form costs less than building
+    // an automaton over them (measured: 100 µs and more for two values on a 36 KB body).
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    for (origin, value) in &values {
+        for form in registry::common_forms(value) {
+            found.extend(
+                memchr::memmem::find_iter(input, form.as_slice())
+                    .map(|start| (start, start + form.len(), *origin)),
+            );
+        }
+    }
+    // Leftmost-longest, disjoint.
+    found.sort_unstable_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end)));
+    let mut repeats: Vec<Finding> = Vec::new();
+    for (start, end, origin) in found {
+        let (start, end) = widen_to_escapes(input, start, end);
+        let at = findings.partition_point(|f| f.span.end <= start);
+        let overlaps = findings.get(at).is_some_and(|f| f.span.start < end);
+        let after_last = repeats.last().is_none_or(|r| r.span.end <= start);
+        if start < end && after_last && !overlaps && !is_placeholder_at(input, start, end) {
+            repeats.push(Finding {
+                span: start..end,
+                ..findings[origin].clone()
+            });
+        }
+    }
+    for repeat in repeats {
+        let at = findings.partition_point(|f| f.span.start < repeat.span.start);
+        findings.insert(at, repeat);
+    }
+}
+
+/// Whether a found value looks made up rather than written: letters and digits, and a
+/// password's symbols among them (`Summer70#prhZ`) or letters that are not mostly words
+/// (`aB3xQ9...`, hex). Only such a value is searched for again in the rest of the input. A rule may
+/// rightly take `postgres` in `POSTGRES_PASSWORD=postgres` for a password, and a generic
+/// rule reading code takes an identifier for a value now and then (`X509KeyUsageFlags`,
+/// `token_type`); replacing every copy of those would mangle the code and commands the agent
+/// works on (measured on source code: the findings nearly doubled).
+fn looks_made_up(value: &[u8]) -> bool {
+    let has = |class: fn(&u8) -> bool| value.iter().any(class);
+    if has(u8::is_ascii_whitespace) || !has(u8::is_ascii_alphabetic) || !has(u8::is_ascii_digit) {
+        return false;
+    }
+    if value.iter().any(|b| b"!@#$%^&*+=?~|".contains(b)) {
+        return true;
+    }
+    // Letters in word-like pieces (`Key`, `usage`: cut before each capital, three letters or
+    // more, two of them small), against all letters.
+    let (mut letters, mut in_words) = (0usize, 0usize);
+    let (mut piece, mut small) = (0usize, 0usize);
+    let mut close = |piece: usize, small: usize| {
+        if piece >= 3 && small >= 2 {
+            in_words += piece;
+        }
+    };
+    for &b in value {
+        if b.is_ascii_uppercase() {
+            close(piece, small);
+            (piece, small) = (1, 0);
+        } else if b.is_ascii_lowercase() {
+            (piece, small) = (piece + 1, small + 1);
+        } else {
+            close(piece, small);
+            (piece, small) = (0, 0);
+            continue;
+        }
+        letters += 1;
+    }
+    close(piece, small);
+    in_words * 2 < letters
 }
 
 /// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.

@@ -348,6 +348,24 @@ fn regex_sees_through_json_escapes() {
     }
 }
 
+/// The quotes of a JSON document are not a literal's: a message that ends in a quoted word and
+/// a newline, then the document's `"},{"` and the next message, join nothing, and the
+/// document's bytes are never replaced.
+#[test]
+fn the_document_s_own_quotes_join_no_literals() {
+    let e = engine(&[
+        ("split", "Vault-Val},{"),
+        ("across", r#"Pass-Word","b":"ok12"#),
+    ]);
+    let body = r#"{"messages":[{"content":"run 'echo Vault-Val'\n"},{"content":"ok"}]}"#;
+    assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+    assert_eq!(redact(&e, body), body);
+    // Nor does a quoted word reach across the document's quotes into the next string.
+    let body = r#"{"a":"x 'Pass-Word","b":"ok' + '12'"}"#;
+    assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+    assert_eq!(redact(&e, body), body);
+}
+
 #[test]
 fn regex_reads_a_token_split_across_joined_string_literals() {
     let e = engine(&[]);

@@ -127,6 +127,28 @@ proptest! {
         }
     }
 
+    /// A value the rules or the entropy layer replaced is replaced wherever else it stands:
+    /// no copy of it is left in the output (checked for the values a password is made of:
+    /// letters, digits and a symbol, no space; word-like values are left alone elsewhere).
+    #[test]
+    fn a_found_value_leaves_no_copy(pieces in proptest::collection::vec(text(), 1..6)) {
+        let engine = engine();
+        let input = pieces.concat();
+        let once = engine.redact(input.as_bytes());
+        let text = String::from_utf8_lossy(once.as_bytes()).into_owned();
+        for finding in once.findings().iter().filter(|f| f.layer != Layer::Registry) {
+            let value = &input.as_bytes()[finding.span.clone()];
+            let made_up = value.iter().any(u8::is_ascii_digit)
+                && value.iter().any(u8::is_ascii_alphabetic)
+                && value.iter().any(|b| b"!@#$%^&*+=?~|".contains(b))
+                && !value.iter().any(u8::is_ascii_whitespace);
+            if (8..=1024).contains(&value.len()) && made_up {
+                let value = String::from_utf8_lossy(value);
+                prop_assert!(!text.contains(value.as_ref()), "a copy survived: {}", text);
+            }
+        }
+    }
+
     #[test]
     fn placeholders_hold_no_secret_bytes(input in text()) {
         let engine = engine();
@@ -167,6 +189,97 @@ fn chat_body(messages: &[String], padding: usize) -> String {
         .map(|m| serde_json::json!({ "role": "user", "content": format!("{pad}{m}") }))
         .collect();
     serde_json::json!({ "model": "m", "messages": messages, "stream": true }).to_string()
+}
+
+/// A password the rules find once and the conversation repeats bare, or encoded, elsewhere.
+const PASSWORD: &str = "Vq7#Lm2pXz9!";
+
+fn without_password(out: &[u8]) -> bool {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(out);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(PASSWORD);
+    !text.contains(PASSWORD) && !text.contains(&encoded)
+}
+
+#[test]
+fn a_found_password_is_replaced_wherever_else_the_body_holds_it() {
+    use base64::Engine as _;
+    let engine = engine();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(PASSWORD);
+    let body = serde_json::json!({ "messages": [
+        { "role": "user", "content": format!("the db password: {PASSWORD}") },
+        { "role": "assistant", "content": format!("Logging in with {PASSWORD} now.") },
+        { "role": "user", "content": format!("encoded it reads {encoded} there") },
+    ]})
+    .to_string();
+    let out = engine.redact(body.as_bytes());
+    assert!(
+        without_password(out.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(out.as_bytes())
+    );
+    // Under the placeholder it got where it was found.
+    let placeholders: std::collections::BTreeSet<&str> = out
+        .findings()
+        .iter()
+        .map(|f| f.placeholder.as_str())
+        .collect();
+    assert_eq!(placeholders.len(), 1, "{placeholders:?}");
+}
+
+#[test]
+fn a_plain_word_taken_for_a_password_is_left_alone_elsewhere() {
+    let engine = engine();
+    let input =
+        "POSTGRES_PASSWORD=postgres docker run postgres:16, then connect with postgresql://";
+    let out = String::from_utf8(engine.redact(input.as_bytes()).into_bytes()).unwrap();
+    assert!(out.starts_with("POSTGRES_PASSWORD=SECRET_REF("), "{out}");
+    assert!(
+        out.ends_with(" docker run postgres:16, then connect with postgresql://"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_found_password_is_replaced_across_remembered_chunks() {
+    let engine = engine();
+    let filler: Vec<String> = (0..10).map(|i| format!("message {i}")).collect();
+    // Found in a chunk of the first request; repeated bare in the next turn's new message.
+    let mut first = filler.clone();
+    first[2] = format!("the db password: {PASSWORD}");
+    let body = chat_body(&first, 600);
+    assert!(without_password(
+        engine.redact_request(body.as_bytes()).as_bytes()
+    ));
+    first.push(format!("I will use {PASSWORD} for the replica too"));
+    let body = chat_body(&first, 600);
+    let turn = engine.redact_request(body.as_bytes());
+    assert!(turn.chunks().remembered > 0, "{:?}", turn.chunks());
+    assert!(
+        without_password(turn.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(turn.as_bytes())
+    );
+
+    // Said bare first, and only named a password in a later turn: the remembered chunk that
+    // held it bare is replaced too.
+    let mut first = filler;
+    first[2] = format!("try {PASSWORD} on the replica");
+    let body = chat_body(&first, 600);
+    let out = engine.redact_request(body.as_bytes());
+    assert!(
+        !without_password(out.as_bytes()),
+        "nothing named it a password yet"
+    );
+    first.push(format!("the db password: {PASSWORD}"));
+    let body = chat_body(&first, 600);
+    let turn = engine.redact_request(body.as_bytes());
+    assert!(turn.chunks().remembered > 0, "{:?}", turn.chunks());
+    assert!(
+        without_password(turn.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(turn.as_bytes())
+    );
 }
 
 proptest! {

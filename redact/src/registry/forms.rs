@@ -113,6 +113,30 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     forms
 }
 
+/// The forms a value takes most often when it is repeated inside one request: as it came,
+/// JSON-escaped once and twice (a tool call's arguments), percent-encoded, and in base64 at
+/// each alignment (a Basic auth header, an encoded file). A few, so that one body can be
+/// searched for each of them directly (see `replace_repeats` in the crate root).
+pub(crate) fn common_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+    let mut forms: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
+    let once = json_escaped(value, Unicode::AsIs, false);
+    let twice = json_escaped(&once, Unicode::AsIs, false);
+    let mut candidates = vec![once, twice, percent_encoded(value, true, false)];
+    for alignment in 0..3 {
+        candidates.push(base64_core(
+            value,
+            alignment,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+        ));
+    }
+    for form in candidates {
+        if form.len() >= crate::MIN_SECRET_LEN && !forms.iter().any(|f| **f == *form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 /// The value's characters (its bytes, if it is not UTF-8) with `separator` between them.
 fn joined_chars(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 2));

@@ -13,7 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use zeroize::Zeroizing;
 
 use crate::BuildError;
-pub(crate) use forms::encoded_forms;
+pub(crate) use forms::{common_forms, encoded_forms};
 
 /// Up to this many forms an automaton is a DFA (measured: 145 MB for 1,000 secrets' forms);
 /// beyond, a contiguous NFA.
