@@ -9,8 +9,9 @@
 //! ends on escape boundaries (and the replacement therefore never cuts an escape in half).
 //! Invisible characters (zero-width spaces, soft hyphens, NULs, surrogate escapes without
 //! their other half), raw or escaped, are left out of the view, so that a token written with
-//! one between its letters is still seen whole. It never allocates for input without a
-//! backslash or an invisible character.
+//! one between its letters is still seen whole; fullwidth forms of ASCII (`ｇｈｐ＿…`, which a
+//! model reads as the ASCII it mirrors) are seen as that ASCII. It never allocates for input
+//! without a backslash, an invisible character or a fullwidth form.
 
 use std::borrow::Cow;
 
@@ -23,7 +24,7 @@ pub(crate) struct View<'a> {
     /// view is the raw input itself. Sparse, so building a view costs little more than the
     /// copy.
     anchors: Vec<Anchor>,
-    /// Whether an invisible character was left out.
+    /// Whether an invisible character was left out, or a fullwidth form read as ASCII.
     hid_invisible: bool,
     /// Whether a `\\u` escape spelled out a letter or a digit.
     spelled_out: bool,
@@ -44,7 +45,7 @@ impl<'a> View<'a> {
         // such bodies long before this).
         // Most text holds no invisible character: one scan says so, and the copy below then
         // skips the search in every stretch between escapes.
-        let invisibles = next_invisible(raw, 0).is_some();
+        let invisibles = next_unseen(raw, 0).is_some();
         if (!invisibles && memchr::memchr(b'\\', raw).is_none()) || raw.len() > u32::MAX as usize {
             return View {
                 raw,
@@ -72,6 +73,7 @@ impl<'a> View<'a> {
                 text.extend_from_slice(&raw[i..b]);
             }
             let (ch, len) = decode_nested(raw, b);
+            let ch = fold_width(ch);
             // Only a `\u` escape decodes to a letter or digit.
             spelled_out |= ch.is_ascii_alphanumeric();
             if is_invisible(ch) {
@@ -183,33 +185,46 @@ pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
     // Each escape decoded whole: the second half of a surrogate pair is not a lone one.
     let mut after = 0;
-    next_invisible(raw, 0).is_some()
+    next_unseen(raw, 0).is_some()
         || ESCAPE.find_iter(raw).any(|at| {
             if at < after {
                 return false;
             }
             let (ch, len) = decode_unicode(raw, at);
             after = at + len;
-            is_invisible(ch) || ch.is_ascii_alphanumeric()
+            is_invisible(ch) || fold_width(ch).is_ascii_alphanumeric()
         })
 }
 
-/// The next invisible character written raw (UTF-8) in `raw[from..]`: where and how long.
-fn next_invisible(raw: &[u8], from: usize) -> Option<(usize, usize)> {
+/// The ASCII character a fullwidth form mirrors (U+FF01..U+FF5E: `ｇ` for `g`, `＿` for `_`),
+/// or the character itself.
+fn fold_width(ch: char) -> char {
+    match ch {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch),
+        _ => ch,
+    }
+}
+
+/// The next character written raw (UTF-8) in `raw[from..]` that the view does not show as it
+/// is: where, how long, and the ASCII byte it shows instead (`None`: invisible, left out).
+fn next_unseen(raw: &[u8], from: usize) -> Option<(usize, usize, Option<u8>)> {
     memchr::memchr3_iter(0xC2, 0xE2, 0xEF, &raw[from..]).find_map(|off| {
         let at = from + off;
-        let len = match raw[at..] {
-            [0xC2, 0xAD, ..] => 2,
-            [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] => 3,
-            [0xEF, 0xBB, 0xBF, ..] => 3,
-            _ => return None,
-        };
-        Some((at, len))
+        match raw[at..] {
+            [0xC2, 0xAD, ..] => Some((at, 2, None)),
+            [0xE2, 0x80, 0x8B..=0x8F, ..] | [0xE2, 0x81, 0xA0..=0xA4, ..] => Some((at, 3, None)),
+            [0xEF, 0xBB, 0xBF, ..] => Some((at, 3, None)),
+            // U+FF01..U+FF3F and U+FF40..U+FF5E: ASCII 0x21..0x5F and 0x60..0x7E.
+            [0xEF, 0xBC, low @ 0x81..=0xBF, ..] => Some((at, 3, Some(low - 0x81 + 0x21))),
+            [0xEF, 0xBD, low @ 0x80..=0x9E, ..] => Some((at, 3, Some(low - 0x80 + 0x60))),
+            _ => None,
+        }
     })
 }
 
-/// Copies `raw[from..to]` into the view, leaving out invisible characters; after each one an
-/// anchor says where the raw bytes resume. Returns whether any was left out.
+/// Copies `raw[from..to]` into the view, leaving out invisible characters and writing
+/// fullwidth forms as their ASCII; after each an anchor says where the raw bytes resume.
+/// Returns whether the view differs from the raw bytes there.
 fn copy_visible(
     raw: &[u8],
     from: usize,
@@ -218,10 +233,18 @@ fn copy_visible(
     anchors: &mut Vec<Anchor>,
 ) -> bool {
     let mut at = from;
-    let mut hid = false;
-    while let Some((skip, len)) = next_invisible(&raw[..to], at) {
-        hid = true;
+    let mut changed = false;
+    while let Some((skip, len, ascii)) = next_unseen(&raw[..to], at) {
+        changed = true;
         text.extend_from_slice(&raw[at..skip]);
+        if let Some(ascii) = ascii {
+            anchors.push(Anchor {
+                view: text.len() as u32,
+                raw: skip as u32,
+                plain: false,
+            });
+            text.push(ascii);
+        }
         at = skip + len;
         anchors.push(Anchor {
             view: text.len() as u32,
@@ -230,7 +253,7 @@ fn copy_visible(
         });
     }
     text.extend_from_slice(&raw[at..to]);
-    hid
+    changed
 }
 
 /// How many levels of JSON strings nested in JSON strings the view decodes. Three are

@@ -154,6 +154,41 @@ fn registry_matches_a_secret_recased_or_spaced_out() {
     }
 }
 
+/// Fullwidth forms (`Ｖａｕｌｔ`) read as the ASCII they mirror, to a model and so to every
+/// layer: written raw or as `\u` escapes (Python's `ensure_ascii`), a known secret and a token
+/// in them are replaced whole, and the text around stays as it was.
+#[test]
+fn fullwidth_forms_read_as_ascii() {
+    let fullwidth = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c {
+                '!'..='~' => char::from_u32(c as u32 + 0xFEE0).unwrap(),
+                _ => c,
+            })
+            .collect()
+    };
+    let escaped = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c as u32 {
+                0x80.. => format!("\\u{:04x}", c as u32),
+                _ => c.to_string(),
+            })
+            .collect()
+    };
+    let e = engine(&[("hidden", "Vault-Value-2024")]);
+    for written in [fullwidth("Vault-Value-2024"), escaped(&fullwidth("Vault-Value-2024"))] {
+        let body = format!(r#"{{"content":"（the key is {written}。）"}}"#);
+        let out = redact(&e, &body);
+        assert_eq!(out, r#"{"content":"（the key is SECRET_REF(hidden)。）"}"#, "{written}");
+    }
+    for written in [fullwidth(TOKEN), escaped(&fullwidth(TOKEN))] {
+        let body = format!(r#"{{"content":"token {written}"}}"#);
+        let out = redact(&e, &body);
+        assert!(out.starts_with(r#"{"content":"token SECRET_REF(github.pat."#), "{out}");
+        assert!(out.ends_with(")\"}"), "{out}");
+    }
+}
+
 #[test]
 fn registry_matches_a_secret_obfuscated_as_agents_do_it() {
     let e = engine(&[("hidden", "Vault-Value-2024")]);
