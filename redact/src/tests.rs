@@ -176,15 +176,24 @@ fn fullwidth_forms_read_as_ascii() {
             .collect()
     };
     let e = engine(&[("hidden", "Vault-Value-2024")]);
-    for written in [fullwidth("Vault-Value-2024"), escaped(&fullwidth("Vault-Value-2024"))] {
+    for written in [
+        fullwidth("Vault-Value-2024"),
+        escaped(&fullwidth("Vault-Value-2024")),
+    ] {
         let body = format!(r#"{{"content":"（the key is {written}。）"}}"#);
         let out = redact(&e, &body);
-        assert_eq!(out, r#"{"content":"（the key is SECRET_REF(hidden)。）"}"#, "{written}");
+        assert_eq!(
+            out, r#"{"content":"（the key is SECRET_REF(hidden)。）"}"#,
+            "{written}"
+        );
     }
     for written in [fullwidth(TOKEN), escaped(&fullwidth(TOKEN))] {
         let body = format!(r#"{{"content":"token {written}"}}"#);
         let out = redact(&e, &body);
-        assert!(out.starts_with(r#"{"content":"token SECRET_REF(github.pat."#), "{out}");
+        assert!(
+            out.starts_with(r#"{"content":"token SECRET_REF(github.pat."#),
+            "{out}"
+        );
         assert!(out.ends_with(")\"}"), "{out}");
     }
 }
