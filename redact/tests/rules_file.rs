@@ -337,6 +337,40 @@ fn password_characters_that_end_other_values_stay_in_the_value() {
     }
 }
 
+/// A passphrase quoted on a command line is replaced to its closing quote, not to its first
+/// space: none of its words is left, whichever tool's flag gives it.
+#[test]
+fn quoted_passphrases_on_command_lines_are_replaced_whole() {
+    let engine = engine();
+    let phrase = "correct horse battery 42";
+    for line in [
+        "ssh-keygen -t ed25519 -N \"{P}\" -f key",
+        "zip -r -P '{P}' out.zip dir",
+        "openssl enc -aes-256-cbc -k \"{P}\" -in f",
+        "sqlcmd -S db -U sa -P \"{P}\" -Q 'select 1'",
+        "redis-cli -a '{P}' ping",
+        "net user bob \"{P}\" /add",
+        "xfreerdp /u:admin /p:\"{P}\" /v:host",
+        "mysql -u root -p\"{P}\" shop",
+        "sshpass -p '{P}' ssh deploy@host",
+        "docker login -u bob -p \"{P}\" registry.example.com",
+        "curl -u \"admin:{P}\" https://jenkins.example.com/api",
+        "Connect-Thing -Password \"{P}\" -Server x",
+        "nmcli dev wifi connect Office password \"{P}\"",
+    ] {
+        let text = line.replace("{P}", phrase);
+        for message in [
+            text.clone(),
+            serde_json::json!({ "content": text }).to_string(),
+        ] {
+            let out = redacted(&engine, &message);
+            for word in phrase.split(' ') {
+                assert!(!out.contains(word), "{word:?} left in {out}");
+            }
+        }
+    }
+}
+
 /// A tool call whose arguments (a JSON string inside the request's JSON) hold an `.env` file:
 /// its lines are separated by `\\n` in the raw body, and each assignment is still found at
 /// its line start; both levels stay valid JSON.
