@@ -240,6 +240,17 @@ fn a_plain_word_taken_for_a_password_is_left_alone_elsewhere() {
     );
 }
 
+/// The next turn of a conversation whose first request was `messages`: one message more, the
+/// rest from the memo. Its output must hold the password in no form.
+fn next_turn_leaves_no_password(engine: &Redactor, mut messages: Vec<String>, last: String) {
+    messages.push(last);
+    let body = chat_body(&messages, 600);
+    let turn = engine.redact_request(body.as_bytes());
+    assert!(turn.chunks().remembered > 0, "{:?}", turn.chunks());
+    let out = turn.as_bytes();
+    assert!(without_password(out), "{}", String::from_utf8_lossy(out));
+}
+
 #[test]
 fn a_found_password_is_replaced_across_remembered_chunks() {
     let engine = engine();
@@ -251,35 +262,17 @@ fn a_found_password_is_replaced_across_remembered_chunks() {
     assert!(without_password(
         engine.redact_request(body.as_bytes()).as_bytes()
     ));
-    first.push(format!("I will use {PASSWORD} for the replica too"));
-    let body = chat_body(&first, 600);
-    let turn = engine.redact_request(body.as_bytes());
-    assert!(turn.chunks().remembered > 0, "{:?}", turn.chunks());
-    assert!(
-        without_password(turn.as_bytes()),
-        "{}",
-        String::from_utf8_lossy(turn.as_bytes())
-    );
+    let repeated = format!("I will use {PASSWORD} for the replica too");
+    next_turn_leaves_no_password(engine, first, repeated);
 
     // Said bare first, and only named a password in a later turn: the remembered chunk that
     // held it bare is replaced too.
     let mut first = filler;
     first[2] = format!("try {PASSWORD} on the replica");
     let body = chat_body(&first, 600);
-    let out = engine.redact_request(body.as_bytes());
-    assert!(
-        !without_password(out.as_bytes()),
-        "nothing named it a password yet"
-    );
-    first.push(format!("the db password: {PASSWORD}"));
-    let body = chat_body(&first, 600);
-    let turn = engine.redact_request(body.as_bytes());
-    assert!(turn.chunks().remembered > 0, "{:?}", turn.chunks());
-    assert!(
-        without_password(turn.as_bytes()),
-        "{}",
-        String::from_utf8_lossy(turn.as_bytes())
-    );
+    let unnamed = !without_password(engine.redact_request(body.as_bytes()).as_bytes());
+    assert!(unnamed, "nothing named it a password yet");
+    next_turn_leaves_no_password(engine, first, format!("the db password: {PASSWORD}"));
 }
 
 proptest! {
