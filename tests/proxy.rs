@@ -932,6 +932,48 @@ async fn a_detected_token_is_learned_and_caught_later_in_another_encoding() {
     assert!(!airlock.log().contains(token), "the token reached the log");
 }
 
+/// A password the rules find once is replaced wherever else the same request holds it: typed
+/// again bare in the agent's tool call and sent base64-encoded in a tool result, the upstream
+/// gets one placeholder in all three places and no form of the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_found_once_is_replaced_where_the_request_repeats_it() {
+    use base64::Engine as _;
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    let password = "Vq7#Lm2pXz9k";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{password}\n"));
+    let arguments = json!({ "command": format!("printf %s {password} > /run/db-pass") });
+    let body = json!({ "model": "gpt-4o", "messages": [
+        { "role": "user", "content": format!("the db password: {password}") },
+        { "role": "assistant", "tool_calls": [{ "id": "c1", "type": "function",
+            "function": { "name": "shell", "arguments": arguments.to_string() } }] },
+        { "role": "tool", "tool_call_id": "c1", "content": format!("saved: {encoded}") },
+    ]});
+    let json = &[("content-type", "application/json")];
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/openai/v1/chat/completions", json, body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let forwarded = String::from_utf8(upstream.recorded()[0].body.to_vec()).unwrap();
+    let base64_core = &encoded[..12];
+    assert!(
+        !forwarded.contains(password) && !forwarded.contains(base64_core),
+        "{forwarded}"
+    );
+    let sent: Value = serde_json::from_str(&forwarded).unwrap();
+    let said = sent["messages"][0]["content"].as_str().unwrap();
+    let handle = said.trim_start_matches("the db password: ");
+    assert!(handle.starts_with("SECRET_REF("), "{said}");
+    let called = sent["messages"][1]["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .unwrap();
+    assert!(called.contains(handle), "{called}");
+    let saved = sent["messages"][2]["content"].as_str().unwrap();
+    assert!(saved.contains(handle), "{saved}");
+}
+
 /// An agent resends its conversation every turn, and the proxy scans only what it has not
 /// seen (remembered chunks): a resent turn must go out exactly as before, a new turn's secret
 /// must be caught, and a value added to the vault must be caught in the turns already seen.
