@@ -337,6 +337,26 @@ fn password_characters_that_end_other_values_stay_in_the_value() {
     }
 }
 
+/// A password that ends in `!` (as many do) keeps it: the mark is not taken for the end of
+/// the sentence and left behind, in the text or at the end of a JSON string.
+#[test]
+fn a_closing_exclamation_mark_stays_in_the_password() {
+    let engine = engine();
+    for text in [
+        "the db password: Vq7#Lm2pXz9!",
+        "user: admin, pass: Summer2024!",
+    ] {
+        for message in [
+            text.to_owned(),
+            serde_json::json!({ "content": text }).to_string(),
+        ] {
+            let out = redacted(&engine, &message);
+            assert!(out.contains("SECRET_REF("), "{out}");
+            assert!(!out.contains(")!"), "{out}");
+        }
+    }
+}
+
 /// A passphrase quoted on a command line is replaced to its closing quote, not to its first
 /// space: none of its words is left, whichever tool's flag gives it.
 #[test]
