@@ -345,6 +345,7 @@ fn a_closing_exclamation_mark_stays_in_the_password() {
     for text in [
         "the db password: Vq7#Lm2pXz9!",
         "user: admin, pass: Summer2024!",
+        "Das Passwort lautet Kx9#mQ2vLp7!",
     ] {
         for message in [
             text.to_owned(),
