@@ -16,7 +16,9 @@
 //!   and hex dumps are read decoded by all three, and a finding there replaces the whole
 //!   encoded run. An earlier layer wins an overlap, but every byte
 //!   any layer flags is replaced: where a later layer's match reaches past an earlier one, the
-//!   rest is replaced too, so no part of a secret survives.
+//!   rest is replaced too, so no part of a secret survives. A value the rules or entropy
+//!   found is replaced wherever else the input holds it (`replace_repeats`), if it looks
+//!   made up.
 //! - [`Redactor::redact_request`] is the proxy's entry: the same redaction, done in chunks
 //!   of a JSON body whose findings the engine remembers, so that the conversation an agent
 //!   resends on every turn is scanned once (`memo`).
@@ -1004,11 +1006,12 @@ fn nested_string_end(text: &[u8], start: usize, end: usize) -> usize {
 /// A value the regex or entropy layer found is a secret wherever else it stands in the same
 /// input: a password given once after `password:` and typed again bare further on (the
 /// agent's reply, a tool call's arguments, a second flag of the same command) is replaced
-/// there too, under the same placeholder, in every form the registry reads. The values are
-/// what `detected` holds and the bytes each finding replaced (a remembered chunk's findings
-/// carry no value); those shorter than [`MIN_SECRET_LEN`] are left alone, as the registry
-/// refuses them, those longer than [`REPEAT_MAX_LEN`] (a whole encoded file, which its own
-/// finding already names) and plain words (see [`looks_made_up`]).
+/// there too, under the same placeholder, in the forms a value most often takes again
+/// ([`registry::common_forms`]; once the value is learned, the registry reads every form).
+/// The values are what `detected` holds and the bytes each finding replaced (a remembered
+/// chunk's findings carry no value); those shorter than [`MIN_SECRET_LEN`] are left alone,
+/// as the registry refuses them, those longer than [`REPEAT_MAX_LEN`] (a whole encoded file,
+/// which its own finding already names) and plain words (see [`looks_made_up`]).
 fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detected]) {
     // Each value searched for, with the index of the finding it came from.
     let mut values: Vec<(usize, Zeroizing<Vec<u8>>)> = Vec::new();
@@ -1066,11 +1069,11 @@ fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detect
 
 /// Whether a found value looks made up rather than written: letters and digits, and a
 /// password's symbols among them (`Summer70#prhZ`) or letters that are not mostly words
-/// (`aB3xQ9...`, hex). Only such a value is searched for again in the rest of the input. A rule may
-/// rightly take `postgres` in `POSTGRES_PASSWORD=postgres` for a password, and a generic
-/// rule reading code takes an identifier for a value now and then (`X509KeyUsageFlags`,
-/// `token_type`); replacing every copy of those would mangle the code and commands the agent
-/// works on (measured on source code: the findings nearly doubled).
+/// (`aB3xQ9...`, hex). Only such a value is searched for again in the rest of the input.
+/// A rule may rightly take `postgres` in `POSTGRES_PASSWORD=postgres` for a password, and a
+/// generic rule reading code takes an identifier for a value now and then
+/// (`X509KeyUsageFlags`, `token_type`); replacing every copy of those would mangle the code
+/// and commands the agent works on (measured on source code: the findings nearly doubled).
 fn looks_made_up(value: &[u8]) -> bool {
     let has = |class: fn(&u8) -> bool| value.iter().any(class);
     if has(u8::is_ascii_whitespace) || !has(u8::is_ascii_alphabetic) || !has(u8::is_ascii_digit) {
