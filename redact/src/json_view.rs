@@ -25,7 +25,7 @@ pub(crate) struct View<'a> {
     /// copy.
     anchors: Vec<Anchor>,
     /// Whether an invisible character was left out, or a fullwidth form read as ASCII.
-    hid_invisible: bool,
+    rewrote_chars: bool,
     /// Whether a `\\u` escape spelled out a letter or a digit.
     spelled_out: bool,
 }
@@ -43,15 +43,15 @@ impl<'a> View<'a> {
     pub(crate) fn new(raw: &'a [u8]) -> Self {
         // Offsets are stored as u32; inputs beyond 4 GiB are scanned raw (the proxy refuses
         // such bodies long before this).
-        // Most text holds no invisible character: one scan says so, and the copy below then
-        // skips the search in every stretch between escapes.
-        let invisibles = next_unseen(raw, 0).is_some();
-        if (!invisibles && memchr::memchr(b'\\', raw).is_none()) || raw.len() > u32::MAX as usize {
+        // Most text holds no invisible character or fullwidth form: one scan says so, and the
+        // copy below then skips the search in every stretch between escapes.
+        let unseen = next_unseen(raw, 0).is_some();
+        if (!unseen && memchr::memchr(b'\\', raw).is_none()) || raw.len() > u32::MAX as usize {
             return View {
                 raw,
                 text: Cow::Borrowed(raw),
                 anchors: Vec::new(),
-                hid_invisible: false,
+                rewrote_chars: false,
                 spelled_out: false,
             };
         }
@@ -62,22 +62,23 @@ impl<'a> View<'a> {
             plain: true,
         }];
         let mut i = 0;
-        let mut hid_invisible = false;
+        let mut rewrote_chars = false;
         let mut spelled_out = false;
         // Offsets fit in u32: checked above, and the view is never longer than the input.
         while let Some(off) = memchr::memchr(b'\\', &raw[i..]) {
             let b = i + off;
-            if invisibles {
-                hid_invisible |= copy_visible(raw, i, b, &mut text, &mut anchors);
+            if unseen {
+                rewrote_chars |= copy_visible(raw, i, b, &mut text, &mut anchors);
             } else {
                 text.extend_from_slice(&raw[i..b]);
             }
-            let (ch, len) = decode_nested(raw, b);
-            let ch = fold_width(ch);
+            let (escaped, len) = decode_nested(raw, b);
+            let ch = fold_width(escaped);
+            rewrote_chars |= ch != escaped;
             // Only a `\u` escape decodes to a letter or digit.
             spelled_out |= ch.is_ascii_alphanumeric();
             if is_invisible(ch) {
-                hid_invisible = true;
+                rewrote_chars = true;
             } else {
                 anchors.push(Anchor {
                     view: text.len() as u32,
@@ -94,8 +95,8 @@ impl<'a> View<'a> {
                 plain: true,
             });
         }
-        if invisibles {
-            hid_invisible |= copy_visible(raw, i, raw.len(), &mut text, &mut anchors);
+        if unseen {
+            rewrote_chars |= copy_visible(raw, i, raw.len(), &mut text, &mut anchors);
         } else {
             text.extend_from_slice(&raw[i..]);
         }
@@ -103,7 +104,7 @@ impl<'a> View<'a> {
             raw,
             text: Cow::Owned(text),
             anchors,
-            hid_invisible,
+            rewrote_chars,
             spelled_out,
         }
     }
@@ -118,16 +119,17 @@ impl<'a> View<'a> {
         &self.text
     }
 
-    /// Whether an invisible character was left out of the view (what the tests check of it).
+    /// Whether an invisible character was left out of the view or a fullwidth form written as
+    /// ASCII (what the tests check of it).
     #[cfg(test)]
-    pub(crate) fn hid_invisible(&self) -> bool {
-        self.hid_invisible
+    pub(crate) fn rewrote_chars(&self) -> bool {
+        self.rewrote_chars
     }
 
     /// Whether the view may show a known secret that the raw input hides: an invisible
     /// character was left out, or `\\u` escapes spelled out letters or digits.
     pub(crate) fn hides_from_raw(&self) -> bool {
-        self.hid_invisible || self.spelled_out
+        self.rewrote_chars || self.spelled_out
     }
 
     /// Maps a span of the view back to the raw input.
@@ -175,11 +177,11 @@ fn is_invisible(ch: char) -> bool {
 }
 
 /// Whether `raw` may hide a known secret from a scan of its raw bytes: an invisible character
-/// written raw or as a `\\u` escape (at any nesting depth; a lone surrogate counts), or a
-/// letter or digit written as a `\\u` escape, which no JSON encoder does (they escape quotes,
-/// controls and at most non-ASCII and `<>&`), so such escapes spell a value out. Only then
-/// does the registry need to read the view too. A scan that finds nothing in most text, and
-/// lets a registry-only engine skip building a view.
+/// written raw or as a `\\u` escape (at any nesting depth; a lone surrogate counts), a
+/// fullwidth form (raw or escaped), or a letter or digit written as a `\\u` escape, which no
+/// JSON encoder does (they escape quotes, controls and at most non-ASCII and `<>&`), so such
+/// escapes spell a value out. Only then does the registry need to read the view too. A scan
+/// that finds nothing in most text, and lets a registry-only engine skip building a view.
 pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
     static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
@@ -192,7 +194,7 @@ pub(crate) fn may_hide_from_registry(raw: &[u8]) -> bool {
             }
             let (ch, len) = decode_unicode(raw, at);
             after = at + len;
-            is_invisible(ch) || fold_width(ch).is_ascii_alphanumeric()
+            is_invisible(ch) || fold_width(ch) != ch || ch.is_ascii_alphanumeric()
         })
 }
 

@@ -187,6 +187,16 @@ fn fullwidth_forms_read_as_ascii() {
             "{written}"
         );
     }
+    // Only a symbol written fullwidth, in an escape: a registry-only engine reads the view
+    // too.
+    let mut b = Redactor::builder(PlaceholderKey::from_bytes(KEY).unwrap());
+    b.secret("underscored", b"Vault_Value_2024");
+    let registry_only = b.build().unwrap();
+    let body = r#"{"content":"key Vault\uff3fValue\uff3f2024 ok"}"#;
+    assert_eq!(
+        redact(&registry_only, body),
+        r#"{"content":"key SECRET_REF(underscored) ok"}"#
+    );
     for written in [fullwidth(TOKEN), escaped(&fullwidth(TOKEN))] {
         let body = format!(r#"{{"content":"token {written}"}}"#);
         let out = redact(&e, &body);
@@ -1124,7 +1134,7 @@ mod invisible_characters {
         let raw = "a\u{200B}b\\u200cc\\u0000d e".as_bytes();
         let view = crate::json_view::View::new(raw);
         assert_eq!(view.text(), b"abcd e");
-        assert!(view.hid_invisible());
+        assert!(view.rewrote_chars());
         // "bcd" maps back to the raw bytes from `b` to `d`, the hidden ones between included.
         let (start, end) = view.raw_span(1, 4);
         assert_eq!(&raw[start..end], "b\\u200cc\\u0000d".as_bytes());
@@ -1132,7 +1142,7 @@ mod invisible_characters {
         let plain = "“quoted” text".as_bytes();
         let view = crate::json_view::View::new(plain);
         assert_eq!(view.text(), plain);
-        assert!(!view.hid_invisible());
+        assert!(!view.rewrote_chars());
     }
 
     /// A vault value that an agent spells out (`\u` escapes of its letters, HTML character
@@ -1209,7 +1219,7 @@ mod invisible_characters {
         let raw = r#"A\ud800B\udfffC\ud83d\ude00D"#.as_bytes();
         let view = crate::json_view::View::new(raw);
         assert_eq!(view.text(), "ABC\u{1F600}D".as_bytes());
-        assert!(view.hid_invisible());
+        assert!(view.rewrote_chars());
         let token = r#"{"content":"key ghp_aBcDeFgHiJkLmNoPq\ud800RsTuVwXyZ0123456789 ok"}"#;
         let e = engine(&[]);
         let out = redact(&e, token);
