@@ -4,7 +4,7 @@
 mod support;
 
 use airlock_redact::{Redactor, RuleSet};
-use support::{engine, redacted, RULES};
+use support::{engine, redacted, typed_and_in_json, RULES};
 
 /// What the engine flags in `text`: rule and matched text, for a failure message (these
 /// corpora are public and hold no secrets).
@@ -322,10 +322,7 @@ fn password_characters_that_end_other_values_stay_in_the_value() {
         ("db pass is wktN9ugk&ZeE btw", "db pass is "),
         ("Das Passwort lautet Sommer2024xy", "Das Passwort lautet "),
     ] {
-        for message in [
-            text.to_owned(),
-            serde_json::json!({ "content": text }).to_string(),
-        ] {
+        for message in typed_and_in_json(text) {
             let out = redacted(&engine, &message);
             let value = text[kept.len()..].split(' ').next().unwrap();
             assert!(out.contains(&format!("{kept}SECRET_REF(")), "{out}");
@@ -347,10 +344,7 @@ fn a_closing_exclamation_mark_stays_in_the_password() {
         "user: admin, pass: Summer2024!",
         "Das Passwort lautet Kx9#mQ2vLp7!",
     ] {
-        for message in [
-            text.to_owned(),
-            serde_json::json!({ "content": text }).to_string(),
-        ] {
+        for message in typed_and_in_json(text) {
             let out = redacted(&engine, &message);
             assert!(out.contains("SECRET_REF("), "{out}");
             assert!(!out.contains(")!"), "{out}");
@@ -380,10 +374,7 @@ fn quoted_passphrases_on_command_lines_are_replaced_whole() {
         "nmcli dev wifi connect Office password \"{P}\"",
     ] {
         let text = line.replace("{P}", phrase);
-        for message in [
-            text.clone(),
-            serde_json::json!({ "content": text }).to_string(),
-        ] {
+        for message in typed_and_in_json(&text) {
             let out = redacted(&engine, &message);
             for word in phrase.split(' ') {
                 assert!(!out.contains(word), "{word:?} left in {out}");

@@ -17,3 +17,12 @@ pub fn engine() -> Redactor {
 pub fn redacted(engine: &Redactor, text: &str) -> String {
     String::from_utf8(engine.redact(text.as_bytes()).as_bytes().to_vec()).unwrap()
 }
+
+/// `text` as typed, and as a chat message's content (a JSON string, where a closing quote
+/// rather than a line end follows it): a rule must hold in both.
+pub fn typed_and_in_json(text: &str) -> [String; 2] {
+    [
+        text.to_owned(),
+        serde_json::json!({ "content": text }).to_string(),
+    ]
+}
