@@ -30,6 +30,13 @@ pub enum Check {
     /// `[authzid] NUL user NUL password`, printable apart from the two NULs, the password
     /// not empty.
     SaslPlain,
+    /// Key material written as a list of decimal byte values (`174,47,154,...`, a Solana
+    /// keypair file): every number is a byte, and the list is as varied as random bytes are.
+    /// Three in four values are distinct (64 random bytes hold about 57), they reach both ends
+    /// of the byte range, and they rise from one to the next about half the time. Tables in
+    /// code fail one of these: zeros and flags, sequences up or down, a permutation of
+    /// `0..64` (a bit-reversal table).
+    RandomBytes,
 }
 
 impl Check {
@@ -50,6 +57,7 @@ impl Check {
             }
             Check::BasicCredentials => basic_credentials(value),
             Check::SaslPlain => sasl_plain(value),
+            Check::RandomBytes => random_bytes(value),
         }
     }
 }
@@ -132,6 +140,39 @@ fn sasl_plain(value: &[u8]) -> bool {
     !user.is_empty() && !password.is_empty()
 }
 
+fn random_bytes(value: &[u8]) -> bool {
+    let mut seen = [false; 256];
+    let (mut count, mut distinct, mut rises) = (0usize, 0usize, 0usize);
+    let (mut low, mut high) = (u8::MAX, 0);
+    let mut previous = None;
+    for number in value
+        .split(|b| !b.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+    {
+        let Some(byte) = std::str::from_utf8(number)
+            .ok()
+            .and_then(|n| n.parse::<u8>().ok())
+        else {
+            return false;
+        };
+        count += 1;
+        if !seen[usize::from(byte)] {
+            seen[usize::from(byte)] = true;
+            distinct += 1;
+        }
+        if previous.is_some_and(|p| p < byte) {
+            rises += 1;
+        }
+        previous = Some(byte);
+        (low, high) = (low.min(byte), high.max(byte));
+    }
+    // For 64 random bytes, each test fails about once in a hundred million or less.
+    count >= 16
+        && distinct * 4 >= count * 3
+        && (low < 64 && high >= 192)
+        && (count..count * 3).contains(&(rises * 4))
+}
+
 /// `value` decoded from standard base64, when that is UTF-8 text without control characters
 /// (except the `separators` a format puts between its fields).
 fn decoded_text(value: &[u8], separators: &[u8]) -> Option<Vec<u8>> {
@@ -159,6 +200,37 @@ mod tests {
             crc /= 62;
         }
         format!("{prefix}_{random}{}", String::from_utf8_lossy(&checksum))
+    }
+
+    #[test]
+    fn byte_lists_pass_only_when_varied_and_unordered() {
+        // A keypair-like list: 64 bytes from a fixed shuffle, built at run time.
+        let varied: Vec<String> = (0u32..64)
+            .map(|i| ((i * 167 + 89) % 256).to_string())
+            .collect();
+        let mixed = |list: &[String]| {
+            let mut out = list.to_vec();
+            // Interleave halves, so the list is not in order.
+            out.sort_by_key(|n| n.parse::<u32>().map_or(0, |v| (v * 73) % 97));
+            out.join(",")
+        };
+        let key = mixed(&varied);
+        assert!(Check::RandomBytes.passes(key.as_bytes()));
+        assert!(Check::RandomBytes.passes(key.replace(',', ", ").as_bytes()));
+        // A number that is no byte, a run in order, a list of few values, a short list.
+        assert!(!Check::RandomBytes.passes(key.replacen(',', ",256,", 1).as_bytes()));
+        let ordered: Vec<String> = (0..64).map(|i: u32| (i * 4).to_string()).collect();
+        assert!(!Check::RandomBytes.passes(ordered.join(",").as_bytes()));
+        let reversed: Vec<String> = ordered.iter().rev().cloned().collect();
+        assert!(!Check::RandomBytes.passes(reversed.join(",").as_bytes()));
+        // Bit-reversed indices: varied, unordered, but all below 64.
+        let table: Vec<String> = (0..64u8)
+            .map(|i| (i.reverse_bits() >> 2).to_string())
+            .collect();
+        assert!(!Check::RandomBytes.passes(table.join(",").as_bytes()));
+        let flags: Vec<String> = (0..64).map(|i: u32| (i % 4).to_string()).collect();
+        assert!(!Check::RandomBytes.passes(flags.join(",").as_bytes()));
+        assert!(!Check::RandomBytes.passes(b"174,47,154"));
     }
 
     #[test]

@@ -1213,10 +1213,17 @@ fn splice<'a>(
     let mut out = Vec::with_capacity(input.len());
     let mut segments = Vec::with_capacity(findings.len());
     let mut at = 0;
+    let mut strings = JsonStrings::of(input);
     for finding in findings {
         out.extend_from_slice(&input[at..finding.span.start]);
         let start = out.len();
+        let quote = strings
+            .as_mut()
+            .and_then(|strings| strings.quote_for(finding.span.start));
+        let quote = quote.unwrap_or_default();
+        out.extend_from_slice(quote);
         out.extend_from_slice(finding.placeholder.as_bytes());
+        out.extend_from_slice(quote);
         if keep_lines {
             let breaks = memchr::memchr_iter(b'\n', &input[finding.span.clone()]).count();
             out.resize(out.len() + breaks, b'\n');
@@ -1229,6 +1236,94 @@ fn splice<'a>(
     }
     out.extend_from_slice(&input[at..]);
     (Cow::Owned(out), segments)
+}
+
+/// Where a JSON body's strings are, read forwards once as placeholders are written: a value
+/// found among the document's own numbers (`"keypair": [174, 47, ...]` in a tool call's
+/// input, or in its arguments, a JSON document inside a string) is replaced by a placeholder
+/// in quotes, written as the document's own quotes are there (`"`, `\"`), or the body would
+/// stop being JSON. A value inside a string's text needs none.
+struct JsonStrings<'a> {
+    raw: &'a [u8],
+    /// Read up to here; a string is open at this point when `open`.
+    read: usize,
+    open: bool,
+}
+
+impl<'a> JsonStrings<'a> {
+    /// `None` for input that is not a JSON object or array.
+    fn of(raw: &'a [u8]) -> Option<Self> {
+        let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+        matches!(first, Some(b'{' | b'[')).then_some(JsonStrings {
+            raw,
+            read: 0,
+            open: false,
+        })
+    }
+
+    /// The quote a placeholder at `at` needs on each side, if `at` (whose offsets come in
+    /// order) starts a number among JSON structure. Strings are read only up to such a place:
+    /// most placeholders stand in text, and a body with none costs no reading.
+    fn quote_for(&mut self, at: usize) -> Option<&'a [u8]> {
+        let raw = self.raw;
+        if !raw
+            .get(at)
+            .is_some_and(|&b| b.is_ascii_digit() || b == b'-')
+        {
+            return None;
+        }
+        // Before it, past white space (raw or escaped, in a nested document): an opening
+        // bracket, a comma or a colon.
+        let mut before = at;
+        loop {
+            match raw[..before] {
+                [.., b' ' | b'\t' | b'\r' | b'\n'] => before -= 1,
+                [.., b'\\', b'n' | b't' | b'r'] => before -= 2,
+                _ => break,
+            }
+        }
+        if !matches!(raw[..before].last(), Some(b'[' | b',' | b':')) {
+            return None;
+        }
+        self.read_to(at);
+        if !self.open {
+            return Some(b"\"");
+        }
+        // Inside a string: structure of a document nested in it only when the last quote
+        // before is escaped and closes a key or a value: only structure lies between, a `:`
+        // or `,` among it (`{\"keypair\": [`). After an opening quote (`\"[174, ...`) the
+        // numbers are a nested string's text.
+        let quote = memchr::memrchr(b'"', &raw[..before])?;
+        let slashes = raw[..quote]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        let between = &raw[quote + 1..before];
+        let structural = between
+            .iter()
+            .all(|b| matches!(b, b'[' | b',' | b':' | b' ' | b'\\' | b'n' | b't' | b'r'))
+            && between.iter().any(|b| matches!(b, b',' | b':'));
+        (slashes % 2 == 1 && structural).then(|| &raw[quote - slashes..=quote])
+    }
+
+    /// Reads quotes and escapes up to `to`.
+    fn read_to(&mut self, to: usize) {
+        while self.read < to {
+            let Some(next) = memchr::memchr2(b'"', b'\\', &self.raw[self.read..to]) else {
+                self.read = to;
+                return;
+            };
+            let at = self.read + next;
+            if self.raw[at] == b'\\' {
+                // An escape inside a string: the byte after it is not a quote of the document.
+                self.read = at + if self.open { 2 } else { 1 };
+            } else {
+                self.open = !self.open;
+                self.read = at + 1;
+            }
+        }
+    }
 }
 
 /// Context a later pass reads beyond a rule's reach on each side of a change: entropy's

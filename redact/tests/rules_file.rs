@@ -712,3 +712,92 @@ mod anchors {
         }
     }
 }
+
+/// A keypair written as its 64 byte values is replaced where the request holds it: in a tool
+/// result's text (`cat id.json`), among a tool call's own JSON (Anthropic's `input`), and
+/// among the JSON of tool-call arguments (a document inside a string). Among JSON, the
+/// placeholder is a string, quoted as the document quotes there, so every level still parses.
+#[test]
+fn a_keypair_written_as_bytes_is_replaced_and_the_json_still_parses() {
+    // Built at run time: the repository's own sources are a benign corpus for the scanner.
+    let mut state: u32 = 20_261_207;
+    let keypair: Vec<u8> = (0..64)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as u8
+        })
+        .collect();
+    let compact = serde_json::to_string(&keypair).unwrap();
+    let e = engine();
+    let leaked = |out: &str| out.contains(&compact[1..compact.len() / 2]);
+    let placeholder = |value: &serde_json::Value| {
+        value
+            .as_str()
+            .is_some_and(|s| s.starts_with("SECRET_REF(crypto.keypair_byte_array."))
+    };
+
+    // Anthropic: the tool call's input is JSON in the body; the tool result holds the file.
+    let body = serde_json::json!({"messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "write",
+            "input": {"path": "id.json", "keypair": keypair}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+            "content": compact}]},
+    ]})
+    .to_string();
+    let out = redacted(&e, &body);
+    assert!(!leaked(&out), "{out}");
+    let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let input = &parsed["messages"][0]["content"][0]["input"];
+    assert!(placeholder(&input["keypair"][0]), "{input}");
+    assert_eq!(input["path"], "id.json");
+    // In text, the placeholder takes the numbers' place and nothing more.
+    let text = parsed["messages"][1]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.starts_with("[SECRET_REF(") && text.ends_with(")]"),
+        "{text}"
+    );
+    assert_eq!(redacted(&e, &out), out);
+
+    // OpenAI: the arguments are a JSON document in a string, compact or pretty-printed.
+    for arguments in [
+        serde_json::json!({"keypair": keypair, "sizes": [1, 2]}).to_string(),
+        serde_json::to_string_pretty(&serde_json::json!({"keypair": keypair})).unwrap(),
+    ] {
+        let body = serde_json::json!({"messages": [{"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "save", "arguments": arguments}}]}]})
+        .to_string();
+        let out = redacted(&e, &body);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let arguments = parsed["messages"][0]["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .unwrap();
+        let nested: serde_json::Value = serde_json::from_str(arguments).unwrap();
+        assert!(placeholder(&nested["keypair"][0]), "{arguments}");
+        assert!(!leaked(&arguments.replace([' ', '\n'], "")), "{arguments}");
+    }
+    // As the proxy reads a request: in chunks, the second time from the memo.
+    let filler = "The deploy went out at noon and the dashboards are green. ".repeat(40);
+    let body = serde_json::json!({"messages": [
+        {"role": "user", "content": filler},
+        {"role": "user", "content": filler.to_uppercase()},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_2", "name": "write",
+            "input": {"keypair": keypair}}]},
+        {"role": "user", "content": filler.to_lowercase()},
+    ]})
+    .to_string();
+    for _ in 0..2 {
+        let redaction = e.redact_request(body.as_bytes());
+        let out = String::from_utf8(redaction.as_bytes().to_vec()).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(placeholder(
+            &parsed["messages"][2]["content"][0]["input"]["keypair"][0]
+        ));
+    }
+    // Numbers among JSON that are no key stay as they are.
+    let fine =
+        serde_json::json!({"sizes": (0..64).collect::<Vec<u8>>(), "n": [1, 2, 3]}).to_string();
+    assert_eq!(redacted(&e, &fine), fine);
+}
