@@ -135,6 +135,7 @@ fn worker(
         .build()
         .map_err(ProxyError::Accept)?;
     runtime.block_on(async move {
+        tokio::spawn(keep_a_timer_due());
         let listener = tokio::net::TcpListener::from_std(listener).map_err(ProxyError::Accept)?;
         let shutdown = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
@@ -142,6 +143,25 @@ fn worker(
         accept_loop(listener, shared, tls, shutdown, drain).await
     })
 }
+
+/// Keeps a timer of this worker's runtime due within [`TIMER_HEARTBEAT`], for its life.
+///
+/// Every request sets a timer (the upstream timeout, minutes away). Tokio wakes its driver
+/// (a `write` to an eventfd, and an `epoll_wait` that returns at once) whenever a new timer is
+/// due before every pending one: with no other timer pending, that was once per request, a
+/// seventh of the worker's system calls. With this one pending, a request's timer is later,
+/// and the driver learns of it when it next parks.
+async fn keep_a_timer_due() {
+    let mut ticks = tokio::time::interval(TIMER_HEARTBEAT);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+    }
+}
+
+/// Shorter than the timeouts a request sets (seconds to minutes; one configured shorter only
+/// brings the wake back).
+const TIMER_HEARTBEAT: Duration = Duration::from_millis(500);
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
