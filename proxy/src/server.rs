@@ -147,10 +147,10 @@ fn worker(
 /// Keeps a timer of this worker's runtime due within [`TIMER_HEARTBEAT`], for its life.
 ///
 /// Every request sets a timer (the upstream timeout, minutes away). Tokio wakes its driver
-/// (a `write` to an eventfd, and an `epoll_wait` that returns at once) whenever a new timer is
-/// due before every pending one: with no other timer pending, that was once per request, a
-/// seventh of the worker's system calls. With this one pending, a request's timer is later,
-/// and the driver learns of it when it next parks.
+/// (a `write` to its eventfd) whenever a new timer is due before every pending one: with no
+/// other timer pending, that was once per request, one of the seven system calls a request
+/// cost a worker at one connection. With this one pending, a request's timer is later, and
+/// the driver learns of it when it next parks.
 async fn keep_a_timer_due() {
     let mut ticks = tokio::time::interval(TIMER_HEARTBEAT);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
