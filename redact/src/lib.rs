@@ -583,7 +583,14 @@ impl Redactor {
         // The view's byte classes, made once: the entropy layer, the encoded-text pass and
         // the spelled-out runs below all read them.
         let classes = view.as_ref().map(|view| classify(view.text()));
-        if let (Some(view), Some((_, masks))) = (&view, &classes) {
+        // Values spelled out a character at a time (`V, q, 7, ...`, one a line, an array of
+        // one-letter strings): the registry reads them here, the other layers in the first
+        // pass below.
+        let spelled = match (&view, &classes) {
+            (Some(view), Some((_, masks))) => spelled::runs(view.text(), masks),
+            _ => Vec::new(),
+        };
+        if let (Some(view), Some(_)) = (&view, &classes) {
             for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
                     let pieces = chain.spans(start..end).map(|span| {
@@ -593,18 +600,13 @@ impl Redactor {
                     self.registry_candidates(input, pieces, &mut candidates);
                 }
             }
-            // A known secret spelled out a character at a time (`V, q, 7, ...`, one a line,
-            // an array of one-letter strings) is replaced from its first character to its
-            // last.
-            for run in spelled::runs(view.text(), masks) {
+            // A known secret spelled out is replaced from its first character to its last.
+            for run in &spelled {
                 for (start, end, name) in self.registry.find(&run.text) {
-                    let mut spans = run.spans(start..end);
-                    let Some(first) = spans.next() else {
-                        continue;
-                    };
-                    let last = spans.last().unwrap_or_else(|| first.clone());
-                    let (start, end) = view.raw_span(first.start, last.end);
-                    self.registry_candidates(input, [(start, end, name)], &mut candidates);
+                    let (start, end) = spelled_span(view, run, start..end);
+                    if start < end {
+                        self.registry_candidates(input, [(start, end, name)], &mut candidates);
+                    }
                 }
             }
         }
@@ -645,6 +647,7 @@ impl Redactor {
                         &mut candidates,
                         &mut containers,
                     );
+                    self.spelled_candidates(view, &spelled, &mut candidates);
                 }
             } else if self.scans_patterns() {
                 // (A registry-only engine has nothing to look for again.)
@@ -872,6 +875,51 @@ impl Redactor {
         }
     }
 
+    /// The regex and entropy layers' candidates in values spelled out a character at a time:
+    /// a token a rule or entropy finds in what a run spells (`s k - a n t - ...`, an array of
+    /// one-character strings) replaces the run from its first character to its last, under
+    /// the handle of the value found.
+    fn spelled_candidates(
+        &self,
+        view: &json_view::View<'_>,
+        spelled: &[concat::Chain],
+        candidates: &mut Vec<Candidate>,
+    ) {
+        if !self.scans_patterns() {
+            return;
+        }
+        let input = view.raw();
+        for run in spelled {
+            let run_opaque = opaque::runs(&run.text);
+            let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
+            self.scan_layers(
+                &run.text,
+                &run_opaque,
+                &runs::Masks::new(&run.text, &run_opaque),
+                |layer, rank, rule_id, start, end| {
+                    if inside.is_none() {
+                        inside = Some((layer, rank, rule_id.to_owned(), start..end));
+                    }
+                },
+            );
+            let Some((layer, rank, rule_id, found)) = inside else {
+                continue;
+            };
+            let (start, end) = spelled_span(view, run, found.clone());
+            if start >= end || is_placeholder_at(input, start, end) {
+                continue;
+            }
+            let value = &run.text[found];
+            candidates.push(Candidate::detected(
+                (layer, rank, &rule_id),
+                start,
+                end,
+                self.key.detected(&rule_id, value),
+                Some(Zeroizing::new(value.to_vec())),
+            ));
+        }
+    }
+
     /// Runs the regex and entropy layers over `text` (its opaque runs and class masks
     /// given), reporting each span found.
     fn scan_layers(
@@ -954,6 +1002,21 @@ fn literal_chains(view: &json_view::View<'_>) -> Vec<concat::Chain> {
                     || chain.spans(0..chain.text.len()).any(crosses_strings)))
     });
     chains
+}
+
+/// The raw span from the first to the last character that spell `found` (a span of the
+/// run's joined text) out.
+fn spelled_span(
+    view: &json_view::View<'_>,
+    run: &concat::Chain,
+    found: Range<usize>,
+) -> (usize, usize) {
+    let mut spans = run.spans(found);
+    let Some(first) = spans.next() else {
+        return (0, 0);
+    };
+    let last = spans.last().unwrap_or_else(|| first.clone());
+    view.raw_span(first.start, last.end)
 }
 
 /// A decoded run's span in raw coordinates, ending before the quote that closes its JSON

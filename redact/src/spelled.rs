@@ -4,8 +4,8 @@
 //! whole does not.
 //!
 //! This module finds such runs and joins their characters, keeping where each came from, for
-//! the registry to read: a known value found in one is replaced from its first character to its
-//! last. It judges nothing itself, and only ASCII characters are joined (a separator is at most
+//! the layers to read: a known value, or a token a rule or entropy finds, in one is replaced
+//! from its first character to its last. It judges nothing itself, and only ASCII characters are joined (a separator is at most
 //! seven bytes of anything but letters and digits).
 
 use crate::concat::Chain;

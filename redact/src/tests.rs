@@ -296,6 +296,33 @@ fn registry_matches_a_secret_spelled_out_a_character_at_a_time() {
     assert_eq!(redact(&e, fine), fine);
 }
 
+/// A token no vault holds, spelled out a character at a time, is still read by the rules: a
+/// model reads `g h p _ a B c ...` as the token.
+#[test]
+fn rules_read_a_token_spelled_out_a_character_at_a_time() {
+    let e = engine(&[]);
+    let chars: Vec<String> = TOKEN.chars().map(String::from).collect();
+    for separator in [" ", ", ", "\n", " | "] {
+        let text = format!("the token: {} (rotated)", chars.join(separator));
+        let out = redact(&e, &text);
+        assert!(
+            out.starts_with("the token: SECRET_REF(github.pat.") && out.ends_with(") (rotated)"),
+            "{out}"
+        );
+    }
+    // As an array of one-character strings in a JSON request, which stays valid JSON.
+    let body = serde_json::json!({ "content": serde_json::to_string(&chars).unwrap() }).to_string();
+    let outer: serde_json::Value = serde_json::from_str(&redact(&e, &body)).unwrap();
+    let content = outer["content"].as_str().unwrap();
+    assert!(
+        content.starts_with(r#"["SECRET_REF(github.pat."#),
+        "{content}"
+    );
+    // Spelled-out text that holds no token is left alone.
+    let fine = "a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9";
+    assert_eq!(redact(&e, fine), fine);
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
     /// A vault value spelled out a character at a time, with any one separator of one to
