@@ -845,19 +845,7 @@ impl Redactor {
                     continue;
                 }
             }
-            let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
-            let run_opaque = opaque::runs(&run.text);
-            self.scan_layers(
-                &run.text,
-                &run_opaque,
-                &runs::Masks::new(&run.text, &run_opaque),
-                |layer, rank, rule_id, start, end| {
-                    if inside.is_none() {
-                        inside = Some((layer, rank, rule_id.to_owned(), start..end));
-                    }
-                },
-            );
-            let Some((layer, rank, rule_id, found)) = inside else {
+            let Some((layer, rank, rule_id, found)) = self.first_found_in(&run.text) else {
                 continue;
             };
             let (raw_start, raw_end) = run_span(view, &run);
@@ -890,19 +878,7 @@ impl Redactor {
         }
         let input = view.raw();
         for run in spelled {
-            let run_opaque = opaque::runs(&run.text);
-            let mut inside: Option<(Layer, u8, String, Range<usize>)> = None;
-            self.scan_layers(
-                &run.text,
-                &run_opaque,
-                &runs::Masks::new(&run.text, &run_opaque),
-                |layer, rank, rule_id, start, end| {
-                    if inside.is_none() {
-                        inside = Some((layer, rank, rule_id.to_owned(), start..end));
-                    }
-                },
-            );
-            let Some((layer, rank, rule_id, found)) = inside else {
+            let Some((layer, rank, rule_id, found)) = self.first_found_in(&run.text) else {
                 continue;
             };
             let (start, end) = spelled_span(view, run, found.clone());
@@ -918,6 +894,25 @@ impl Redactor {
                 Some(Zeroizing::new(value.to_vec())),
             ));
         }
+    }
+
+    /// The first span the regex or entropy layer finds in `text` (what a run decodes to or
+    /// spells, read on its own), with the layer, rank and rule that found it: one finding is
+    /// enough to replace the whole run.
+    fn first_found_in(&self, text: &[u8]) -> Option<(Layer, u8, String, Range<usize>)> {
+        let opaque = opaque::runs(text);
+        let mut first = None;
+        self.scan_layers(
+            text,
+            &opaque,
+            &runs::Masks::new(text, &opaque),
+            |layer, rank, rule_id, start, end| {
+                if first.is_none() {
+                    first = Some((layer, rank, rule_id.to_owned(), start..end));
+                }
+            },
+        );
+        first
     }
 
     /// Runs the regex and entropy layers over `text` (its opaque runs and class masks
