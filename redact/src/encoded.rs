@@ -174,23 +174,7 @@ fn byte_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
     let mut at = 0;
     while let Some(i) = PREFIX.find(&text[at..]) {
         let start = at + i;
-        let mut bytes = Zeroizing::new(Vec::new());
-        let mut end = start;
-        while let Some((byte, len)) = byte_literal(&text[end..]) {
-            bytes.push(byte);
-            end += len;
-            // Another literal follows after a comma (and spaces or line breaks).
-            let gap = text[end..]
-                .iter()
-                .take(8)
-                .take_while(|b| matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\r'))
-                .count();
-            let next = end + gap;
-            if !text[end..next].contains(&b',') || !text[next..].starts_with(b"0x") {
-                break;
-            }
-            end = next;
-        }
+        let (bytes, end) = byte_list(text, start, |at| byte_literal(&text[at..]));
         at = end.max(start + 2);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -242,25 +226,7 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
         if number(start).is_none() {
             continue;
         }
-        let mut bytes = Zeroizing::new(Vec::new());
-        let mut end = start;
-        while let Some((byte, len)) = number(end) {
-            bytes.push(byte);
-            end += len;
-            // Another number follows after a comma (and spaces or line breaks).
-            let gap = text[end..]
-                .iter()
-                .take(8)
-                .take_while(|b| matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\r'))
-                .count();
-            let next = end + gap;
-            if text[end..next].iter().filter(|&&b| b == b',').count() != 1
-                || !text.get(next).is_some_and(u8::is_ascii_digit)
-            {
-                break;
-            }
-            end = next;
-        }
+        let (bytes, end) = byte_list(text, start, number);
         at = at.max(end);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -269,6 +235,33 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
             });
         }
     }
+}
+
+/// The bytes of the list whose first item starts at `start`, and where its last item ends:
+/// items (`item` reads one at an offset, with its length) one comma apart, with spaces or line
+/// breaks around the comma.
+fn byte_list(
+    text: &[u8],
+    start: usize,
+    item: impl Fn(usize) -> Option<(u8, usize)>,
+) -> (Zeroizing<Vec<u8>>, usize) {
+    let mut bytes = Zeroizing::new(Vec::new());
+    let mut end = start;
+    while let Some((byte, len)) = item(end) {
+        bytes.push(byte);
+        end += len;
+        let gap = text[end..]
+            .iter()
+            .take(8)
+            .take_while(|b| matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\r'))
+            .count();
+        let next = end + gap;
+        if text[end..next].iter().filter(|&&b| b == b',').count() != 1 || item(next).is_none() {
+            break;
+        }
+        end = next;
+    }
+    (bytes, end)
 }
 
 /// Fewer byte literals in a row are flags and masks, not a value written out.

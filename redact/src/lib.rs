@@ -845,21 +845,10 @@ impl Redactor {
                     continue;
                 }
             }
-            let Some((layer, rank, rule_id, found)) = self.first_found_in(&run.text) else {
-                continue;
-            };
-            let (raw_start, raw_end) = run_span(view, &run);
-            if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
-                continue;
+            if let Some(found) = self.first_found_in(&run.text) {
+                let span = run_span(view, &run);
+                candidates.extend(self.run_candidate(input, span, &run.text, found));
             }
-            let value = &run.text[found];
-            candidates.push(Candidate::detected(
-                (layer, rank, &rule_id),
-                raw_start,
-                raw_end,
-                self.key.detected(&rule_id, value),
-                Some(Zeroizing::new(value.to_vec())),
-            ));
         }
     }
 
@@ -878,22 +867,34 @@ impl Redactor {
         }
         let input = view.raw();
         for run in spelled {
-            let Some((layer, rank, rule_id, found)) = self.first_found_in(&run.text) else {
-                continue;
-            };
-            let (start, end) = spelled_span(view, run, found.clone());
-            if start >= end || is_placeholder_at(input, start, end) {
-                continue;
+            if let Some(found) = self.first_found_in(&run.text) {
+                let span = spelled_span(view, run, found.3.clone());
+                candidates.extend(self.run_candidate(input, span, &run.text, found));
             }
-            let value = &run.text[found];
-            candidates.push(Candidate::detected(
-                (layer, rank, &rule_id),
-                start,
-                end,
-                self.key.detected(&rule_id, value),
-                Some(Zeroizing::new(value.to_vec())),
-            ));
         }
+    }
+
+    /// The candidate replacing a whole run (`start..end` of `input`) for what the layers
+    /// `found` in its text, under the handle of the value found; none for an empty span or
+    /// one already a placeholder.
+    fn run_candidate(
+        &self,
+        input: &[u8],
+        (start, end): (usize, usize),
+        text: &[u8],
+        (layer, rank, rule_id, found): (Layer, u8, String, Range<usize>),
+    ) -> Option<Candidate> {
+        if start >= end || is_placeholder_at(input, start, end) {
+            return None;
+        }
+        let value = &text[found];
+        Some(Candidate::detected(
+            (layer, rank, &rule_id),
+            start,
+            end,
+            self.key.detected(&rule_id, value),
+            Some(Zeroizing::new(value.to_vec())),
+        ))
     }
 
     /// The first span the regex or entropy layer finds in `text` (what a run decodes to or
