@@ -665,9 +665,10 @@ struct Shape {
     mixed_case: bool,
     /// Words joined by `_` or `-`. Not a random part behind a prefix (`svc_` and 40 random
     /// lower-case letters and digits): a part of [`RANDOM_PART`] bytes or more whose digits
-    /// are more than one in eight is random, and the token is read as it would be without
-    /// the prefix. Long parts of words run together (`maxfreepagedpoolchunks`, a Windows
-    /// constant with a version digit) hold few digits.
+    /// are more than one in eight is random (a shorter one, of [`SHORT_RANDOM_PART`], needs
+    /// more), and the token is read as it would be without the prefix. Long parts of words run
+    /// together (`maxfreepagedpoolchunks`, a Windows constant with a version digit) hold few
+    /// digits.
     separated: bool,
 }
 
@@ -675,12 +676,26 @@ struct Shape {
 /// a few digits get (libsodium's scrypt function names, 20 bytes).
 const RANDOM_PART: usize = 24;
 
+/// A shorter part is taken for a random one only with digits a quarter of it or more, and
+/// letters and digits mixed through it (as often as one byte in four the next is of the other
+/// kind): random lower-case letters and digits hold 28 % digits and switch 40 % of the time;
+/// names with a version number in them (libsodium's `crypto_pwhash_scryptsalsa208sha256`) switch
+/// three times in their 20-byte part.
+const SHORT_RANDOM_PART: usize = 16;
+
 impl Shape {
     fn of(token: &[u8]) -> Self {
         let separator = |b: &u8| *b == b'_' || *b == b'-';
         let random_part = |part: &[u8]| {
-            part.len() >= RANDOM_PART
-                && part.iter().filter(|b| b.is_ascii_digit()).count() * 8 > part.len()
+            let digits = part.iter().filter(|b| b.is_ascii_digit()).count();
+            let switches = part
+                .windows(2)
+                .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+                .count();
+            (part.len() >= RANDOM_PART && digits * 8 > part.len())
+                || (part.len() >= SHORT_RANDOM_PART
+                    && digits * 4 >= part.len()
+                    && switches * 4 >= part.len())
         };
         // The case of a random part is the token's: a lower-case prefix (`rpa_`) before 44
         // random capitals and digits does not make the token mixed-case.
