@@ -1331,13 +1331,18 @@ impl<'a> JsonStrings<'a> {
         {
             return None;
         }
-        // Before it, past white space (raw or escaped, in a nested document): an opening
-        // bracket, a comma or a colon.
+        // Before it, past white space (raw, or escaped once or more in a nested document:
+        // `\n`, `\\n`): an opening bracket, a comma or a colon.
         let mut before = at;
         loop {
             match raw[..before] {
                 [.., b' ' | b'\t' | b'\r' | b'\n'] => before -= 1,
-                [.., b'\\', b'n' | b't' | b'r'] => before -= 2,
+                [.., b'\\', b'n' | b't' | b'r'] => {
+                    before -= 1;
+                    while raw[..before].ends_with(b"\\") {
+                        before -= 1;
+                    }
+                }
                 _ => break,
             }
         }

@@ -778,6 +778,24 @@ fn a_keypair_written_as_bytes_is_replaced_and_the_json_still_parses() {
         assert!(placeholder(&nested["keypair"][0]), "{arguments}");
         assert!(!leaked(&arguments.replace([' ', '\n'], "")), "{arguments}");
     }
+    // A JSON file a tool call writes: the keypair is a document inside the arguments' string,
+    // written one value a line, and stays one.
+    let file = serde_json::to_string_pretty(&serde_json::json!({ "keypair": keypair })).unwrap();
+    let arguments = serde_json::json!({ "path": "id.json", "content": file }).to_string();
+    let body = serde_json::json!({"messages": [{"role": "assistant", "tool_calls": [
+        {"id": "c2", "type": "function", "function": {"name": "write", "arguments": arguments}}]}]})
+    .to_string();
+    let parsed: serde_json::Value = serde_json::from_str(&redacted(&e, &body)).unwrap();
+    let arguments: serde_json::Value = serde_json::from_str(
+        parsed["messages"][0]["tool_calls"][0]["function"]["arguments"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(arguments["content"].as_str().unwrap()).unwrap();
+    assert!(placeholder(&file["keypair"][0]), "{file}");
+
     // As the proxy reads a request: in chunks, the second time from the memo.
     let filler = "The deploy went out at noon and the dashboards are green. ".repeat(40);
     let body = serde_json::json!({"messages": [
