@@ -974,6 +974,48 @@ async fn a_password_found_once_is_replaced_where_the_request_repeats_it() {
     assert!(saved.contains(handle), "{saved}");
 }
 
+/// A wallet keypair a tool call carries as JSON numbers (an Anthropic `tool_use` input) goes
+/// upstream as a quoted placeholder: the body the provider receives still parses, and no
+/// byte of the key is in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keypair_among_a_tool_call_s_numbers_goes_upstream_as_a_string() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &[]);
+    // Built at run time: the repository's own sources are a benign corpus for the scanner.
+    let mut state: u32 = 7_002_026;
+    let keypair: Vec<u8> = (0..64)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect();
+    let body = json!({ "model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [
+        { "role": "user", "content": "save my wallet" },
+        { "role": "assistant", "content": [{ "type": "tool_use", "id": "toolu_1",
+            "name": "write_keypair", "input": { "path": "id.json", "keypair": keypair } }] },
+        { "role": "user", "content": [{ "type": "tool_result", "tool_use_id": "toolu_1",
+            "content": "saved" }] },
+    ]});
+    let json = &[("content-type", "application/json")];
+    let (status, _, _) = send(
+        airlock.addr,
+        post("/anthropic/v1/messages", json, body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let forwarded = String::from_utf8(upstream.recorded()[0].body.to_vec()).unwrap();
+    let sent: Value = serde_json::from_str(&forwarded).unwrap();
+    let input = &sent["messages"][1]["content"][0]["input"];
+    assert!(
+        input["keypair"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("SECRET_REF(crypto.keypair_byte_array.")),
+        "{input}"
+    );
+    let head: Vec<String> = keypair[..8].iter().map(u8::to_string).collect();
+    assert!(!forwarded.contains(&head.join(",")), "{forwarded}");
+}
+
 /// An agent resends its conversation every turn, and the proxy scans only what it has not
 /// seen (remembered chunks): a resent turn must go out exactly as before, a new turn's secret
 /// must be caught, and a value added to the vault must be caught in the turns already seen.
