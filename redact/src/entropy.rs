@@ -740,13 +740,54 @@ fn word_coverage(token: &[u8]) -> f64 {
     covered as f64 / n.max(1) as f64
 }
 
-/// Whether the token is mostly runs of consecutive characters (`abcdef0123456789`).
+/// Whether the token is written, not drawn at random: mostly runs of consecutive characters
+/// (`abcdef0123456789`), a run of eight (`...-ABCDEFGHIJKL-...`), or letters or digits that
+/// count up or down through their alphabet between the others (`a1b2c3d4e5f6...`,
+/// `X9y8Z7a6B5c4...`): the example keys of documentation.
 fn looks_like_sequence(token: &[u8]) -> bool {
     let steps = token
         .windows(2)
         .filter(|w| w[1] == w[0].wrapping_add(1))
         .count();
+    let mut run = 0;
+    let longest_run = token
+        .windows(2)
+        .map(|w| {
+            run = if w[1] == w[0].wrapping_add(1) {
+                run + 1
+            } else {
+                0
+            };
+            run
+        })
+        .max()
+        .unwrap_or(0);
+    // Each pair of a random alphabet's letters (or digits) steps by one, up or down, 2 times
+    // in 26 (in 10); these step three times in four.
+    let counting = |values: Vec<u8>, size: u8| {
+        let stepping = values
+            .windows(2)
+            .filter(|w| {
+                let up = (w[1] + size - w[0]) % size;
+                up == 1 || up == size - 1
+            })
+            .count();
+        values.len() >= 8 && stepping * 4 >= (values.len() - 1) * 3
+    };
+    let letters = token
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(|b| b.to_ascii_lowercase() - b'a')
+        .collect();
+    let digits = token
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0')
+        .collect();
     steps * 5 >= token.len() * 2
+        || longest_run >= 7
+        || counting(letters, 26)
+        || counting(digits, 10)
 }
 
 fn looks_like_placeholder(token: &[u8]) -> bool {

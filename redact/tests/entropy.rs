@@ -96,6 +96,11 @@ fn look_alikes_are_left_alone() {
         ("traceparent", "traceparent: 00-cc3934d3c25c9eb8a64463da62ceccf1-c2162a6df803444d-01"),
         ("certificate", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZkwCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----"),
         ("camel case with digits", "SplitByUtf8BoundaryIfWindows PrivatePkcs8KeyDer sv1578_preferredaffinity"),
+        // Documentation's example keys: letters or digits counting through their alphabet
+        // between the others, or a run of eight in a row.
+        ("counting example key", "apiKey=px-api-a1b2c3d4-e5f6-g7h8-i8j0-k0l3m3n4o0p5"),
+        ("counting down", "key: Q7r6S5t4U3v2W1x0Y9z8A7b6C5d4E3f2G1h0"),
+        ("alphabet inside", "token: 00QCjAl4MlV-WPXM-ABCDEFGHIJKL-0HmjFx-vbGu"),
     ];
     for (what, text) in cases {
         assert!(
