@@ -132,7 +132,8 @@ fn registry_matches_a_secret_in_base32_at_any_alignment_and_written_backwards() 
     );
 }
 
-/// Rewritten "so that it is not the secret": in capitals, in small letters, spaced out.
+/// Rewritten "so that it is not the secret": in capitals, in small letters, spaced out, in
+/// groups of four as a key is read out or shown.
 #[test]
 fn registry_matches_a_secret_recased_or_spaced_out() {
     let e = engine(&[("hidden", "s3cr3t-Vault-Value-2024")]);
@@ -148,6 +149,14 @@ fn registry_matches_a_secret_recased_or_spaced_out() {
         (
             "spaced: s 3 c r 3 t - V a u l t - V a l u e - 2 0 2 4.",
             "spaced: SECRET_REF(hidden).",
+        ),
+        (
+            "read out: s3cr 3t-V ault -Val ue-2 024.",
+            "read out: SECRET_REF(hidden).",
+        ),
+        (
+            "shown: s3cr-3t-V-ault--Val-ue-2-024.",
+            "shown: SECRET_REF(hidden).",
         ),
     ] {
         assert_eq!(redact(&e, text), want);

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 ///   characters that depend on the value's bytes alone are kept;
 /// - base32 (RFC 4648, upper case) at each of the five alignments, the same way;
 /// - the value written backwards, in capitals, in small letters, spaced out, joined by
-///   dashes, and in ROT13;
+///   dashes, in groups of four between spaces or dashes, and in ROT13;
 /// - its bytes as numbers: hex pairs between spaces, `\x` escapes (also JSON-escaped), and
 ///   decimal codes between commas.
 pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
@@ -76,6 +76,10 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     // them, as printf, C and Python string literals escape them (`\x73`; `\\x73` once in
     // JSON), and as `list(b"...")`, `Array.from(buffer)` or a loop over `ord()` print them.
     push(joined_chars(value, b'-'));
+    // And how a key is read out or shown to be typed: in groups of four characters between
+    // spaces or dashes (`Kx9m Q2vL p7Zr ...`), which no other form holds.
+    push(grouped(value, b' '));
+    push(grouped(value, b'-'));
     push(Zeroizing::new(value.iter().map(|&b| rot13(b)).collect()));
     // (Not every spelling: each form costs registry memory, about 4 bytes per byte of the
     // value for these, so upper-case `\X` escapes and decimal codes between spaces, rarer
@@ -145,6 +149,33 @@ fn joined_chars(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
             out.push(separator);
         }
         out.extend_from_slice(unit);
+    };
+    match std::str::from_utf8(value) {
+        Ok(text) => {
+            for ch in text.chars() {
+                push(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
+            }
+        }
+        Err(_) => {
+            for b in value {
+                push(std::slice::from_ref(b));
+            }
+        }
+    }
+    out
+}
+
+/// The value's characters in groups of four, `separator` between the groups.
+fn grouped(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + value.len() / 4));
+    let mut in_group = 0;
+    let mut push = |unit: &[u8]| {
+        if in_group == 4 {
+            out.push(separator);
+            in_group = 0;
+        }
+        out.extend_from_slice(unit);
+        in_group += 1;
     };
     match std::str::from_utf8(value) {
         Ok(text) => {
