@@ -745,49 +745,60 @@ fn word_coverage(token: &[u8]) -> f64 {
 /// count up or down through their alphabet between the others (`a1b2c3d4e5f6...`,
 /// `X9y8Z7a6B5c4...`): the example keys of documentation.
 fn looks_like_sequence(token: &[u8]) -> bool {
-    let steps = token
-        .windows(2)
-        .filter(|w| w[1] == w[0].wrapping_add(1))
-        .count();
-    let mut run = 0;
-    let longest_run = token
-        .windows(2)
-        .map(|w| {
-            run = if w[1] == w[0].wrapping_add(1) {
-                run + 1
-            } else {
-                0
-            };
-            run
-        })
-        .max()
-        .unwrap_or(0);
-    // Each pair of a random alphabet's letters (or digits) steps by one, up or down, 2 times
-    // in 26 (in 10); these step three times in four.
-    let counting = |values: Vec<u8>, size: u8| {
-        let stepping = values
-            .windows(2)
-            .filter(|w| {
-                let up = (w[1] + size - w[0]) % size;
-                up == 1 || up == size - 1
-            })
-            .count();
-        values.len() >= 8 && stepping * 4 >= (values.len() - 1) * 3
-    };
-    let letters = token
-        .iter()
-        .filter(|b| b.is_ascii_alphabetic())
-        .map(|b| b.to_ascii_lowercase() - b'a')
-        .collect();
-    let digits = token
-        .iter()
-        .filter(|b| b.is_ascii_digit())
-        .map(|b| b - b'0')
-        .collect();
-    steps * 5 >= token.len() * 2
-        || longest_run >= 7
-        || counting(letters, 26)
-        || counting(digits, 10)
+    // One pass, no allocation: this runs on every slash-joined run the entropy layer reads,
+    // most of them paths.
+    let (mut steps, mut run, mut longest_run) = (0, 0, 0);
+    let mut letters = Counting::new(26);
+    let mut digits = Counting::new(10);
+    for (i, &b) in token.iter().enumerate() {
+        if i > 0 && b == token[i - 1].wrapping_add(1) {
+            (steps, run) = (steps + 1, run + 1);
+            longest_run = longest_run.max(run);
+        } else {
+            run = 0;
+        }
+        if b.is_ascii_alphabetic() {
+            letters.push(b.to_ascii_lowercase() - b'a');
+        } else if b.is_ascii_digit() {
+            digits.push(b - b'0');
+        }
+    }
+    steps * 5 >= token.len() * 2 || longest_run >= 7 || letters.counts() || digits.counts()
+}
+
+/// Letters (or digits) read in order, and how often one is next to the one before in the
+/// alphabet, up or down (`z` next to `a`). Each pair of a random alphabet's letters does so 2
+/// times in 26 (digits 2 in 10); counting through the alphabet, three times in four.
+struct Counting {
+    size: u8,
+    previous: Option<u8>,
+    seen: usize,
+    stepping: usize,
+}
+
+impl Counting {
+    fn new(size: u8) -> Self {
+        Counting {
+            size,
+            previous: None,
+            seen: 0,
+            stepping: 0,
+        }
+    }
+
+    fn push(&mut self, value: u8) {
+        if let Some(previous) = self.previous {
+            let up = (value + self.size - previous) % self.size;
+            self.stepping += usize::from(up == 1 || up == self.size - 1);
+        }
+        self.previous = Some(value);
+        self.seen += 1;
+    }
+
+    /// Eight or more, three in four of them next to the one before.
+    fn counts(&self) -> bool {
+        self.seen >= 8 && self.stepping * 4 >= (self.seen - 1) * 3
+    }
 }
 
 fn looks_like_placeholder(token: &[u8]) -> bool {

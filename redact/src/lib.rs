@@ -286,6 +286,16 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
+/// What the regex or entropy layer found first in a run's text (decoded or spelled out),
+/// which the whole run is replaced for.
+struct FoundInside {
+    layer: Layer,
+    rank: u8,
+    rule_id: String,
+    /// In the run's text.
+    span: Range<usize>,
+}
+
 /// A span some layer wants replaced, before overlaps are settled.
 struct Candidate {
     layer: Layer,
@@ -590,7 +600,7 @@ impl Redactor {
             (Some(view), Some((_, masks))) => spelled::runs(view.text(), masks),
             _ => Vec::new(),
         };
-        if let (Some(view), Some(_)) = (&view, &classes) {
+        if let Some(view) = &view {
             for chain in &chains {
                 for (start, end, name) in self.registry.find(&chain.text) {
                     let pieces = chain.spans(start..end).map(|span| {
@@ -603,8 +613,7 @@ impl Redactor {
             // A known secret spelled out is replaced from its first character to its last.
             for run in &spelled {
                 for (start, end, name) in self.registry.find(&run.text) {
-                    let (start, end) = spelled_span(view, run, start..end);
-                    if start < end {
+                    if let Some((start, end)) = spelled_span(view, run, start..end) {
                         self.registry_candidates(input, [(start, end, name)], &mut candidates);
                     }
                 }
@@ -867,8 +876,10 @@ impl Redactor {
         }
         let input = view.raw();
         for run in spelled {
-            if let Some(found) = self.first_found_in(&run.text) {
-                let span = spelled_span(view, run, found.3.clone());
+            let Some(found) = self.first_found_in(&run.text) else {
+                continue;
+            };
+            if let Some(span) = spelled_span(view, run, found.span.clone()) {
                 candidates.extend(self.run_candidate(input, span, &run.text, found));
             }
         }
@@ -882,17 +893,17 @@ impl Redactor {
         input: &[u8],
         (start, end): (usize, usize),
         text: &[u8],
-        (layer, rank, rule_id, found): (Layer, u8, String, Range<usize>),
+        found: FoundInside,
     ) -> Option<Candidate> {
         if start >= end || is_placeholder_at(input, start, end) {
             return None;
         }
-        let value = &text[found];
+        let value = &text[found.span];
         Some(Candidate::detected(
-            (layer, rank, &rule_id),
+            (found.layer, found.rank, &found.rule_id),
             start,
             end,
-            self.key.detected(&rule_id, value),
+            self.key.detected(&found.rule_id, value),
             Some(Zeroizing::new(value.to_vec())),
         ))
     }
@@ -900,7 +911,7 @@ impl Redactor {
     /// The first span the regex or entropy layer finds in `text` (what a run decodes to or
     /// spells, read on its own), with the layer, rank and rule that found it: one finding is
     /// enough to replace the whole run.
-    fn first_found_in(&self, text: &[u8]) -> Option<(Layer, u8, String, Range<usize>)> {
+    fn first_found_in(&self, text: &[u8]) -> Option<FoundInside> {
         let opaque = opaque::runs(text);
         let mut first = None;
         self.scan_layers(
@@ -909,7 +920,12 @@ impl Redactor {
             &runs::Masks::new(text, &opaque),
             |layer, rank, rule_id, start, end| {
                 if first.is_none() {
-                    first = Some((layer, rank, rule_id.to_owned(), start..end));
+                    first = Some(FoundInside {
+                        layer,
+                        rank,
+                        rule_id: rule_id.to_owned(),
+                        span: start..end,
+                    });
                 }
             },
         );
@@ -979,11 +995,7 @@ fn literal_chains(view: &json_view::View<'_>) -> Vec<concat::Chain> {
     // document's own, and neither it nor what lies between two of them (`'…'\n"},{"`: a
     // quoted word, a newline, then the end of one message and the start of the next) is a
     // literal of the text.
-    let json = view
-        .raw()
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{' || b == b'[');
+    let json = is_json_document(view.raw());
     chains.retain(|chain| {
         let mut widths = chain.quotes().map(|at| view.raw_width(at));
         let first = widths.next();
@@ -1000,19 +1012,26 @@ fn literal_chains(view: &json_view::View<'_>) -> Vec<concat::Chain> {
     chains
 }
 
+/// Whether `raw` is a JSON object or array (by its first byte that is not white space): the
+/// proxy's request bodies, whose own quotes and numbers are structure, not text.
+fn is_json_document(raw: &[u8]) -> bool {
+    matches!(
+        raw.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
 /// The raw span from the first to the last character that spell `found` (a span of the
-/// run's joined text) out.
+/// run's joined text) out; `None` for an empty span.
 fn spelled_span(
     view: &json_view::View<'_>,
     run: &concat::Chain,
     found: Range<usize>,
-) -> (usize, usize) {
+) -> Option<(usize, usize)> {
     let mut spans = run.spans(found);
-    let Some(first) = spans.next() else {
-        return (0, 0);
-    };
+    let first = spans.next()?;
     let last = spans.last().unwrap_or_else(|| first.clone());
-    view.raw_span(first.start, last.end)
+    Some(view.raw_span(first.start, last.end))
 }
 
 /// A decoded run's span in raw coordinates, ending before the quote that closes its JSON
@@ -1031,17 +1050,17 @@ fn structural_quote(raw: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(offset) = memchr::memchr(b'"', &raw[at..]) {
         let quote = at + offset;
-        let backslashes = raw[..quote]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count();
-        if backslashes % 2 == 0 {
+        if backslashes_before(raw, quote) % 2 == 0 {
             return Some(quote);
         }
         at = quote + 1;
     }
     None
+}
+
+/// How many backslashes stand right before `raw[at]`: an odd count escapes it.
+fn backslashes_before(raw: &[u8], at: usize) -> usize {
+    raw[..at].iter().rev().take_while(|&&b| b == b'\\').count()
 }
 
 /// Where a capture must end, in the view, if it runs past the quote that closes a JSON string
@@ -1312,8 +1331,7 @@ struct JsonStrings<'a> {
 impl<'a> JsonStrings<'a> {
     /// `None` for input that is not a JSON object or array.
     fn of(raw: &'a [u8]) -> Option<Self> {
-        let first = raw.iter().find(|b| !b.is_ascii_whitespace());
-        matches!(first, Some(b'{' | b'[')).then_some(JsonStrings {
+        is_json_document(raw).then_some(JsonStrings {
             raw,
             read: 0,
             open: false,
@@ -1358,11 +1376,7 @@ impl<'a> JsonStrings<'a> {
         // or `,` among it (`{\"keypair\": [`). After an opening quote (`\"[174, ...`) the
         // numbers are a nested string's text.
         let quote = memchr::memrchr(b'"', &raw[..before])?;
-        let slashes = raw[..quote]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count();
+        let slashes = backslashes_before(raw, quote);
         let between = &raw[quote + 1..before];
         let structural = between
             .iter()

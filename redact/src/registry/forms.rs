@@ -70,16 +70,16 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         push(Zeroizing::new(value.to_ascii_uppercase()));
         push(Zeroizing::new(value.to_ascii_lowercase()));
     }
-    push(joined_chars(value, b' '));
+    push(grouped(value, 1, b' '));
     // What else an agent told to obfuscate a value writes: the characters joined by dashes,
     // ROT13, and the bytes as numbers, as `od -An -tx1` and Python's `bytes.hex(' ')` print
     // them, as printf, C and Python string literals escape them (`\x73`; `\\x73` once in
     // JSON), and as `list(b"...")`, `Array.from(buffer)` or a loop over `ord()` print them.
-    push(joined_chars(value, b'-'));
+    push(grouped(value, 1, b'-'));
     // And how a key is read out or shown to be typed: in groups of four characters between
     // spaces or dashes (`Kx9m Q2vL p7Zr ...`), which no other form holds.
-    push(grouped(value, b' '));
-    push(grouped(value, b'-'));
+    push(grouped(value, 4, b' '));
+    push(grouped(value, 4, b'-'));
     push(Zeroizing::new(value.iter().map(|&b| rot13(b)).collect()));
     // (Not every spelling: each form costs registry memory, about 4 bytes per byte of the
     // value for these, so upper-case `\X` escapes and decimal codes between spaces, rarer
@@ -141,36 +141,14 @@ pub(crate) fn common_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     forms
 }
 
-/// The value's characters (its bytes, if it is not UTF-8) with `separator` between them.
-fn joined_chars(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(value.len() * 2));
-    let mut push = |unit: &[u8]| {
-        if !out.is_empty() {
-            out.push(separator);
-        }
-        out.extend_from_slice(unit);
-    };
-    match std::str::from_utf8(value) {
-        Ok(text) => {
-            for ch in text.chars() {
-                push(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
-            }
-        }
-        Err(_) => {
-            for b in value {
-                push(std::slice::from_ref(b));
-            }
-        }
-    }
-    out
-}
-
-/// The value's characters in groups of four, `separator` between the groups.
-fn grouped(value: &[u8], separator: u8) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + value.len() / 4));
+/// The value's characters (its bytes, if it is not UTF-8) in groups of `size`, with
+/// `separator` between the groups: one a group spaces the value out, four reads it out as a
+/// key is shown.
+fn grouped(value: &[u8], size: usize, separator: u8) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(value.len() + value.len() / size));
     let mut in_group = 0;
     let mut push = |unit: &[u8]| {
-        if in_group == 4 {
+        if in_group == size {
             out.push(separator);
             in_group = 0;
         }
