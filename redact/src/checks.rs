@@ -166,7 +166,8 @@ fn random_bytes(value: &[u8]) -> bool {
         previous = Some(byte);
         (low, high) = (low.min(byte), high.max(byte));
     }
-    // For 64 random bytes, each test fails about once in a hundred million or less.
+    // For 64 random bytes each test fails about once in a hundred million or less (odds
+    // worked out, not sampled).
     count >= 16
         && distinct * 4 >= count * 3
         && (low < 64 && high >= 192)

@@ -678,9 +678,10 @@ const RANDOM_PART: usize = 24;
 
 /// A shorter part is taken for a random one only with digits a quarter of it or more, and
 /// letters and digits mixed through it (as often as one byte in four the next is of the other
-/// kind): random lower-case letters and digits hold 28 % digits and switch 40 % of the time;
-/// names with a version number in them (libsodium's `crypto_pwhash_scryptsalsa208sha256`) switch
-/// three times in their 20-byte part.
+/// kind): random lower-case letters and digits are expected to hold 28 % digits and to switch
+/// 40 % of the time (10 in 36, and 2 × 0.28 × 0.72); names with a version number in them
+/// (libsodium's `crypto_pwhash_scryptsalsa208sha256`) switch three times in their 20-byte
+/// part.
 const SHORT_RANDOM_PART: usize = 16;
 
 impl Shape {
