@@ -455,20 +455,26 @@ impl Redactor {
             }
         }
         // Mostly new (a conversation's first request): one scan of the whole body costs less
-        // than one per chunk, and what it found is remembered chunk by chunk.
+        // than one per chunk, and what it found is remembered chunk by chunk. The chunks
+        // already remembered are remembered again as this scan read them: a rule that reaches
+        // further back than a chunk's context can find there what a scan of the chunk alone
+        // did not (or the reverse), and the same body sent again must come out the same.
         if new_bytes * 2 > body.len() {
             let mut whole = self.redact(body);
             whole.chunks = chunks;
-            for ((chunk, key), entry) in pieces.iter().zip(keys).zip(&known) {
-                if entry.is_none() {
-                    self.remember_from_whole(&whole, chunk, key);
-                }
+            for (chunk, key) in pieces.iter().zip(keys) {
+                self.remember_from_whole(&whole, chunk, key);
             }
             return Some(whole);
         }
         let mut findings = Vec::new();
         let mut containers = Vec::new();
         let mut detected: Vec<Detected> = Vec::new();
+        // Remembered only once every chunk is read: a chunk that gives up (a finding across
+        // its cut) sends the body to a whole scan, and the chunks read before it must not
+        // then answer the next request with what their own scan found (the whole one may
+        // differ), or the same body would come out two ways.
+        let mut new_entries = Vec::new();
         for ((chunk, key), known) in pieces.iter().zip(keys).zip(known) {
             let bytes = &body[chunk.read.clone()];
             let entry = match known {
@@ -498,7 +504,7 @@ impl Redactor {
                             .filter(|c| c.span.start >= own)
                             .collect(),
                     });
-                    self.memo.insert(key, entry.clone());
+                    new_entries.push((key, entry.clone()));
                     entry
                 }
             };
@@ -512,6 +518,9 @@ impl Redactor {
                 kind: c.kind,
                 span: shift(&c.span),
             }));
+        }
+        for (key, entry) in new_entries {
+            self.memo.insert(key, entry);
         }
         replace_repeats(body, &mut findings, &detected);
         let (output, _) = splice(body, &findings, false);
@@ -720,9 +729,12 @@ impl Redactor {
                 let at = findings.partition_point(|f| f.span.start < finding.span.start);
                 findings.insert(at, finding);
             }
+            // Copies of what was found are replaced before the next pass, which then reads
+            // around them too: a copy replaced can leave a word boundary a rule needs
+            // (`...!xecho "pw" | sudo -S`), and redacting the output again must find nothing.
+            fresh.extend(replace_repeats(input, &mut findings, &detected));
             fresh.sort_by_key(|r| r.start);
         }
-        replace_repeats(input, &mut findings, &detected);
         if findings.is_empty() {
             return Redaction {
                 output: Cow::Borrowed(input),
@@ -1090,7 +1102,13 @@ fn nested_string_end(text: &[u8], start: usize, end: usize) -> usize {
 /// chunk's findings carry no value); those shorter than [`MIN_SECRET_LEN`] are left alone,
 /// as the registry refuses them, those longer than [`REPEAT_MAX_LEN`] (a whole encoded file,
 /// which its own finding already names) and plain words (see [`looks_made_up`]).
-fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detected]) {
+///
+/// Returns the spans of the copies it added.
+fn replace_repeats(
+    input: &[u8],
+    findings: &mut Vec<Finding>,
+    detected: &[Detected],
+) -> Vec<Range<usize>> {
     // Each value searched for, with the index of the finding it came from.
     let mut values: Vec<(usize, Zeroizing<Vec<u8>>)> = Vec::new();
     let mut add = |origin: usize, value: &[u8]| {
@@ -1128,7 +1146,13 @@ fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detect
     found.sort_unstable_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end)));
     let mut repeats: Vec<Finding> = Vec::new();
     for (start, end, origin) in found {
-        let (start, end) = widen_to_escapes(input, start, end);
+        // A match that starts or ends inside a JSON escape is not the value: a value read
+        // with a trailing backslash (`x\`) matches the `\` of the `\n` that follows a copy
+        // of it, and the escape holds a newline, not the backslash. Kept, it made the whole
+        // body's output depend on whether the value was read this time or remembered.
+        if widen_to_escapes(input, start, end) != (start, end) {
+            continue;
+        }
         let at = findings.partition_point(|f| f.span.end <= start);
         let overlaps = findings.get(at).is_some_and(|f| f.span.start < end);
         let after_last = repeats.last().is_none_or(|r| r.span.end <= start);
@@ -1139,10 +1163,12 @@ fn replace_repeats(input: &[u8], findings: &mut Vec<Finding>, detected: &[Detect
             });
         }
     }
+    let added = repeats.iter().map(|r| r.span.clone()).collect();
     for repeat in repeats {
         let at = findings.partition_point(|f| f.span.start < repeat.span.start);
         findings.insert(at, repeat);
     }
+    added
 }
 
 /// Whether a found value looks made up rather than written: letters and digits, and a
