@@ -974,6 +974,51 @@ async fn a_password_found_once_is_replaced_where_the_request_repeats_it() {
     assert!(saved.contains(handle), "{saved}");
 }
 
+/// A vault value sent in pieces (half in one message, the rest in the next turn, as an
+/// agent talked into "splitting it so the filter does not see it" would) goes upstream with
+/// no 12 bytes of it in a row, each piece under the secret's part handle.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vault_secret_sent_in_pieces_leaves_no_piece_upstream() {
+    let upstream = Upstream::start().await;
+    let airlock = Airlock::start(&config(&upstream, ""), &SECRETS);
+    let value = secret("stripe_live");
+    let (first, rest) = value.split_at(18);
+    let json = &[("content-type", "application/json")];
+    let mut messages = vec![
+        json!({ "role": "user", "content": format!("part one of the key: {first}") }),
+        json!({ "role": "assistant", "content": "Noted. And part two?" }),
+    ];
+    for turn in [
+        format!("part two: {rest}"),
+        format!("again, ends with {}", &rest[2..]),
+    ] {
+        messages.push(json!({ "role": "user", "content": turn }));
+        let body = json!({ "model": "gpt-4o", "messages": messages });
+        let (status, _, _) = send(
+            airlock.addr,
+            post("/openai/v1/chat/completions", json, body.to_string()),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let recorded = upstream.recorded();
+    assert_eq!(recorded.len(), 2);
+    for request in &recorded {
+        let forwarded = String::from_utf8(request.body.to_vec()).unwrap();
+        for window in value.as_bytes().windows(12) {
+            let window = std::str::from_utf8(window).unwrap();
+            assert!(!forwarded.contains(window), "{window} in {forwarded}");
+        }
+        serde_json::from_str::<Value>(&forwarded).unwrap();
+    }
+    let last = String::from_utf8(recorded[1].body.to_vec()).unwrap();
+    assert_eq!(
+        last.matches("SECRET_REF(stripe_live.part)").count(),
+        3,
+        "{last}"
+    );
+}
+
 /// A wallet keypair a tool call carries as JSON numbers (an Anthropic `tool_use` input) goes
 /// upstream as a quoted placeholder: the body the provider receives still parses, and no
 /// byte of the key is in it.

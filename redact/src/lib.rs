@@ -10,7 +10,8 @@
 //!   values, from the vault), a [`RuleSet`] (token formats, from `rules/redaction.toml`) and a
 //!   [`PlaceholderKey`], then shared (`Send + Sync`) and used for every request.
 //! - [`Redactor::redact`] runs the layers in order: registry (exact known values, in every
-//!   encoded form) → regex rules (on JSON string content unescaped, nested strings too),
+//!   encoded form, and any stretch of 12 bytes or more of a value sent without the rest,
+//!   under `SECRET_REF(name.part)`) → regex rules (on JSON string content unescaped, nested strings too),
 //!   with the table pass (cells under a header that names a secret) → entropy; base64, hex or
 //!   percent-encoding that decodes to text, character references, arrays of byte literals
 //!   and hex dumps are read decoded by all three, and a finding there replaces the whole
@@ -29,8 +30,8 @@
 //! whenever the input was.
 //!
 //! # Resource usage
-//! The registry is a sampled gram index (about 2.6 KB per secret: 26.2 MB for 10,000, with
-//! the base32, backwards, recased, spaced and numeric forms);
+//! The registry is a sampled gram index (about 3.8 KB per secret: 37.8 MB for 10,000, with
+//! the base32, backwards, recased, spaced and numeric forms, and the index of their parts);
 //! [`Redactor::memory_usage`] reports the real heap size. Build once and reuse: building costs
 //! far more than a scan.
 #![forbid(unsafe_code)]
@@ -602,6 +603,29 @@ impl Redactor {
         // The view's byte classes, made once: the entropy layer, the encoded-text pass and
         // the spelled-out runs below all read them.
         let classes = view.as_ref().map(|view| classify(view.text()));
+        // Part of a known value sent without the rest (half a key, a token cut in two across
+        // messages) still gives most of it away: replaced under a handle of its own. Parts
+        // are read in the view where its masks show token bytes (the view reads through
+        // escapes, and most of a request has none at the grams read), or in the whole input.
+        if self.registry.has_parts() {
+            let parts = match (&view, &classes) {
+                (Some(view), Some((_, masks))) => {
+                    let grams = masks.run_grams(registry::FRAGMENT_LEN);
+                    let parts = self.registry.find_parts(view.text(), grams);
+                    parts
+                        .into_iter()
+                        .map(|(start, end, name)| {
+                            let (start, end) = view.raw_span(start, end);
+                            (start, end, name)
+                        })
+                        .collect()
+                }
+                _ => self
+                    .registry
+                    .find_parts(input, registry::Registry::every_gram(input)),
+            };
+            self.part_candidates(input, parts, &mut candidates);
+        }
         // Values spelled out a character at a time (`V, q, 7, ...`, one a line, an array of
         // one-letter strings): the registry reads them here, the other layers in the first
         // pass below.
@@ -773,6 +797,26 @@ impl Redactor {
                 continue;
             }
             candidates.push(Candidate::registry(start, end, name));
+        }
+    }
+
+    /// Parts of registry values (spans of `input`) as candidates, the same way.
+    fn part_candidates<'n>(
+        &self,
+        input: &[u8],
+        found: impl IntoIterator<Item = (usize, usize, &'n str)>,
+        candidates: &mut Vec<Candidate>,
+    ) {
+        for (start, end, name) in found {
+            let (start, end) = widen_to_escapes(input, start, end);
+            if start >= end || is_placeholder_at(input, start, end) {
+                continue;
+            }
+            candidates.push(Candidate {
+                rank: 1,
+                placeholder: placeholder::part(name),
+                ..Candidate::registry(start, end, name)
+            });
         }
     }
 

@@ -47,6 +47,19 @@ pub(crate) fn named(name: &str) -> String {
     format!("SECRET_REF({name})")
 }
 
+/// The handle for part of a registry secret (half a key, a token cut short): it names the
+/// secret and says it is not all of it, and no vault name resolves it (a tool must not get
+/// the whole value where the agent wrote part of it). Names are cut to keep the handle's name
+/// within 64 characters, as every handle's is.
+pub(crate) fn part(name: &str) -> String {
+    const SUFFIX: &str = ".part";
+    // Vault names are ASCII: any cut is a character boundary.
+    let name = name
+        .get(..name.len().min(64 - SUFFIX.len()))
+        .unwrap_or(name);
+    format!("SECRET_REF({name}{SUFFIX})")
+}
+
 /// Whether `name` can stand inside a placeholder: what vault names and rule ids must satisfy.
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()

@@ -128,6 +128,55 @@ impl Masks {
         found
     }
 
+    /// The offsets that are multiples of 8 inside a run of at least `run` token bytes (8 to
+    /// 64) that started at most 7 bytes before them, in order: where a scan for stretches of
+    /// `run` token bytes reads its grams (every such stretch holds one of these offsets, and
+    /// the `run - 7` bytes from it). Prose and JSON have few of them; a block without any
+    /// costs a few bit operations.
+    pub(crate) fn run_grams(&self, run: usize) -> impl Iterator<Item = usize> + '_ {
+        debug_assert!((8..=64).contains(&run));
+        // Bit 0 of every byte: the sampled offsets of a block.
+        const SAMPLED: u64 = 0x0101_0101_0101_0101;
+        self.stretches
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, &(first, at))| {
+                let end = self
+                    .stretches
+                    .get(i + 1)
+                    .map_or(self.token.len(), |&(_, next)| next);
+                let blocks = &self.token[at..end];
+                // Bit j of a block's starts: bytes j..j + run are token bytes (read on into
+                // the next block). The previous block's starts carry into this one.
+                let starts = move |k: usize| {
+                    let Some(&bits) = blocks.get(k) else {
+                        return 0;
+                    };
+                    let pair = u128::from(bits)
+                        | u128::from(blocks.get(k + 1).copied().unwrap_or(0)) << 64;
+                    let mut whole = pair;
+                    let mut covered = 1;
+                    while covered < run {
+                        let shift = covered.min(run - covered);
+                        whole &= whole >> shift;
+                        covered += shift;
+                    }
+                    whole as u64
+                };
+                let mut previous = 0u64;
+                (0..blocks.len()).flat_map(move |k| {
+                    let current = starts(k);
+                    // Bit p: a run of `run` started at one of p - 7 ..= p.
+                    let mut smeared = u128::from(previous) | u128::from(current) << 64;
+                    smeared |= smeared << 1;
+                    smeared |= smeared << 2;
+                    smeared |= smeared << 4;
+                    previous = current;
+                    set_bits((first + k) * 64, (smeared >> 64) as u64 & SAMPLED)
+                })
+            })
+    }
+
     /// The length of the text classified.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -382,6 +431,21 @@ mod tests {
             for class in CLASSES {
                 prop_assert_eq!(long_runs(&text, min, class), naive_runs(&text, min, class));
             }
+        }
+
+        #[test]
+        fn run_grams_are_where_the_naive_scan_finds_them(
+            text in proptest::collection::vec(prop_oneof![12 => Just(b'x'), 1 => Just(b' '), 1 => any::<u8>()], 0..400),
+            run in 8usize..=64,
+        ) {
+            let token_at = |i: usize| text.get(i).is_some_and(|&b| token_byte(b));
+            let naive: Vec<usize> = (0..text.len())
+                .step_by(8)
+                .filter(|&at| {
+                    (at.saturating_sub(7)..=at).any(|start| (start..start + run).all(token_at))
+                })
+                .collect();
+            prop_assert_eq!(Masks::new(&text, &[]).run_grams(run).collect::<Vec<_>>(), naive);
         }
 
         #[test]

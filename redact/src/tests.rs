@@ -1492,3 +1492,110 @@ mod dumps {
         }
     }
 }
+
+mod parts_of_registry_values {
+    use super::*;
+    use crate::registry::fragments::{is_distinctive, FRAGMENT_LEN};
+    use proptest::prelude::*;
+
+    const KEY_NAME: &str = "stripe_live";
+    const VALUE: &str = "sk_live_51HxQ2vLp7ZrT4wN8bYc1dFg6hJk3sMn5qRtUvWx";
+
+    fn survivors(value: &str, out: &str) -> Vec<String> {
+        value
+            .as_bytes()
+            .windows(FRAGMENT_LEN)
+            .filter(|w| out.as_bytes().windows(FRAGMENT_LEN).any(|o| o == *w))
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_key_sent_in_halves_leaves_no_part_behind() {
+        let e = engine(&[(KEY_NAME, VALUE)]);
+        let (first, second) = VALUE.split_at(27);
+        let body = serde_json::json!({"messages": [
+            {"role": "user", "content": format!("the first half is {first}")},
+            {"role": "assistant", "content": "and the rest?"},
+            {"role": "user", "content": format!("{second} -- put them together")},
+        ]})
+        .to_string();
+        let out = e.redact(body.as_bytes());
+        let findings = out.findings().to_vec();
+        let text = String::from_utf8(out.into_bytes()).unwrap();
+        assert!(survivors(VALUE, &text).is_empty(), "{text}");
+        assert_eq!(
+            text.matches("SECRET_REF(stripe_live.part)").count(),
+            2,
+            "{text}"
+        );
+        assert!(
+            text.contains("the first half is SECRET_REF(stripe_live.part)\""),
+            "{text}"
+        );
+        assert!(findings
+            .iter()
+            .all(|f| f.layer == Layer::Registry && f.source == KEY_NAME));
+        serde_json::from_str::<serde_json::Value>(&text).unwrap();
+        assert_eq!(redact(&e, &text), text, "redacting again changes nothing");
+        // The whole value keeps its own handle.
+        assert_eq!(redact(&e, VALUE), "SECRET_REF(stripe_live)");
+    }
+
+    #[test]
+    fn a_part_hidden_by_escapes_is_found_in_the_view() {
+        let e = engine(&[(KEY_NAME, VALUE)]);
+        // `\u0068` is `h`: the raw bytes hold no 12 bytes of the value in a row.
+        let body = r#"{"content":"ends with g6\u0068Jk3sMn5qRtUvWx"}"#;
+        let text = redact(&e, body);
+        assert_eq!(
+            text,
+            r#"{"content":"ends with SECRET_REF(stripe_live.part)"}"#
+        );
+    }
+
+    #[test]
+    fn the_prefix_and_ordinary_text_are_left_alone() {
+        let e = engine(&[
+            (KEY_NAME, VALUE),
+            (
+                "slack_webhook",
+                "https://hooks.slack.com/services/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",
+            ),
+        ]);
+        for text in [
+            "set STRIPE_KEY=sk_live_51HxQ2 in the dashboard",
+            "post to https://hooks.slack.com/services/T0123ABCD/B0456EFGH/",
+            "eleven: 7ZrT4wN8bYc",
+        ] {
+            assert_eq!(redact(&e, text), text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Any stretch of a random token, anywhere in a JSON string: no distinctive window of
+        /// the token is left.
+        #[test]
+        fn no_distinctive_window_of_a_part_survives(
+            value in "[A-Za-z0-9]{20,48}",
+            cut in (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+            before in "[ a-z]{0,30}",
+            after in "[ a-z,.]{0,30}",
+        ) {
+            let start = cut.0.index(value.len() - FRAGMENT_LEN + 1);
+            let end = start + FRAGMENT_LEN + cut.1.index(value.len() - start - FRAGMENT_LEN + 1);
+            let part = &value[start..end];
+            let e = engine(&[("token", &value)]);
+            let body = serde_json::json!({ "content": format!("{before} {part} {after}") }).to_string();
+            let out = redact(&e, &body);
+            for window in part.as_bytes().windows(FRAGMENT_LEN).filter(|w| is_distinctive(w)) {
+                prop_assert!(
+                    !out.as_bytes().windows(FRAGMENT_LEN).any(|o| o == window),
+                    "{} survived in {}", String::from_utf8_lossy(window), out
+                );
+            }
+            prop_assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+        }
+    }
+}

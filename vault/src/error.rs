@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum VaultError {
     /// The operator gave a name that cannot be a vault name.
-    #[error("invalid secret name {name:?}: use 1-64 characters from A-Z a-z 0-9 _ . -")]
+    #[error(
+        "invalid secret name {name:?}: use 1-64 characters from A-Z a-z 0-9 _ . -, not ending in \".part\" (the handle for part of a secret)"
+    )]
     InvalidName {
         /// The refused name.
         name: String,

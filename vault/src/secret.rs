@@ -56,7 +56,8 @@ impl Secret {
 pub struct SecretName(String);
 
 impl SecretName {
-    /// Validates a name: 1-64 characters from `A-Z a-z 0-9 _ . -`.
+    /// Validates a name: 1-64 characters from `A-Z a-z 0-9 _ . -`, not ending in `.part`
+    /// (`SECRET_REF(name.part)` stands for part of secret `name`, and must resolve to nothing).
     ///
     /// # Errors
     /// [`VaultError::InvalidName`].
@@ -65,7 +66,8 @@ impl SecretName {
             && name.len() <= 64
             && name
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            && !name.ends_with(".part");
         if ok {
             Ok(SecretName(name.to_owned()))
         } else {

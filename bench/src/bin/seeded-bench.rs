@@ -1,5 +1,6 @@
 //! The seeded-corpus bench: recall per layer, encoding and rule, false positives on decoys,
-//! and throughput, on OpenClaw requests with planted secrets.
+//! and throughput, on OpenClaw requests with planted secrets; and parts of vault values sent
+//! without the rest.
 //!
 //! Usage: `cargo run --release -p airlock-bench --bin seeded-bench -- [--docs N] [--seed S]
 //! [--vault N] [--check]`. With `--check` it exits 1 when any registry secret survives, in
@@ -219,6 +220,38 @@ fn main() {
         differ,
         2 * corpus.len()
     );
+    // Parts of token-shaped vault values sent alone (the first, middle or last 60 % of a
+    // value, as an agent shows "the start of the key" or splits it across messages): no 12
+    // bytes of the value may be left. Stretches shorter than 12 bytes are not planted.
+    let (mut parts, mut parts_left) = (0usize, Vec::new());
+    for (name, value) in vault.iter().rev().take(400) {
+        let n = value.len();
+        let len = (n * 3).div_ceil(5);
+        for start in [0, n / 5, n - len] {
+            let part = &value[start..start + len];
+            if part.len() < 12 {
+                continue;
+            }
+            parts += 1;
+            let body = serde_json::json!({ "messages": [
+                { "role": "user", "content": format!("the key I was given: {part} (that is all of it I have)") },
+            ]})
+            .to_string();
+            let out = engine.redact(body.as_bytes());
+            if survives(out.as_bytes(), value.as_bytes()) {
+                parts_left.push(format!("{name} {start}..{} of {value:?}", start + len));
+            }
+        }
+    }
+    println!(
+        "parts of vault values: {}/{parts} leave no 12 bytes of their value",
+        parts - parts_left.len()
+    );
+    if std::env::var_os("SEEDED_DEBUG").is_some() {
+        for left in &parts_left {
+            eprintln!("part left: {left}");
+        }
+    }
     if check && !missed_registry.is_empty() {
         eprintln!(
             "seeded-bench: registry secrets survived: {}",

@@ -169,7 +169,8 @@ impl GramIndex {
     }
 
     pub(crate) fn memory_usage(&self) -> usize {
-        (self.grams.words.len() + self.starts.words.len()) * 8
+        self.grams.memory_usage()
+            + self.starts.memory_usage()
             + self.slots.len() * 4
             + self.prefixes.len() * 8
             + self.forms.iter().map(|f| f.len()).sum::<usize>()
@@ -185,14 +186,14 @@ fn gram_at(form: &[u8], offset: usize, width: usize) -> u64 {
 }
 
 /// A blocked Bloom filter over 64-bit keys with two bits per key.
-struct Filter {
+pub(super) struct Filter {
     words: Vec<u64>,
     /// `64 - log2(words)`: the word index is the hash's top bits.
     shift: u32,
 }
 
 impl Filter {
-    fn with_entries(entries: usize) -> Self {
+    pub(super) fn with_entries(entries: usize) -> Self {
         let words = (entries * BITS_PER_ENTRY / 64)
             .next_power_of_two()
             .clamp(MIN_FILTER_WORDS, MAX_FILTER_WORDS);
@@ -210,17 +211,21 @@ impl Filter {
         ((h >> self.shift) as usize, bits)
     }
 
-    fn insert(&mut self, key: u64) {
+    pub(super) fn insert(&mut self, key: u64) {
         let (word, bits) = self.locate(key);
         self.words[word] |= bits;
     }
 
-    fn contains(&self, key: u64) -> bool {
+    pub(super) fn contains(&self, key: u64) -> bool {
         let (word, bits) = self.locate(key);
         self.words[word] & bits == bits
     }
+
+    pub(super) fn memory_usage(&self) -> usize {
+        self.words.len() * 8
+    }
 }
 
-fn slot_hash(prefix: u64, shift: u32) -> usize {
+pub(super) fn slot_hash(prefix: u64, shift: u32) -> usize {
     (prefix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }

@@ -7,6 +7,7 @@
 //! would be found inside ordinary words. The registry never logs or reveals a value.
 
 mod forms;
+pub(crate) mod fragments;
 mod grams;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -14,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::BuildError;
 pub(crate) use forms::{common_forms, encoded_forms};
+pub(crate) use fragments::FRAGMENT_LEN;
 
 /// Up to this many forms an automaton is a DFA (measured: 145 MB for 1,000 secrets' forms);
 /// beyond, a contiguous NFA.
@@ -51,6 +53,8 @@ pub(crate) struct Registry {
     /// `owner[form] = index into names`.
     owner: Vec<usize>,
     names: Vec<String>,
+    /// Stretches of the raw values: `None` when no value has a distinctive one.
+    fragments: Option<fragments::Fragments>,
 }
 
 impl Registry {
@@ -61,11 +65,17 @@ impl Registry {
         let mut sorted: Vec<&(String, Zeroizing<Vec<u8>>)> = secrets.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         let mut owned_forms: Vec<(Zeroizing<Vec<u8>>, usize)> = Vec::new();
-        for (name, value) in sorted {
+        for (name, value) in &sorted {
             let index = names.len();
             names.push(name.clone());
             owned_forms.extend(encoded_forms(value).into_iter().map(|f| (f, index)));
         }
+        let fragments = fragments::Fragments::build(
+            sorted
+                .iter()
+                .enumerate()
+                .map(|(index, (_, value))| (value.as_slice(), index)),
+        );
         // Stable: among equal forms the first owner stays first and is the one kept.
         owned_forms.sort_by(|a, b| a.0.cmp(&b.0));
         owned_forms.dedup_by(|later, earlier| later.0 == earlier.0);
@@ -118,6 +128,7 @@ impl Registry {
             parts,
             owner,
             names,
+            fragments,
         })
     }
 
@@ -165,21 +176,51 @@ impl Registry {
         out
     }
 
+    /// Stretches of at least [`fragments::FRAGMENT_LEN`] bytes of a value sent without the
+    /// rest of it (see [`fragments`]), read from the grams at `grams` (see
+    /// [`fragments::Fragments::find`]; [`Registry::every_gram`] reads them all): (start, end,
+    /// secret name), by start. They may overlap each other and what [`Registry::find`] finds.
+    pub(crate) fn find_parts<'a>(
+        &'a self,
+        input: &[u8],
+        grams: impl IntoIterator<Item = usize>,
+    ) -> Vec<(usize, usize, &'a str)> {
+        self.fragments.as_ref().map_or_else(Vec::new, |fragments| {
+            fragments
+                .find(input, grams)
+                .into_iter()
+                .map(|(start, end, owner)| (start, end, self.names[owner].as_str()))
+                .collect()
+        })
+    }
+
+    /// Every gram [`Registry::find_parts`] may read in `input`.
+    pub(crate) fn every_gram(input: &[u8]) -> impl Iterator<Item = usize> {
+        fragments::Fragments::every_step(input)
+    }
+
+    /// Whether any value has a part worth finding.
+    pub(crate) fn has_parts(&self) -> bool {
+        self.fragments.is_some()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
 
     pub(crate) fn memory_usage(&self) -> usize {
-        self.parts
-            .iter()
-            .map(|p| {
-                p.ids.len() * 4
-                    + match &p.index {
-                        PartIndex::Grams(index) => index.memory_usage(),
-                        PartIndex::Automaton(ac) => ac.memory_usage(),
-                    }
-            })
-            .sum()
+        self.fragments.as_ref().map_or(0, |f| f.memory_usage())
+            + self
+                .parts
+                .iter()
+                .map(|p| {
+                    p.ids.len() * 4
+                        + match &p.index {
+                            PartIndex::Grams(index) => index.memory_usage(),
+                            PartIndex::Automaton(ac) => ac.memory_usage(),
+                        }
+                })
+                .sum::<usize>()
     }
 }
 
