@@ -133,48 +133,46 @@ impl Masks {
     /// `run` token bytes reads its grams (every such stretch holds one of these offsets, and
     /// the `run - 7` bytes from it). Prose and JSON have few of them; a block without any
     /// costs a few bit operations.
-    pub(crate) fn run_grams(&self, run: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn run_grams(&self, run: usize) -> Vec<usize> {
         debug_assert!((8..=64).contains(&run));
         // Bit 0 of every byte: the sampled offsets of a block.
         const SAMPLED: u64 = 0x0101_0101_0101_0101;
-        self.stretches
-            .iter()
-            .enumerate()
-            .flat_map(move |(i, &(first, at))| {
-                let end = self
-                    .stretches
-                    .get(i + 1)
-                    .map_or(self.token.len(), |&(_, next)| next);
-                let blocks = &self.token[at..end];
-                // Bit j of a block's starts: bytes j..j + run are token bytes (read on into
-                // the next block). The previous block's starts carry into this one.
-                let starts = move |k: usize| {
-                    let Some(&bits) = blocks.get(k) else {
-                        return 0;
-                    };
-                    let pair = u128::from(bits)
-                        | u128::from(blocks.get(k + 1).copied().unwrap_or(0)) << 64;
-                    let mut whole = pair;
-                    let mut covered = 1;
-                    while covered < run {
-                        let shift = covered.min(run - covered);
-                        whole &= whole >> shift;
-                        covered += shift;
-                    }
-                    whole as u64
-                };
-                let mut previous = 0u64;
-                (0..blocks.len()).flat_map(move |k| {
-                    let current = starts(k);
-                    // Bit p: a run of `run` started at one of p - 7 ..= p.
+        // The shifts that widen a one-bit test to a `run`-bit one (as in `long_runs`).
+        let mut shifts = [0usize; 6];
+        let mut covered = 1;
+        for shift in &mut shifts {
+            *shift = covered.min(run - covered);
+            covered += *shift;
+        }
+        let mut found = Vec::new();
+        for (i, &(first, at)) in self.stretches.iter().enumerate() {
+            let end = self
+                .stretches
+                .get(i + 1)
+                .map_or(self.token.len(), |&(_, next)| next);
+            let blocks = &self.token[at..end];
+            // Bit j of a block's starts: bytes j..j + run are token bytes (read on into the
+            // next block). The previous block's starts carry into this one.
+            let mut previous = 0u64;
+            for (k, &bits) in blocks.iter().enumerate() {
+                let next = blocks.get(k + 1).copied().unwrap_or(0);
+                let mut whole = u128::from(bits) | u128::from(next) << 64;
+                for shift in shifts {
+                    whole &= whole >> shift;
+                }
+                let current = whole as u64;
+                if current | previous != 0 {
+                    // Bit p: a run started at one of p - 7 ..= p.
                     let mut smeared = u128::from(previous) | u128::from(current) << 64;
                     smeared |= smeared << 1;
                     smeared |= smeared << 2;
                     smeared |= smeared << 4;
-                    previous = current;
-                    set_bits((first + k) * 64, (smeared >> 64) as u64 & SAMPLED)
-                })
-            })
+                    found.extend(set_bits((first + k) * 64, (smeared >> 64) as u64 & SAMPLED));
+                }
+                previous = current;
+            }
+        }
+        found
     }
 
     /// The length of the text classified.
@@ -445,7 +443,7 @@ mod tests {
                     (at.saturating_sub(7)..=at).any(|start| (start..start + run).all(token_at))
                 })
                 .collect();
-            prop_assert_eq!(Masks::new(&text, &[]).run_grams(run).collect::<Vec<_>>(), naive);
+            prop_assert_eq!(Masks::new(&text, &[]).run_grams(run), naive);
         }
 
         #[test]
