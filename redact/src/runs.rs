@@ -155,12 +155,25 @@ impl Masks {
             // next block). The previous block's starts carry into this one.
             let mut previous = 0u64;
             for (k, &bits) in blocks.iter().enumerate() {
-                let next = blocks.get(k + 1).copied().unwrap_or(0);
-                let mut whole = u128::from(bits) | u128::from(next) << 64;
+                // Runs inside the block, then the one run that may cross into the next: it
+                // starts anywhere from its first byte here to `run` bytes before its end.
+                let mut current = bits;
                 for shift in shifts {
-                    whole &= whole >> shift;
+                    current &= current >> shift;
                 }
-                let current = whole as u64;
+                let here = bits.leading_ones() as usize;
+                let there = blocks.get(k + 1).map_or(0, |n| n.trailing_ones() as usize);
+                // (Most blocks fail the first test: runs this long are rare.)
+                if here + there >= run && here > 0 {
+                    // Starts past `64 - run` (the shifts found those before), from the run's
+                    // first byte here, while `run` bytes reach no further than its end there.
+                    let earliest = (64 - here).max(65 - run);
+                    if let Some(latest) = (64 + there).checked_sub(run).map(|l| l.min(63)) {
+                        if latest >= earliest {
+                            current |= (u64::MAX >> (63 - (latest - earliest))) << earliest;
+                        }
+                    }
+                }
                 if current | previous != 0 {
                     // Bit p: a run started at one of p - 7 ..= p.
                     let mut smeared = u128::from(previous) | u128::from(current) << 64;
