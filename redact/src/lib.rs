@@ -602,11 +602,13 @@ impl Redactor {
         let chains = view.as_ref().map(literal_chains).unwrap_or_default();
         // The view's byte classes, made once: the entropy layer, the encoded-text pass and
         // the spelled-out runs below all read them.
-        let classes = view.as_ref().map(|view| classify(view.text()));
+        let passwords = self.registry.parts_need_passwords();
+        let classes = view.as_ref().map(|view| classify(view.text(), passwords));
         // Part of a known value sent without the rest (half a key, a token cut in two across
         // messages) still gives most of it away: replaced under a handle of its own. Parts
-        // are read in the view where its masks show token bytes (the view reads through
-        // escapes, and most of a request has none at the grams read), or in the whole input.
+        // are read in the view where its masks show a run of 12 bytes a made-up secret may
+        // hold (the view reads through escapes, and most of a request is in no such run), or
+        // in the whole input.
         if self.registry.has_parts() {
             let parts = match (&view, &classes) {
                 (Some(view), Some((_, masks))) => {
@@ -705,7 +707,7 @@ impl Redactor {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
-                    let classes = classify(view.text());
+                    let classes = classify(view.text(), false);
                     let chains = literal_chains(&view);
                     self.pattern_candidates(
                         &view,
@@ -1296,10 +1298,15 @@ fn placeholder_around(input: &[u8], at: usize) -> Option<usize> {
     (input.get(close) == Some(&b')') && at <= close).then_some(close + 1)
 }
 
-/// The opaque (media) runs of `text` and the class masks of the rest.
-fn classify(text: &[u8]) -> (Vec<Range<usize>>, runs::Masks) {
+/// The opaque (media) runs of `text` and the class masks of the rest (`passwords`: with the
+/// symbols of made-up passwords, for the registry's parts).
+fn classify(text: &[u8], passwords: bool) -> (Vec<Range<usize>>, runs::Masks) {
     let opaque = opaque::runs(text);
-    let masks = runs::Masks::new(text, &opaque);
+    let masks = if passwords {
+        runs::Masks::with_passwords(text, &opaque)
+    } else {
+        runs::Masks::new(text, &opaque)
+    };
     (opaque, masks)
 }
 

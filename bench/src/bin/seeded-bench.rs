@@ -46,6 +46,12 @@ fn replaced(text: &str, doc: &Document, output: &[u8]) -> bool {
     !contains(output, as_in_document(text, doc).as_bytes())
 }
 
+/// `text` as a JSON string's content writes it.
+fn as_in_json(text: &str) -> String {
+    let escaped = serde_json::to_string(text).unwrap();
+    escaped[1..escaped.len() - 1].to_owned()
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
@@ -220,36 +226,44 @@ fn main() {
         differ,
         2 * corpus.len()
     );
-    // Parts of token-shaped vault values sent alone (the first, middle or last 60 % of a
-    // value, as an agent shows "the start of the key" or splits it across messages): no 12
-    // bytes of the value may be left. Stretches shorter than 12 bytes are not planted.
-    let (mut parts, mut parts_left) = (0usize, Vec::new());
-    for (name, value) in vault.iter().rev().take(400) {
-        let n = value.len();
-        let len = (n * 3).div_ceil(5);
-        for start in [0, n / 5, n - len] {
-            let part = &value[start..start + len];
-            if part.len() < 12 {
-                continue;
-            }
-            parts += 1;
-            let body = serde_json::json!({ "messages": [
-                { "role": "user", "content": format!("the key I was given: {part} (that is all of it I have)") },
-            ]})
-            .to_string();
-            let out = engine.redact(body.as_bytes());
-            if survives(out.as_bytes(), value.as_bytes()) {
-                parts_left.push(format!("{name} {start}..{} of {value:?}", start + len));
+    // Parts of vault values sent alone (the first, middle or last 60 % of a value, as an agent
+    // shows "the start of the key" or splits it across messages): no 12 bytes of the value
+    // may be left. Token-shaped values (the unplanted ones) and the planted ones (ASCII only:
+    // symbols, quotes, spaces) are counted apart. Stretches under 12 bytes are not planted.
+    let unplanted = vault.len() - extra_vault;
+    let groups = [
+        ("token-shaped", &vault[unplanted..]),
+        ("planted, ASCII", &vault[..unplanted]),
+    ];
+    for (group, values) in groups {
+        let (mut parts, mut parts_left) = (0usize, Vec::new());
+        for (name, value) in values.iter().filter(|(_, v)| v.is_ascii()).take(400) {
+            let n = value.len();
+            let len = (n * 3).div_ceil(5);
+            for start in [0, n / 5, n - len] {
+                let part = &value[start..start + len];
+                if part.len() < 12 {
+                    continue;
+                }
+                parts += 1;
+                let body = serde_json::json!({ "messages": [
+                    { "role": "user", "content": format!("the key I was given: {part} (that is all of it I have)") },
+                ]})
+                .to_string();
+                let out = engine.redact(body.as_bytes());
+                if survives(out.as_bytes(), as_in_json(value).as_bytes()) {
+                    parts_left.push(format!("{name} {start}..{} of {value:?}", start + len));
+                }
             }
         }
-    }
-    println!(
-        "parts of vault values: {}/{parts} leave no 12 bytes of their value",
-        parts - parts_left.len()
-    );
-    if std::env::var_os("SEEDED_DEBUG").is_some() {
-        for left in &parts_left {
-            eprintln!("part left: {left}");
+        println!(
+            "parts of vault values, {group}: {}/{parts} leave no 12 bytes of their value",
+            parts - parts_left.len()
+        );
+        if std::env::var_os("SEEDED_DEBUG").is_some() {
+            for left in &parts_left {
+                eprintln!("part left: {left}");
+            }
         }
     }
     if check && !missed_registry.is_empty() {

@@ -10,9 +10,9 @@
 //! (`sk-ant-api03-`, `xoxb-123456789012-`, a JWT's header) is shared by every token of its
 //! kind, and a stretch of words, a host name or a path (`hooks.slack.com`, `/services/`) is
 //! ordinary text. So a stretch counts only when it holds a *distinctive window*: 12 bytes
-//! with at most 4 of the value's head in them, of token characters, with seven or more distinct bytes, letters and
-//! at least two digits or symbols or a random-looking mix of cases, and found in no other
-//! value. Values that hold a private key's armour are left to the rules (every key of a kind
+//! with at most 4 of the value's head in them, of the characters made-up secrets are made of,
+//! with seven or more distinct bytes, letters and digits or symbols or a random-looking mix of
+//! cases ([`is_distinctive`]), and found in no other value. Values that hold a private key's armour are left to the rules (every key of a kind
 //! starts with the same DER header), and so are values longer than [`MAX_VALUE_LEN`].
 //!
 //! It never logs or reveals a value; its copies are zeroized on drop.
@@ -36,6 +36,8 @@ const GRAM_MASK: u64 = (1 << (8 * GRAM)) - 1;
 /// Longer values (a service account's JSON on one line, a certificate) are documents, not
 /// tokens: their parts are shared with every document of their kind.
 const MAX_VALUE_LEN: usize = 1024;
+/// In a value that is a URL, windows lie in runs of password bytes at least this long.
+const URL_RUN: usize = 16;
 /// A token's public head (`sk-proj-`, `github_pat_`) ends at a separator this early.
 const HEAD_SEARCH: usize = 16;
 /// A distinctive window may hold this much of the head, and so at least 8 of the value's own
@@ -51,6 +53,8 @@ pub(crate) struct Fragments {
     slot_shift: u32,
     entries: Vec<Entry>,
     values: Vec<Indexed>,
+    /// Some distinctive window holds a symbol that is not a token byte (`!`, `#`, ...).
+    symbols: bool,
 }
 
 /// Where a gram stands in a value.
@@ -77,9 +81,12 @@ impl Fragments {
             .filter(|(value, _)| may_have_parts(value))
             .map(|(value, owner)| {
                 let head = public_head(value);
+                let in_long_run = long_run_windows(value);
                 let distinctive = (0..=value.len() - FRAGMENT_LEN)
                     .map(|i| {
-                        i + HEAD_IN_WINDOW >= head && is_distinctive(&value[i..i + FRAGMENT_LEN])
+                        i + HEAD_IN_WINDOW >= head
+                            && in_long_run(i)
+                            && is_distinctive(&value[i..i + FRAGMENT_LEN])
                     })
                     .collect();
                 Indexed {
@@ -158,12 +165,20 @@ impl Fragments {
             slots[slot] = u32::try_from(first + 1).ok()?;
             first += run.len();
         }
+        let symbols = indexed.iter().any(|value| {
+            value.distinctive.iter().enumerate().any(|(i, d)| {
+                *d && !value.bytes[i..i + FRAGMENT_LEN]
+                    .iter()
+                    .all(|&b| crate::runs::token_byte(b))
+            })
+        });
         Some(Fragments {
             grams,
             slots,
             slot_shift,
             entries,
             values: indexed,
+            symbols,
         })
     }
 
@@ -172,9 +187,9 @@ impl Fragments {
     /// found may overlap (two values sharing bytes beside a window).
     ///
     /// `grams`: where to read, in order: every multiple of [`STEP`] ([`Fragments::every_step`]),
-    /// or only those where [`GRAM`] token bytes start (the engine has them from its class
-    /// masks, [`crate::runs::Masks::token_grams`]). A stretch of token bytes holds a whole gram
-    /// at one of them.
+    /// or only those inside a run of [`FRAGMENT_LEN`] password bytes (the engine has them from
+    /// its class masks, [`crate::runs::Masks::run_grams`]). A distinctive window holds a
+    /// whole gram at one of them.
     pub(crate) fn find(
         &self,
         input: &[u8],
@@ -207,6 +222,11 @@ impl Fragments {
     /// Every multiple of [`STEP`] in `input`: the grams to read without class masks.
     pub(crate) fn every_step(input: &[u8]) -> impl Iterator<Item = usize> {
         (0..input.len()).step_by(STEP)
+    }
+
+    /// Whether a distinctive window holds a symbol that is not a token byte.
+    pub(crate) fn has_symbols(&self) -> bool {
+        self.symbols
     }
 
     fn entries_of(&self, gram: u64) -> &[Entry] {
@@ -298,32 +318,61 @@ fn may_have_parts(value: &[u8]) -> bool {
         && memchr::memmem::find(value, b"-----BEGIN").is_none()
 }
 
+/// Whether the window at `i` lies in a run of password bytes long enough: in a URL
+/// (`postgres://...`, a webhook) at least [`URL_RUN`] bytes, where a password, a token or a
+/// path's secret segment stands, and not a host name or a short path piece
+/// (`ip-10-0-1-23`, `T0123ABCD`) that the rest of the traffic may name too.
+fn long_run_windows(value: &[u8]) -> impl Fn(usize) -> bool + '_ {
+    let min = if memchr::memmem::find(value, b"://").is_some() {
+        URL_RUN
+    } else {
+        FRAGMENT_LEN
+    };
+    move |i: usize| {
+        let password = |b: &&u8| crate::runs::password_byte(**b);
+        let before = value[..i].iter().rev().take_while(password).count();
+        let after = value[i..].iter().take_while(password).count();
+        before + after >= min
+    }
+}
+
 /// Where the value's own bytes start: after a JWT's header and claims (shared by every token
 /// its issuer signs), or after a provider's prefix (`sk-ant-api03-`, `ghp_`, `xoxb-1234-`):
-/// the last `-`, `_` or `.` in the first [`HEAD_SEARCH`] bytes of a value that starts with a
-/// letter.
-fn public_head(value: &[u8]) -> usize {
+/// the last `-`, `_` or `.` in the first [`HEAD_SEARCH`] bytes, when every piece before it is
+/// a word, a number or a word and a number (`sk`, `api03`, `1234`), as prefixes are and
+/// random bytes seldom are (`n3oshpf0a_`).
+pub(crate) fn public_head(value: &[u8]) -> usize {
     if value.starts_with(b"eyJ") {
         return memchr::memrchr(b'.', value).map_or(0, |dot| dot + 1);
     }
-    if !value[0].is_ascii_alphabetic() {
-        return 0;
-    }
     let search = &value[..value.len().min(HEAD_SEARCH)];
-    search
-        .iter()
-        .rposition(|b| matches!(b, b'-' | b'_' | b'.'))
-        .map_or(0, |separator| separator + 1)
+    let Some(end) = search.iter().rposition(|b| matches!(b, b'-' | b'_' | b'.')) else {
+        return 0;
+    };
+    let prefix_like = |piece: &[u8]| {
+        let letters = piece.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        !piece.is_empty() && piece[letters..].iter().all(u8::is_ascii_digit)
+    };
+    if search[..end]
+        .split(|b| matches!(b, b'-' | b'_' | b'.'))
+        .all(prefix_like)
+    {
+        end + 1
+    } else {
+        0
+    }
 }
 
-/// Whether a window is one value's own: token bytes only (letters, digits, `+`, `_`, `-`),
-/// seven or more distinct, a letter, and marks of randomness: two digits (or `+`), or six
+/// Whether a window is one value's own: the bytes of a made-up secret only (letters, digits,
+/// `+ _ -` and `! # $ % & * ? ^ | ~`: no quotes, `.`, `/`, `:`, `@`, `=`, brackets or
+/// spaces), seven or more distinct, a letter, and marks of randomness: two digits or symbols
+/// other than `_` and `-`, or six
 /// changes between lower case, upper case and digits from byte to byte, or one digit and
 /// five changes, or four letters of each case and five changes. `CompanyNameX`,
-/// `MyCompanyNam`, `CompanyName2`, `ecret-passwo` and `services-T01` are not;
-/// `Kx9mQ2vLp7Zr`, `3fa9c0e1b7d2`, `Winter2025Se` and `HFKsyXOyTRvq` are.
+/// `MyCompanyNam`, `CompanyName2`, `ecret-passwo` and `services/T01` are not;
+/// `Kx9mQ2vLp7Zr`, `3fa9c0e1b7d2`, `Winter2025Se`, `HFKsyXOyTRvq` and `Tr0ub4dor&3x` are.
 pub(crate) fn is_distinctive(window: &[u8]) -> bool {
-    if !window.iter().all(|&b| crate::runs::token_byte(b)) {
+    if !window.iter().all(|&b| crate::runs::password_byte(b)) {
         return false;
     }
     let mut seen = [false; 128];
@@ -339,7 +388,7 @@ pub(crate) fn is_distinctive(window: &[u8]) -> bool {
     let letters = window.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let marks = window
         .iter()
-        .filter(|&&b| b.is_ascii_digit() || b == b'+')
+        .filter(|&&b| b.is_ascii_digit() || !matches!(b, b'_' | b'-') && !b.is_ascii_alphabetic())
         .count();
     let changes = window
         .windows(2)
@@ -428,6 +477,9 @@ mod tests {
         )
         .is_empty());
         assert_eq!(parts(&[hook], "token Kx9mQ2vLp7ZrT4wN").len(), 1);
+        let url = "postgres://app:Kx9mQ2vLp7ZrT4wN8b@ip-10-0-1-23.ec2.internal:5432/app";
+        assert!(parts(&[url], "ssh ip-10-0-1-23.ec2.internal").is_empty());
+        assert_eq!(parts(&[url], "password Kx9mQ2vLp7Zr").len(), 1);
         assert!(parts(&["MyCompanyName2024!"], "MyCompanyName rocks").is_empty());
         assert!(parts(&["correcthorsebatterystaple"], "horsebatterystaple").is_empty());
         // A private key's armour and body.
@@ -455,6 +507,8 @@ mod tests {
             "3fa9c0e1b7d2",
             "Winter2025Se",
             "Tr0ub4dor-3x",
+            "Tr0ub4dor&3x",
+            "x8#Kq!2m$zWp",
             "aZbYcXdWeVfU",
         ] {
             assert!(is_distinctive(yes.as_bytes()), "{yes}");
@@ -466,7 +520,8 @@ mod tests {
             "HelloWorldFo",
             "ecret-passwo",
             "a-b-c-d-e-f-",
-            "Tr0ub4dor&3x",
+            "Tr0ub4dor@3x",
+            "jdoe!acmecor",
             "hooks.slack.",
             "services/T01",
             "123456789012",
@@ -478,7 +533,10 @@ mod tests {
         assert_eq!(public_head(b"sk-ant-api03-Kx9m"), 13);
         assert_eq!(public_head(b"xoxb-1234567890-123"), 16);
         assert_eq!(public_head(b"github_pat_11ABCDEF"), 11);
+        assert_eq!(public_head(b"dop_v1_Kx9mQ2vLp"), 7);
         assert_eq!(public_head(b"Kx9mQ2vLp7ZrT4wN"), 0);
         assert_eq!(public_head(b"9x-mQ2vLp7ZrT4wN"), 0);
+        assert_eq!(public_head(b"n3oshpf0a_1p50vunv5"), 0);
+        assert_eq!(public_head(b"A#?A?~|A~^|$?_|~?#aa"), 0);
     }
 }

@@ -204,6 +204,12 @@ impl Registry {
         self.fragments.is_some()
     }
 
+    /// Whether a part worth finding holds a password's symbol (`!`, `#`, ...): the engine
+    /// then classifies those bytes for [`Registry::find_parts`] too.
+    pub(crate) fn parts_need_passwords(&self) -> bool {
+        self.fragments.as_ref().is_some_and(|f| f.has_symbols())
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }
