@@ -636,22 +636,40 @@ impl Redactor {
             _ => Vec::new(),
         };
         if let Some(view) = &view {
+            // Parts of a value too (`"sk_live_51Hg" + "XqL2eZvK"`, half a key spelled out).
+            let parts_of = |text: &[u8]| {
+                self.registry
+                    .find_parts(text, registry::Registry::every_gram(text))
+            };
             for chain in &chains {
-                for (start, end, name) in self.registry.find(&chain.text) {
-                    let pieces = chain.spans(start..end).map(|span| {
+                let in_raw = |(start, end, name)| {
+                    chain.spans(start..end).map(move |span| {
                         let (start, end) = view.raw_span(span.start, span.end);
                         (start, end, name)
-                    });
-                    self.registry_candidates(input, pieces, &mut candidates);
-                }
+                    })
+                };
+                let found = self.registry.find(&chain.text);
+                self.registry_candidates(
+                    input,
+                    found.into_iter().flat_map(in_raw),
+                    &mut candidates,
+                );
+                let parts = parts_of(&chain.text);
+                self.part_candidates(input, parts.into_iter().flat_map(in_raw), &mut candidates);
             }
             // A known secret spelled out is replaced from its first character to its last.
             for run in &spelled {
-                for (start, end, name) in self.registry.find(&run.text) {
-                    if let Some((start, end)) = spelled_span(view, run, start..end) {
-                        self.registry_candidates(input, [(start, end, name)], &mut candidates);
-                    }
-                }
+                let in_raw = |(start, end, name)| {
+                    spelled_span(view, run, start..end).map(|(start, end)| (start, end, name))
+                };
+                let found = self.registry.find(&run.text);
+                self.registry_candidates(
+                    input,
+                    found.into_iter().filter_map(in_raw),
+                    &mut candidates,
+                );
+                let parts = parts_of(&run.text);
+                self.part_candidates(input, parts.into_iter().filter_map(in_raw), &mut candidates);
             }
         }
         // Findings in input coordinates: sorted, disjoint.
@@ -909,6 +927,19 @@ impl Redactor {
                 let (raw_start, raw_end) = run_span(view, &run);
                 if raw_start < raw_end && !is_placeholder_at(input, raw_start, raw_end) {
                     candidates.push(Candidate::registry(raw_start, raw_end, name));
+                    continue;
+                }
+            }
+            // Part of a known value in it (half a key in a file sent encoded): the whole run,
+            // under the part's handle.
+            let parts = self
+                .registry
+                .find_parts(&run.text, registry::Registry::every_gram(&run.text));
+            if let Some(&(_, _, name)) = parts.first() {
+                let (raw_start, raw_end) = run_span(view, &run);
+                let before = candidates.len();
+                self.part_candidates(input, [(raw_start, raw_end, name)], candidates);
+                if candidates.len() > before {
                     continue;
                 }
             }

@@ -1555,6 +1555,30 @@ mod parts_of_registry_values {
     }
 
     #[test]
+    fn parts_split_across_literals_spelled_out_or_encoded_are_found() {
+        use base64::Engine as _;
+        let e = engine(&[(KEY_NAME, VALUE)]);
+        let handle = "SECRET_REF(stripe_live.part)";
+        // Joined string literals: each piece inside its own quotes.
+        let code = r#"{"code":"const k = \"sk_live_51HxQ2\" + \"vLp7ZrT4wN\";"}"#;
+        let out = redact(&e, code);
+        assert_eq!(out.matches(handle).count(), 2, "{out}");
+        assert!(
+            out.contains(&format!(r#"\"{handle}\" + \"{handle}\""#)),
+            "{out}"
+        );
+        // Spelled out a character at a time.
+        let spelled: Vec<String> = VALUE[8..24].chars().map(String::from).collect();
+        let out = redact(&e, &format!("spell it: {} ok", spelled.join(" ")));
+        assert_eq!(out, format!("spell it: {handle} ok"));
+        // Inside a file sent base64-encoded: the whole run.
+        let file = format!("STRIPE_KEY_START={}\nMODE=live\n", &VALUE[..26]);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(file);
+        let out = redact(&e, &format!("{{\"data\":\"{encoded}\"}}"));
+        assert_eq!(out, format!("{{\"data\":\"{handle}\"}}"));
+    }
+
+    #[test]
     fn the_prefix_and_ordinary_text_are_left_alone() {
         let e = engine(&[
             (KEY_NAME, VALUE),
