@@ -281,6 +281,12 @@ fn resolve_replaces_refs_only_for_allowed_tools_and_is_audited() {
         .iter()
         .any(|s| s.name.as_str() == "stripe" && s.last_used_at.is_some()));
 
+    // The handle for part of a secret names no secret: it stays as written, and the tool
+    // never gets the whole value where the agent wrote part of it.
+    let part = r#"{"a":"starts with SECRET_REF(stripe.part)"}"#;
+    let resolved = vault.resolve(part, "stripe.charge").unwrap();
+    assert_eq!(resolved.expose(), part.as_bytes());
+
     let err = vault
         .resolve(r#"{"a":"SECRET_REF(stripe)"}"#, "shell")
         .err()
