@@ -811,33 +811,27 @@ impl Redactor {
         found: impl IntoIterator<Item = (usize, usize, &'n str)>,
         candidates: &mut Vec<Candidate>,
     ) {
-        for (start, end, name) in found {
-            let (start, end) = widen_to_escapes(input, start, end);
-            if start >= end || is_placeholder_at(input, start, end) {
-                continue;
-            }
-            candidates.push(Candidate::registry(start, end, name));
-        }
+        candidates.extend(
+            registry_spans(input, found)
+                .map(|(start, end, name)| Candidate::registry(start, end, name)),
+        );
     }
 
-    /// Parts of registry values (spans of `input`) as candidates, the same way.
+    /// Parts of registry values (spans of `input`) as candidates, the same way, under their
+    /// own handle.
     fn part_candidates<'n>(
         &self,
         input: &[u8],
         found: impl IntoIterator<Item = (usize, usize, &'n str)>,
         candidates: &mut Vec<Candidate>,
     ) {
-        for (start, end, name) in found {
-            let (start, end) = widen_to_escapes(input, start, end);
-            if start >= end || is_placeholder_at(input, start, end) {
-                continue;
-            }
-            candidates.push(Candidate {
+        candidates.extend(
+            registry_spans(input, found).map(|(start, end, name)| Candidate {
                 rank: 1,
                 placeholder: placeholder::part(name),
                 ..Candidate::registry(start, end, name)
-            });
-        }
+            }),
+        );
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
@@ -1290,6 +1284,21 @@ fn looks_made_up(value: &[u8]) -> bool {
 }
 
 /// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.
+/// Registry spans widened to whole escapes, without those inside our own placeholders.
+fn registry_spans<'a, 'n, F>(
+    input: &'a [u8],
+    found: F,
+) -> impl Iterator<Item = (usize, usize, &'n str)> + 'a
+where
+    F: IntoIterator<Item = (usize, usize, &'n str)>,
+    F::IntoIter: 'a,
+{
+    found.into_iter().filter_map(move |(start, end, name)| {
+        let (start, end) = widen_to_escapes(input, start, end);
+        (start < end && !is_placeholder_at(input, start, end)).then_some((start, end, name))
+    })
+}
+
 fn widen_to_escapes(input: &[u8], start: usize, end: usize) -> (usize, usize) {
     let start = json_view::escape_around(input, start).map_or(start, |(s, _)| s);
     let end = json_view::escape_around(input, end).map_or(end, |(_, e)| e);
