@@ -107,12 +107,7 @@ impl Masks {
     /// are rare, so the pairing is done on the masks and few offsets come out.
     pub(crate) fn lone_token_pairs(&self) -> Vec<usize> {
         let mut found = Vec::new();
-        for (i, &(first, at)) in self.stretches.iter().enumerate() {
-            let end = self
-                .stretches
-                .get(i + 1)
-                .map_or(self.token.len(), |&(_, next)| next);
-            let blocks = &self.token[at..end];
+        for (first, blocks) in self.stretch_blocks(&self.token) {
             let lone = |k: usize| {
                 let Some(&bits) = blocks.get(k) else {
                     return 0;
@@ -154,25 +149,14 @@ impl Masks {
         debug_assert!((8..=64).contains(&run));
         // Bit 0 of every byte: the sampled offsets of a block.
         const SAMPLED: u64 = 0x0101_0101_0101_0101;
-        // The shifts that widen a one-bit test to a `run`-bit one (as in `long_runs`).
-        let mut shifts = [0usize; 6];
-        let mut covered = 1;
-        for shift in &mut shifts {
-            *shift = covered.min(run - covered);
-            covered += *shift;
-        }
+        let shifts = widening_shifts(run);
+        let classified = if self.password.is_empty() {
+            &self.token
+        } else {
+            &self.password
+        };
         let mut found = Vec::new();
-        for (i, &(first, at)) in self.stretches.iter().enumerate() {
-            let end = self
-                .stretches
-                .get(i + 1)
-                .map_or(self.token.len(), |&(_, next)| next);
-            let classified = if self.password.is_empty() {
-                &self.token
-            } else {
-                &self.password
-            };
-            let blocks = &classified[at..end];
+        for (first, blocks) in self.stretch_blocks(classified) {
             // Bit j of a block's starts: bytes j..j + run are password bytes (read on into the
             // next block). The previous block's starts carry into this one.
             let mut previous = 0u64;
@@ -208,6 +192,21 @@ impl Masks {
             }
         }
         found
+    }
+
+    /// Each classified stretch's first block and its blocks' masks in `masks` (one of this
+    /// text's mask vectors).
+    fn stretch_blocks<'m>(&'m self, masks: &'m [u64]) -> impl Iterator<Item = (usize, &'m [u64])> {
+        self.stretches
+            .iter()
+            .enumerate()
+            .map(move |(i, &(first, at))| {
+                let end = self
+                    .stretches
+                    .get(i + 1)
+                    .map_or(masks.len(), |&(_, next)| next);
+                (first, &masks[at..end])
+            })
     }
 
     /// The length of the text classified.
@@ -248,15 +247,8 @@ impl Masks {
         let masks = masks
             .get(at + (first - stretch_first)..stretch_end)
             .unwrap_or_default();
-        // The shifts that widen a one-bit run test to a `min`-bit one, doubling while they
-        // can (six reach 64; a shift of 0 changes nothing): worked out once here, so the test
-        // in the loop below is straight-line code.
-        let mut shifts = [0usize; 6];
-        let mut covered = 1;
-        for shift in &mut shifts {
-            *shift = covered.min(min - covered);
-            covered += *shift;
-        }
+        // Worked out once here, so the test in the loop below is straight-line code.
+        let shifts = widening_shifts(min);
         // Start of the run that reached the end of the previous block.
         let mut open: Option<usize> = None;
         let blocks = range.end.div_ceil(64) - first;
@@ -319,6 +311,18 @@ impl Masks {
         }
         runs
     }
+}
+
+/// The shifts that widen a one-bit test to a `width`-bit one (`bits &= bits >> shift` for
+/// each), doubling while they can: six reach 64, and a shift of 0 changes nothing.
+fn widening_shifts(width: usize) -> [usize; 6] {
+    let mut shifts = [0usize; 6];
+    let mut covered = 1;
+    for shift in &mut shifts {
+        *shift = covered.min(width - covered);
+        covered += *shift;
+    }
+    shifts
 }
 
 /// Whether `b` is a token byte: a letter, a digit, `+`, `_` or `-` ([`Class::Token`]).
