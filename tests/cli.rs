@@ -276,4 +276,18 @@ fn redact_json_and_explain_describe_findings_without_values() {
         "{out}"
     );
     assert!(!out.contains(VALUE) && !out.contains("ghp_aBc"), "{out}");
+
+    // A part of the value sent alone is explained as a part, under its own handle.
+    let part = &VALUE[..VALUE.len() - 3];
+    let (code, out, _) = run_cli(
+        home.path(),
+        &["redact", "--explain"],
+        format!("it starts {part}...\n").as_bytes(),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("part of the value of vault secret \"db\" -> SECRET_REF(db.part)"),
+        "{out}"
+    );
+    assert!(!out.contains(part), "{out}");
 }

@@ -113,6 +113,14 @@ pub struct Finding {
     pub placeholder: String,
 }
 
+impl Finding {
+    /// Whether this is part of a registry secret sent without the rest (its placeholder is
+    /// `SECRET_REF(name.part)`), not the whole value.
+    pub fn is_part(&self) -> bool {
+        self.layer == Layer::Registry && placeholder::is_part(&self.placeholder)
+    }
+}
+
 /// Redacted bytes and what was replaced. Only [`Redactor::redact`] makes one.
 pub struct Redaction<'a> {
     output: Cow<'a, [u8]>,

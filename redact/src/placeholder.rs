@@ -47,12 +47,21 @@ pub(crate) fn named(name: &str) -> String {
     format!("SECRET_REF({name})")
 }
 
+/// What a part's handle adds to its secret's name.
+pub(crate) const SUFFIX: &str = ".part";
+
+/// Whether `handle` is a part's ([`part`]).
+pub(crate) fn is_part(handle: &str) -> bool {
+    handle
+        .strip_suffix(')')
+        .is_some_and(|inner| inner.ends_with(SUFFIX))
+}
+
 /// The handle for part of a registry secret (half a key, a token cut short): it names the
 /// secret and says it is not all of it, and no vault name resolves it (a tool must not get
 /// the whole value where the agent wrote part of it). Names are cut to keep the handle's name
 /// within 64 characters, as every handle's is.
 pub(crate) fn part(name: &str) -> String {
-    const SUFFIX: &str = ".part";
     // Vault names are ASCII: any cut is a character boundary.
     let name = name
         .get(..name.len().min(64 - SUFFIX.len()))

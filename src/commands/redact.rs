@@ -81,6 +81,9 @@ pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) ->
         Output::Explain => {
             for f in redaction.findings() {
                 let why = match f.layer {
+                    Layer::Registry if f.is_part() => {
+                        format!("part of the value of vault secret {:?}", f.source)
+                    }
                     Layer::Registry => format!("the value of vault secret {:?}", f.source),
                     Layer::Regex => {
                         let description = redactor.describe(&f.source).unwrap_or("");
