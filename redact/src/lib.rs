@@ -11,8 +11,8 @@
 //!   [`PlaceholderKey`], then shared (`Send + Sync`) and used for every request.
 //! - [`Redactor::redact`] runs the layers in order: registry (exact known values, in every
 //!   encoded form, and any stretch of 12 bytes or more of a value sent without the rest,
-//!   under `SECRET_REF(name.part)`) → regex rules (on JSON string content unescaped, nested strings too),
-//!   with the table pass (cells under a header that names a secret) → entropy; base64, hex or
+//!   under `SECRET_REF(name.part)`) → regex rules (on JSON string content unescaped, nested
+//!   strings too), with the table pass (cells under a header that names a secret) → entropy; base64, hex or
 //!   percent-encoding that decodes to text, character references, arrays of byte literals
 //!   and hex dumps are read decoded by all three, and a finding there replaces the whole
 //!   encoded run. An earlier layer wins an overlap, but every byte
@@ -1291,7 +1291,6 @@ fn looks_made_up(value: &[u8]) -> bool {
     in_words * 2 < letters
 }
 
-/// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.
 /// Registry spans widened to whole escapes, without those inside our own placeholders.
 fn registry_spans<'a, 'n, F>(
     input: &'a [u8],
@@ -1307,6 +1306,7 @@ where
     })
 }
 
+/// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.
 fn widen_to_escapes(input: &[u8], start: usize, end: usize) -> (usize, usize) {
     let start = json_view::escape_around(input, start).map_or(start, |(s, _)| s);
     let end = json_view::escape_around(input, end).map_or(end, |(_, e)| e);

@@ -4,7 +4,8 @@
 //! matcher, leftmost-longest, in two parts: a sampled gram index ([`grams`]) for the forms of
 //! 15 bytes or more, and a gram index or an Aho-Corasick automaton for the shorter.
 //! Values shorter than [`crate::MIN_SECRET_LEN`] are refused at build time: a short value
-//! would be found inside ordinary words. The registry never logs or reveals a value.
+//! would be found inside ordinary words. A second index ([`fragments`]) finds parts of the raw
+//! values sent without the rest. The registry never logs or reveals a value.
 
 mod forms;
 pub(crate) mod fragments;
