@@ -624,9 +624,9 @@ impl Redactor {
                     let parts = self.registry.find_parts(view.text(), grams);
                     parts
                         .into_iter()
-                        .map(|(start, end, name)| {
+                        .map(|(start, end, part)| {
                             let (start, end) = view.raw_span(start, end);
-                            (start, end, name)
+                            (start, end, part)
                         })
                         .collect()
                 }
@@ -650,34 +650,25 @@ impl Redactor {
                     .find_parts(text, registry::Registry::every_gram(text))
             };
             for chain in &chains {
-                let in_raw = |(start, end, name)| {
-                    chain.spans(start..end).map(move |span| {
-                        let (start, end) = view.raw_span(span.start, span.end);
-                        (start, end, name)
-                    })
-                };
                 let found = self.registry.find(&chain.text);
-                self.registry_candidates(
-                    input,
-                    found.into_iter().flat_map(in_raw),
-                    &mut candidates,
-                );
+                let pieces = found.into_iter().flat_map(|f| chain_pieces(view, chain, f));
+                self.registry_candidates(input, pieces, &mut candidates);
                 let parts = parts_of(&chain.text);
-                self.part_candidates(input, parts.into_iter().flat_map(in_raw), &mut candidates);
+                let pieces = parts.into_iter().flat_map(|f| chain_pieces(view, chain, f));
+                self.part_candidates(input, pieces, &mut candidates);
             }
             // A known secret spelled out is replaced from its first character to its last.
             for run in &spelled {
-                let in_raw = |(start, end, name)| {
-                    spelled_span(view, run, start..end).map(|(start, end)| (start, end, name))
-                };
                 let found = self.registry.find(&run.text);
-                self.registry_candidates(
-                    input,
-                    found.into_iter().filter_map(in_raw),
-                    &mut candidates,
-                );
+                let spans = found
+                    .into_iter()
+                    .filter_map(|f| spelled_found(view, run, f));
+                self.registry_candidates(input, spans, &mut candidates);
                 let parts = parts_of(&run.text);
-                self.part_candidates(input, parts.into_iter().filter_map(in_raw), &mut candidates);
+                let spans = parts
+                    .into_iter()
+                    .filter_map(|f| spelled_found(view, run, f));
+                self.part_candidates(input, spans, &mut candidates);
             }
         }
         // Findings in input coordinates: sorted, disjoint.
@@ -825,21 +816,26 @@ impl Redactor {
         );
     }
 
-    /// Parts of registry values (spans of `input`) as candidates, the same way, under their
-    /// own handle.
+    /// Parts of registry values (spans of `input`) as candidates, the same way: a part under
+    /// its own handle, a whole value (found where the forms are not matched) under its name.
     fn part_candidates<'n>(
         &self,
         input: &[u8],
-        found: impl IntoIterator<Item = (usize, usize, &'n str)>,
+        found: impl IntoIterator<Item = (usize, usize, registry::FoundPart<'n>)>,
         candidates: &mut Vec<Candidate>,
     ) {
-        candidates.extend(
-            registry_spans(input, found).map(|(start, end, name)| Candidate {
-                rank: 1,
-                placeholder: placeholder::part(name),
-                ..Candidate::registry(start, end, name)
-            }),
-        );
+        candidates.extend(registry_spans(input, found).map(|(start, end, part)| {
+            let whole = Candidate::registry(start, end, part.name);
+            if part.whole {
+                whole
+            } else {
+                Candidate {
+                    rank: 1,
+                    placeholder: placeholder::part(part.name),
+                    ..whole
+                }
+            }
+        }));
     }
 
     /// The regex and entropy layers' candidates in `input` (raw coordinates); `chains` are
@@ -937,10 +933,10 @@ impl Redactor {
             let parts = self
                 .registry
                 .find_parts(&run.text, registry::Registry::every_gram(&run.text));
-            if let Some(&(_, _, name)) = parts.first() {
+            if let Some(&(_, _, part)) = parts.first() {
                 let (raw_start, raw_end) = run_span(view, &run);
                 let before = candidates.len();
-                self.part_candidates(input, [(raw_start, raw_end, name)], candidates);
+                self.part_candidates(input, [(raw_start, raw_end, part)], candidates);
                 if candidates.len() > before {
                     continue;
                 }
@@ -1292,18 +1288,40 @@ fn looks_made_up(value: &[u8]) -> bool {
 }
 
 /// Registry spans widened to whole escapes, without those inside our own placeholders.
-fn registry_spans<'a, 'n, F>(
+fn registry_spans<'a, T, F>(
     input: &'a [u8],
     found: F,
-) -> impl Iterator<Item = (usize, usize, &'n str)> + 'a
+) -> impl Iterator<Item = (usize, usize, T)> + 'a
 where
-    F: IntoIterator<Item = (usize, usize, &'n str)>,
+    F: IntoIterator<Item = (usize, usize, T)>,
     F::IntoIter: 'a,
 {
-    found.into_iter().filter_map(move |(start, end, name)| {
+    found.into_iter().filter_map(move |(start, end, what)| {
         let (start, end) = widen_to_escapes(input, start, end);
-        (start < end && !is_placeholder_at(input, start, end)).then_some((start, end, name))
+        (start < end && !is_placeholder_at(input, start, end)).then_some((start, end, what))
     })
+}
+
+/// A registry match in a chain's joined text as the raw spans of its pieces.
+fn chain_pieces<'c, T: Copy + 'c>(
+    view: &'c json_view::View<'_>,
+    chain: &'c concat::Chain,
+    (start, end, what): (usize, usize, T),
+) -> impl Iterator<Item = (usize, usize, T)> + 'c {
+    chain.spans(start..end).map(move |span| {
+        let (start, end) = view.raw_span(span.start, span.end);
+        (start, end, what)
+    })
+}
+
+/// A registry match in what a spelled-out run spells as the raw span from its first character
+/// to its last.
+fn spelled_found<T>(
+    view: &json_view::View<'_>,
+    run: &concat::Chain,
+    (start, end, what): (usize, usize, T),
+) -> Option<(usize, usize, T)> {
+    spelled_span(view, run, start..end).map(|(start, end)| (start, end, what))
 }
 
 /// Widens a raw span so that it neither starts nor ends inside a JSON escape sequence.

@@ -1579,6 +1579,25 @@ mod parts_of_registry_values {
     }
 
     #[test]
+    fn a_whole_value_escaped_three_times_is_found_through_the_view() {
+        // Tool-call arguments holding a JSON document holding a JSON string: the forms go two
+        // escapes deep, the view reads all three.
+        let value = "Kx9mQ2vLp7Zr\"T4wN8bYc1dFg";
+        let e = engine(&[("quoted", value)]);
+        let inner = serde_json::json!({ "a": format!("{value}x") }).to_string();
+        let middle = serde_json::json!({ "arguments": inner }).to_string();
+        let body = serde_json::json!({ "arguments": middle }).to_string();
+        let out = redact(&e, &body);
+        assert!(out.contains("SECRET_REF(quoted)"), "{out}");
+        assert!(!out.contains("SECRET_REF(quoted.part)"), "{out}");
+        assert!(
+            !out.contains("Kx9mQ2vLp7Zr") && !out.contains("T4wN8bYc1dFg"),
+            "{out}"
+        );
+        assert_eq!(redact(&e, &out), out);
+    }
+
+    #[test]
     fn the_prefix_and_ordinary_text_are_left_alone() {
         let e = engine(&[
             (KEY_NAME, VALUE),

@@ -51,17 +51,24 @@ pub(crate) struct Fragments {
     /// the first of that gram's entries (they are sorted by gram).
     slots: Vec<u32>,
     slot_shift: u32,
-    entries: Vec<Entry>,
+    entries: Zeroizing<Vec<Entry>>,
     values: Vec<Indexed>,
     /// Some distinctive window holds a symbol that is not a token byte (`!`, `#`, ...).
     symbols: bool,
 }
 
-/// Where a gram stands in a value.
+/// Where a gram stands in a value. The gram is five of the value's bytes: zeroized with the
+/// table.
 struct Entry {
     gram: u64,
     value: u32,
     offset: u32,
+}
+
+impl zeroize::Zeroize for Entry {
+    fn zeroize(&mut self) {
+        self.gram.zeroize();
+    }
 }
 
 struct Indexed {
@@ -133,19 +140,26 @@ impl Fragments {
             return None;
         }
         // Every gram inside a distinctive window: a stretch holding such a window is found
-        // from whichever of its grams the input is read at.
-        let mut entries = Vec::new();
-        for (v, value) in indexed.iter().enumerate() {
+        // from whichever of its grams the input is read at. Counted first, so that the table
+        // is never moved (a moved buffer would leave grams behind, unzeroized).
+        let gram_offsets = |value: &Indexed| {
             let mut covered_to = 0;
+            let mut offsets = Vec::new();
             for (i, _) in value.distinctive.iter().enumerate().filter(|(_, d)| **d) {
-                for offset in i.max(covered_to)..=i + FRAGMENT_LEN - GRAM {
-                    entries.push(Entry {
-                        gram: gram_at(&value.bytes, offset),
-                        value: v as u32,
-                        offset: offset as u32,
-                    });
-                }
+                offsets.extend(i.max(covered_to)..=i + FRAGMENT_LEN - GRAM);
                 covered_to = i + FRAGMENT_LEN - GRAM + 1;
+            }
+            offsets
+        };
+        let count = indexed.iter().map(|value| gram_offsets(value).len()).sum();
+        let mut entries = Zeroizing::new(Vec::with_capacity(count));
+        for (v, value) in indexed.iter().enumerate() {
+            for offset in gram_offsets(value) {
+                entries.push(Entry {
+                    gram: gram_at(&value.bytes, offset),
+                    value: v as u32,
+                    offset: offset as u32,
+                });
             }
         }
         entries.sort_unstable_by_key(|e| (e.gram, e.value, e.offset));
@@ -183,8 +197,10 @@ impl Fragments {
     }
 
     /// Every stretch of a value in `input` that holds one of its distinctive windows, at its
-    /// full length, as (start, end, owner), by start; a whole value is left to the forms. Parts
-    /// found may overlap (two values sharing bytes beside a window).
+    /// full length, as (start, end, owner, whether it is the whole value), by start: a whole
+    /// value is reported too, for the texts the forms are not matched in (a value escaped
+    /// three times over, read through the view). Parts found may overlap (two values sharing
+    /// bytes beside a window).
     ///
     /// `grams`: where to read, in order: every multiple of [`STEP`] ([`Fragments::every_step`]),
     /// or only those inside a run of [`FRAGMENT_LEN`] password bytes (the engine has them from
@@ -194,8 +210,8 @@ impl Fragments {
         &self,
         input: &[u8],
         grams: impl IntoIterator<Item = usize>,
-    ) -> Vec<(usize, usize, usize)> {
-        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    ) -> Vec<(usize, usize, usize, bool)> {
+        let mut found: Vec<(usize, usize, usize, bool)> = Vec::new();
         // Grams before this lie inside a part already found: a stretch reaching past it holds
         // a whole gram at or after it.
         let mut resume = 0;
@@ -246,8 +262,13 @@ impl Fragments {
     }
 
     /// The stretch of `entry`'s value that matches the input around `at`, if it holds a
-    /// distinctive window and is not the whole value.
-    fn extend(&self, input: &[u8], at: usize, entry: &Entry) -> Option<(usize, usize, usize)> {
+    /// distinctive window.
+    fn extend(
+        &self,
+        input: &[u8],
+        at: usize,
+        entry: &Entry,
+    ) -> Option<(usize, usize, usize, bool)> {
         let value = &self.values[entry.value as usize];
         let bytes = &value.bytes;
         let offset = entry.offset as usize;
@@ -265,11 +286,10 @@ impl Fragments {
         let (first, last) = (offset - before, offset + after);
         let whole = first == 0 && last == bytes.len();
         (last - first >= FRAGMENT_LEN
-            && !whole
             && value.distinctive[first..=last - FRAGMENT_LEN]
                 .iter()
                 .any(|d| *d))
-        .then_some((at - before, at + after, value.owner))
+        .then_some((at - before, at + after, value.owner, whole))
     }
 
     pub(crate) fn memory_usage(&self) -> usize {
@@ -408,13 +428,15 @@ pub(crate) fn is_distinctive(window: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The parts found (whole values left out), as text and owner.
     fn parts(values: &[&str], input: &str) -> Vec<(String, usize)> {
         let index = Fragments::build(values.iter().enumerate().map(|(i, v)| (v.as_bytes(), i)));
         index.map_or_else(Vec::new, |index| {
             index
                 .find(input.as_bytes(), Fragments::every_step(input.as_bytes()))
                 .into_iter()
-                .map(|(start, end, owner)| (input[start..end].to_owned(), owner))
+                .filter(|&(_, _, _, whole)| !whole)
+                .map(|(start, end, owner, _)| (input[start..end].to_owned(), owner))
                 .collect()
         })
     }
@@ -443,9 +465,15 @@ mod tests {
     }
 
     #[test]
-    fn the_whole_value_is_left_to_the_forms() {
+    fn the_whole_value_is_reported_as_whole() {
         let key = "Kx9mQ2vLp7ZrT4wN8bYc";
         assert!(parts(&[key], &format!("x {key} y")).is_empty());
+        let index = Fragments::build([(key.as_bytes(), 0)]).unwrap();
+        let input = format!("x {key} y");
+        assert_eq!(
+            index.find(input.as_bytes(), Fragments::every_step(input.as_bytes())),
+            vec![(2, 2 + key.len(), 0, true)]
+        );
         assert_eq!(parts(&[key], &format!("x {}", &key[..19])).len(), 1);
     }
 

@@ -48,6 +48,13 @@ enum PartIndex {
     Automaton(AhoCorasick),
 }
 
+/// What [`Registry::find_parts`] found: a stretch of secret `name`'s value, or all of it.
+#[derive(Clone, Copy)]
+pub(crate) struct FoundPart<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) whole: bool,
+}
+
 pub(crate) struct Registry {
     /// None, one or two parts (long forms, short forms).
     parts: Vec<Part>,
@@ -180,17 +187,21 @@ impl Registry {
     /// Stretches of at least [`fragments::FRAGMENT_LEN`] bytes of a value sent without the
     /// rest of it (see [`fragments`]), read from the grams at `grams` (see
     /// [`fragments::Fragments::find`]; [`Registry::every_gram`] reads them all): (start, end,
-    /// secret name), by start. They may overlap each other and what [`Registry::find`] finds.
+    /// secret name and whether it is the whole value), by start. They may overlap each other
+    /// and what [`Registry::find`] finds.
     pub(crate) fn find_parts<'a>(
         &'a self,
         input: &[u8],
         grams: impl IntoIterator<Item = usize>,
-    ) -> Vec<(usize, usize, &'a str)> {
+    ) -> Vec<(usize, usize, FoundPart<'a>)> {
         self.fragments.as_ref().map_or_else(Vec::new, |fragments| {
             fragments
                 .find(input, grams)
                 .into_iter()
-                .map(|(start, end, owner)| (start, end, self.names[owner].as_str()))
+                .map(|(start, end, owner, whole)| {
+                    let name = self.names[owner].as_str();
+                    (start, end, FoundPart { name, whole })
+                })
                 .collect()
         })
     }
