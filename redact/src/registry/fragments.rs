@@ -151,10 +151,10 @@ impl Fragments {
             }
             offsets
         };
-        let count = indexed.iter().map(|value| gram_offsets(value).len()).sum();
-        let mut entries = Zeroizing::new(Vec::with_capacity(count));
-        for (v, value) in indexed.iter().enumerate() {
-            for offset in gram_offsets(value) {
+        let offsets: Vec<Vec<usize>> = indexed.iter().map(gram_offsets).collect();
+        let mut entries = Zeroizing::new(Vec::with_capacity(offsets.iter().map(Vec::len).sum()));
+        for (v, (value, offsets)) in indexed.iter().zip(&offsets).enumerate() {
+            for &offset in offsets {
                 entries.push(Entry {
                     gram: gram_at(&value.bytes, offset),
                     value: v as u32,
