@@ -5,7 +5,9 @@
 //! alphabet reach 99 times in 100 (hex and the wider alphabets have their own tables), lower
 //! near a context word (`key`, `secret`, `token`, `password`, `auth`, ...). It never fires on:
 //! tokens that are all digits or all letters, UUIDs, hex digests after a hash word (`sha256`,
-//! `integrity`, `commit`, ...), SRI hashes (`sha512-...`), placeholder-looking values
+//! `integrity`, `commit`, ...), base64 digests of a digest's exact length after their
+//! algorithm's name (lockfiles' `sha512-...`, `go.sum`'s `h1:...`, a wheel's `sha256=...`),
+//! mangled C++ symbols (`_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw`), placeholder-looking values
 //! (`xxxx`, `****`, `EXAMPLE`), provider object ids (`toolu_`, `call_`, `msg_`, ...), values
 //! of JSON keys that hold ids, signatures or media (`id`, `*_id`, `signature`,
 //! `encrypted_content`, `data`), base64 after `base64,` (data URLs), or tokens longer than
@@ -354,6 +356,7 @@ impl Entropy {
             let context = self.context_before(text, start);
             if !random_enough(run, Alphabet::Mixed, context)
                 || in_ssh_key(text, start)
+                || in_named_digest(text, start)
                 || self
                     .hash
                     .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
@@ -465,6 +468,11 @@ impl Entropy {
         if alphabet == Alphabet::Hex && self.hash.is_match(before) {
             return None;
         }
+        if alphabet == Alphabet::Mixed
+            && (in_named_digest(text, start) || !context && is_mangled_symbol(token))
+        {
+            return None;
+        }
         // Data URLs, number literals, and SSH public keys.
         if before.ends_with(b"base64,") || token.starts_with(b"0x") || in_ssh_key(text, start) {
             return None;
@@ -485,6 +493,140 @@ fn random_enough(judged: &[u8], alphabet: Alphabet, context: bool) -> bool {
         (Alphabet::Mixed, false) => MIN_TOKEN_NO_CONTEXT,
     };
     judged.len() >= min_len && shannon(judged) >= threshold(alphabet, judged, context)
+}
+
+/// The lengths of digests in base64 without padding: MD5; SHA-1; SHA-224; SHA-256, BLAKE2s
+/// and BLAKE3; SHA-384; SHA-512 and BLAKE2b.
+const DIGEST_BASE64_LENGTHS: [usize; 6] = [22, 27, 38, 43, 64, 86];
+
+/// Hash algorithms as lockfiles, manifests and HTTP headers name them before a digest in
+/// base64 (`h1` is the hash of a Go module in `go.sum`).
+const DIGEST_NAMES: &[&str] = &[
+    "md5",
+    "content-md5",
+    "sha1",
+    "sha-1",
+    "sha224",
+    "sha-224",
+    "sha256",
+    "sha-256",
+    "sha384",
+    "sha-384",
+    "sha512",
+    "sha-512",
+    "sha3-256",
+    "sha3-384",
+    "sha3-512",
+    "blake2b",
+    "blake2s",
+    "blake3",
+    "h1",
+];
+
+fn is_digest_name(word: &[u8]) -> bool {
+    DIGEST_NAMES
+        .iter()
+        .any(|name| word.eq_ignore_ascii_case(name.as_bytes()))
+}
+
+/// Whether the token at `start` lies in a digest written in base64 right after the name of
+/// its algorithm: `"integrity": "sha512-<digest>"` (npm, yarn, pnpm, HTML), `h1:<digest>`
+/// (`go.sum`), `sha256=<digest>` (a wheel's `RECORD`), `Digest: sha-256=<digest>`,
+/// `Content-MD5: <digest>`. A lockfile holds hundreds of them, all random by construction.
+///
+/// The base64 around the token must be exactly a digest's length (with its padding or none),
+/// so a token after a hash word that is not a digest's size is still judged: a secret
+/// disguised as a digest would have to be one's exact length and sit after the name.
+fn in_named_digest(text: &[u8], start: usize) -> bool {
+    // Either base64 alphabet: the run is cut at the name's `=` or `:`, not at its `-`.
+    let base64_byte = |b: &u8| b.is_ascii_alphanumeric() || b"+/_-".contains(b);
+    let run_start = start
+        - text[..start]
+            .iter()
+            .rev()
+            .take(MAX_TOKEN)
+            .take_while(|b| base64_byte(b))
+            .count();
+    let run_end = start
+        + text[start..]
+            .iter()
+            .take(MAX_TOKEN)
+            .take_while(|b| base64_byte(b))
+            .count();
+    let mut run = &text[run_start..run_end];
+    // SRI and Nix name the algorithm inside the run: `sha512-<digest>`.
+    let named_inside = match run.iter().take(9).position(|&b| b == b'-') {
+        Some(dash) if is_digest_name(&run[..dash]) => {
+            run = &run[dash + 1..];
+            true
+        }
+        _ => false,
+    };
+    let padding = text[run_end..]
+        .iter()
+        .take(2)
+        .take_while(|&&b| b == b'=')
+        .count();
+    if !DIGEST_BASE64_LENGTHS.contains(&run.len())
+        || padding != 0 && padding != (4 - run.len() % 4) % 4
+    {
+        return false;
+    }
+    named_inside || {
+        // `sha256=`, `h1:`, `"sha256": "`, `Content-MD5: `.
+        let before = &text[..run_start];
+        let separators = before
+            .iter()
+            .rev()
+            .take(4)
+            .take_while(|b| b"=:\"' ".contains(b))
+            .count();
+        let before = &before[..before.len() - separators];
+        let name_len = before
+            .iter()
+            .rev()
+            .take(12)
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .count();
+        separators > 0 && is_digest_name(&before[before.len() - name_len..])
+    }
+}
+
+/// Whether the token is a C++ (or Rust) symbol as the Itanium ABI mangles it, as linker
+/// errors and symbol lists show them (`_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw`): `_Z`, a few
+/// letters of qualifiers, then a name written as its length and its bytes, followed by what
+/// may follow a name (another name, the end of a nested name, template arguments, a
+/// constructor or a type).
+fn is_mangled_symbol(token: &[u8]) -> bool {
+    let Some(rest) = token
+        .strip_prefix(b"__Z")
+        .or_else(|| token.strip_prefix(b"_Z"))
+    else {
+        return false;
+    };
+    let qualifiers = rest
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let rest = &rest[qualifiers..];
+    let digits = rest
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let len = rest[..digits]
+        .iter()
+        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+    let Some(name) = rest.get(digits..digits + len) else {
+        return false;
+    };
+    let next = rest.get(digits + len).copied();
+    digits > 0
+        && len >= 2
+        && (name[0].is_ascii_alphabetic() || name[0] == b'_')
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && next.is_none_or(|b| b.is_ascii_digit() || b"CDEIKPRSv".contains(&b))
 }
 
 /// Whether the token at `start` is the value of a JSON key that holds ids, signatures or

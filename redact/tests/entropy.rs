@@ -360,3 +360,77 @@ fn paths_and_urls_with_slashes_are_left_alone() {
         assert!(flagged(&e, text).is_empty(), "{text}: {:?}", flagged(&e, text));
     }
 }
+
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+#[test]
+fn digests_in_base64_after_their_algorithm_are_left_alone() {
+    // A lockfile holds hundreds of these, random by construction: flagged, every integrity
+    // hash an agent read went upstream as a placeholder (73 in a 250-line mix of lockfiles).
+    let e = engine();
+    let mut seed = 0xD16E_5700_2026_1207;
+    for _ in 0..100 {
+        let mut digest =
+            |alphabet, len, pad: &str| format!("{}{pad}", random_over(&mut seed, alphabet, len));
+        let texts = [
+            format!(
+                "\"node_modules/left-pad\": {{\n  \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz\",\n  \"integrity\": \"sha512-{}\"\n}}",
+                digest(BASE64, 86, "==")
+            ),
+            format!("left-pad@^1.3.0:\n  version \"1.3.0\"\n  integrity sha1-{}", digest(BASE64, 27, "=")),
+            format!("  /left-pad@1.3.0:\n    resolution: {{integrity: sha512-{}}}", digest(BASE64, 86, "==")),
+            format!("golang.org/x/net v0.30.0 h1:{}\ngolang.org/x/net v0.30.0/go.mod h1:{}", digest(BASE64, 43, "="), digest(BASE64, 43, "=")),
+            format!("requests/__init__.py,sha256={},4924", digest(BASE64_URL, 43, "")),
+            format!("  hash = \"sha256-{}\";", digest(BASE64, 43, "=")),
+            format!("<script src=\"/app.js\" integrity=\"sha384-{}\" crossorigin></script>", digest(BASE64, 64, "")),
+            format!("Digest: sha-256={}\nContent-MD5: {}", digest(BASE64, 43, "="), digest(BASE64, 22, "==")),
+            format!("{{\"sha256\": \"{}\"}}", digest(BASE64, 43, "=")),
+        ];
+        for text in texts {
+            assert!(
+                flagged(&e, &text).is_empty(),
+                "{text}: {:?}",
+                flagged(&e, &text)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_digest_is_only_what_has_a_digest_length_after_an_algorithm_name() {
+    let e = engine();
+    let mut seed = 0x5EED_D16E_0000_0021;
+    let mut planted = Vec::new();
+    for _ in 0..100 {
+        // After the name, but not a digest's length.
+        let token = random_over(&mut seed, BASE64_URL, 40);
+        planted.push((format!("sha256={token},4924"), token));
+        // A digest's length, but after no name.
+        let token = format!("{}=", random_over(&mut seed, BASE64, 43));
+        planted.push((format!("token: {token}"), token));
+        let token = random_over(&mut seed, BASE64_URL, 86);
+        planted.push((format!("\"session\": \"{token}\""), token));
+    }
+    assert_caught(&e, planted, 3);
+}
+
+#[test]
+fn mangled_symbols_in_linker_errors_are_left_alone() {
+    let e = engine();
+    for text in [
+        "undefined reference to `_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw'",
+        "/usr/bin/ld: main.o: in function `main': undefined reference to `_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_createERmm'",
+        "_ZGVNSt7__cxx1110moneypunctIwLb0EE2idE@@GLIBCXX_3.4.21",
+        "_ZNSt17moneypunct_bynameIwLb0EED2Ev",
+        "  = note: undefined symbol: __ZN4core9panicking5panic17h1f0a9d5b8e3c7a21E",
+    ] {
+        assert!(flagged(&e, text).is_empty(), "{text}: {:?}", flagged(&e, text));
+    }
+    // After a context word, a token that starts like one is judged as any other.
+    let text = "api_key: _ZNx7kQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu";
+    assert_eq!(
+        flagged(&e, text),
+        ["_ZNx7kQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu"]
+    );
+}
