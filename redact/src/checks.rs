@@ -37,12 +37,28 @@ pub enum Check {
     /// code fail one of these: zeros and flags, sequences up or down, a permutation of
     /// `0..64` (a bit-reversal table).
     RandomBytes,
+    /// An assignment's name names a secret, not something about one: not its type, kind,
+    /// length, file, URL or prompt (`token_type = 'cfws'`, `password_file: "/run/pw"`), not a
+    /// verb (`passing "-c mingw32"`, `trivially_copy_pass_by_ref = "warn"`), not a tokenizer.
+    /// Read from the match before the value: the first name in it that holds a secret's stem.
+    NamesASecret,
 }
 
 impl Check {
-    /// Whether `value` (the span the rule found) has the structure.
+    /// Whether `value` (the span the rule found) has the structure, where `lead` is the
+    /// rule's match up to the value.
+    pub(crate) fn passes_after(self, lead: &[u8], value: &[u8]) -> bool {
+        match self {
+            Check::NamesASecret => names_a_secret(lead, value),
+            _ => self.passes(value),
+        }
+    }
+
+    /// Whether `value` (the span the rule found) has the structure. Checks that read the name
+    /// before a value pass here: see [`Check::passes_after`].
     pub(crate) fn passes(self, value: &[u8]) -> bool {
         match self {
+            Check::NamesASecret => true,
             Check::Crc32Base62 => crc32_base62(value),
             Check::JwtHeader => jwt_header(value),
             Check::DiscordUserId => discord_user_id(value),
@@ -60,6 +76,185 @@ impl Check {
             Check::RandomBytes => random_bytes(value),
         }
     }
+}
+
+/// Stems of the names [`Check::NamesASecret`] looks for in a match's lead.
+const SECRET_STEMS: &[&[u8]] = &[
+    b"pass",
+    b"pwd",
+    b"pw",
+    b"psk",
+    b"secret",
+    b"token",
+    b"key",
+    b"cred",
+    b"auth",
+    b"seed",
+    b"recovery",
+    b"pepper",
+];
+
+/// Words of a name that make it a verb or a tool, not a secret (`passing`, `tokenizer`).
+const NOT_SECRET_WORDS: &[&[u8]] = &[
+    b"passing",
+    b"passed",
+    b"passes",
+    b"passthru",
+    b"tokenize",
+    b"tokenizer",
+    b"tokenizers",
+    b"tokenized",
+    b"tokenizing",
+    b"tokenization",
+    b"secretary",
+    b"by",
+];
+
+/// Beginnings of words that hold `pass` and are not passwords (`passive`, `bypass_hosts`).
+const NOT_SECRET_STARTS: &[&[u8]] = &[
+    b"passiv",
+    b"passag",
+    b"passeng",
+    b"passthrough",
+    b"passport",
+    b"bypass",
+    b"compass",
+    b"surpass",
+    b"trespass",
+    b"encompass",
+    b"getpass",
+];
+
+/// Last words of a name that say something about a secret, not what it is.
+const ATTRIBUTE_WORDS: &[&[u8]] = &[
+    b"type",
+    b"types",
+    b"kind",
+    b"kinds",
+    b"class",
+    b"stmt",
+    b"count",
+    b"len",
+    b"length",
+    b"url",
+    b"uri",
+    b"endpoint",
+    b"path",
+    b"file",
+    b"filename",
+    b"dir",
+    b"hint",
+    b"placement",
+    b"prompt",
+    b"label",
+    b"field",
+    b"policy",
+    b"ttl",
+    b"lifetime",
+    b"strength",
+    b"format",
+    b"style",
+    b"name",
+    b"names",
+    b"min",
+    b"max",
+    b"enabled",
+    b"required",
+    b"pattern",
+    b"regex",
+    b"validator",
+    b"error",
+    b"errors",
+    b"message",
+    b"msg",
+    b"title",
+    b"placeholder",
+    b"expiry",
+    b"expires",
+    b"expiration",
+    b"in",
+    b"at",
+    b"start",
+    b"end",
+    b"index",
+    b"idx",
+    b"pos",
+    b"position",
+    b"offset",
+    b"number",
+    b"num",
+    b"state",
+    b"status",
+    b"mode",
+];
+
+fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
+    let name_byte = |b: &u8| b.is_ascii_alphanumeric() || b"_.-".contains(b);
+    let holds_stem = |name: &[u8]| {
+        let lower = name.to_ascii_lowercase();
+        SECRET_STEMS
+            .iter()
+            .any(|stem| lower.windows(stem.len()).any(|w| w == *stem))
+    };
+    // The runs of name bytes, each with where it ends.
+    let mut runs = Vec::new();
+    let mut run_start = 0;
+    for (i, b) in lead
+        .iter()
+        .enumerate()
+        .chain(std::iter::once((lead.len(), &b' ')))
+    {
+        if !name_byte(b) {
+            if run_start < i {
+                runs.push(run_start..i);
+            }
+            run_start = i + 1;
+        }
+    }
+    let Some(name_at) = runs.into_iter().find(|run| holds_stem(&lead[run.clone()])) else {
+        return true;
+    };
+    let (name, separator) = (&lead[name_at.clone()], &lead[name_at.end..]);
+    // `pass` or `token` and a quoted word after a space is prose: `to pass "--quiet" down`,
+    // `the token "record"`. A password named so has `=` or `:` between.
+    let prose_verb = [&b"pass"[..], b"token", b"tokens"]
+        .iter()
+        .any(|word| name.eq_ignore_ascii_case(word))
+        && separator.iter().all(|b| b" \t\"'".contains(b));
+    if prose_verb {
+        return false;
+    }
+    // Words split at `_`, `-`, `.` and where a lower-case letter meets a capital (camelCase).
+    let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+    for (i, &b) in name.iter().enumerate() {
+        let camel = i > 0 && name[i - 1].is_ascii_lowercase() && b.is_ascii_uppercase();
+        if b"_.-".contains(&b) || camel {
+            words.push(Vec::new());
+        }
+        if b.is_ascii_alphanumeric() {
+            if let Some(word) = words.last_mut() {
+                word.push(b.to_ascii_lowercase());
+            }
+        }
+    }
+    words.retain(|word| !word.is_empty());
+    let last_is_attribute = words
+        .last()
+        .is_some_and(|last| ATTRIBUTE_WORDS.contains(&last.as_slice()));
+    let not_secret = |word: &Vec<u8>| {
+        NOT_SECRET_WORDS.contains(&word.as_slice())
+            || NOT_SECRET_STARTS
+                .iter()
+                .any(|start| word.starts_with(start))
+    };
+    // An object's field set from a variable: `self.token = nextchar`.
+    let field_from_variable = words
+        .first()
+        .is_some_and(|first| [&b"self"[..], b"this", b"cls"].contains(&first.as_slice()))
+        && value
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    !last_is_attribute && !field_from_variable && !words.iter().any(not_secret)
 }
 
 fn crc32_base62(value: &[u8]) -> bool {
@@ -189,6 +384,45 @@ fn decoded_text(value: &[u8], separators: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_of_secrets_pass_and_names_about_them_do_not() {
+        let check = |lead: &str, value: &str| {
+            Check::NamesASecret.passes_after(lead.as_bytes(), value.as_bytes())
+        };
+        for lead in [
+            "password = ",
+            "export DB_PASSWORD=",
+            "- **Password:** ",
+            "client_secret: \"",
+            "tokenSecret = '",
+            "passphrase: ",
+            "aws_secret_access_key = ",
+            "password '",
+            "self.api_key = ",
+        ] {
+            assert!(check(lead, "Xk9pQ2vL7wRt"), "{lead}");
+        }
+        for lead in [
+            "token_type = '",
+            "tokenType: \"",
+            "trivially_copy_pass_by_ref = \"",
+            "Passing '",
+            "to pass \"",
+            "the token \"",
+            "password_file: \"",
+            "refresh_token_expires_in = ",
+            "pi.bypass_hosts = ",
+            "getpass = ",
+            "MODULE_PWD_STATE=",
+        ] {
+            assert!(!check(lead, "Xk9pQ2vL7wRt"), "{lead}");
+        }
+        // A field set from a variable is code; from a literal, a value.
+        assert!(!check("        self.token = ", "nextchar"));
+        assert!(check("        self.token = ", "Xk9pQ2vL7wRt"));
+    }
+
     use super::*;
 
     /// A token with a correct checksum, built the way the issuer does.

@@ -148,6 +148,17 @@ pub struct Detected {
     value: Zeroizing<Vec<u8>>,
 }
 
+/// Whether a replaced value is worth remembering for the registry, which then replaces it
+/// everywhere, in any context. A value of letters alone, with at most `_ . : -` or spaces
+/// between them, reads as a word or a name (`access_token`, `Whitespace`, `open sesame`): a
+/// rule that took one for a value once would have the registry take that word out of every
+/// later request. Such a value is still replaced wherever a rule finds it.
+fn worth_remembering(value: &[u8]) -> bool {
+    !value
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || b"_.:- ".contains(b))
+}
+
 impl Detected {
     /// The handle: `<rule-id>.<8 hex>`, what the placeholder shows, usable as a vault name.
     pub fn handle(&self) -> &str {
@@ -180,7 +191,8 @@ impl<'a> Redaction<'a> {
     pub fn count(&self, layer: Layer) -> usize {
         self.findings.iter().filter(|f| f.layer == layer).count()
     }
-    /// The values the regex and entropy layers replaced, one per handle.
+    /// The values the regex and entropy layers replaced, one per handle, apart from values
+    /// of letters alone (see [`worth_remembering`]).
     pub fn detected(&self) -> &[Detected] {
         &self.detected
     }
@@ -752,7 +764,9 @@ impl Redactor {
                     .trim_start_matches("SECRET_REF(")
                     .trim_end_matches(')')
                     .to_owned();
-                if !detected.iter().any(|d: &Detected| d.handle == handle) {
+                if worth_remembering(&value)
+                    && !detected.iter().any(|d: &Detected| d.handle == handle)
+                {
                     detected.push(Detected { handle, value });
                 }
             }

@@ -196,7 +196,7 @@ impl Rule {
             } else {
                 whole
             };
-            self.keep(text, span.start(), span.end(), out);
+            self.keep(text, whole.start(), span.start(), span.end(), out);
         }
     }
 
@@ -220,7 +220,7 @@ impl Rule {
         let span = (1..caps.group_len())
             .find_map(|group| caps.get_group(group))
             .unwrap_or(whole.span());
-        self.keep(text, span.start, span.end, out);
+        self.keep(text, whole.start(), span.start, span.end, out);
     }
 
     /// Where this rule's matches start, if it knows.
@@ -232,10 +232,18 @@ impl Rule {
     }
 
     /// Adds a found span, widened to whole characters, unless it is empty or its value is
-    /// ignored or fails the check. Classes read bytes, so a capture of bounded length
-    /// (`[^\s]{4,62}`) can stop inside a multi-byte character, and replacing up to there would
-    /// leave the output neither UTF-8 nor JSON.
-    fn keep(&self, text: &[u8], start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+    /// ignored or fails the check (which also reads the match before the value, from
+    /// `match_start`: the name a value is assigned to). Classes read bytes, so a capture of
+    /// bounded length (`[^\s]{4,62}`) can stop inside a multi-byte character, and replacing up
+    /// to there would leave the output neither UTF-8 nor JSON.
+    fn keep(
+        &self,
+        text: &[u8],
+        match_start: usize,
+        start: usize,
+        end: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) {
         let inside = |b: &u8| b & 0xC0 == 0x80;
         let mut start = start;
         while start > 0 && text.get(start).is_some_and(inside) {
@@ -247,7 +255,18 @@ impl Rule {
         }
         let value = &text[start..end];
         let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
-            || self.check.is_some_and(|check| !check.passes(value));
+            || self.check.is_some_and(|check| {
+                // A match can start inside a name (at a keyword: `com|pass`): the lead
+                // starts where the name does.
+                let lead_start = match_start.min(start);
+                let name_before = text[..lead_start]
+                    .iter()
+                    .rev()
+                    .take(64)
+                    .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
+                    .count();
+                !check.passes_after(&text[lead_start - name_before..start], value)
+            });
         if start < end && !ignored {
             out.push((start, end));
         }

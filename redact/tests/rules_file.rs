@@ -819,3 +819,26 @@ fn a_keypair_written_as_bytes_is_replaced_and_the_json_still_parses() {
         serde_json::json!({"sizes": (0..64).collect::<Vec<u8>>(), "n": [1, 2, 3]}).to_string();
     assert_eq!(redacted(&e, &fine), fine);
 }
+
+#[test]
+fn values_of_letters_alone_are_replaced_but_not_offered_for_learning() {
+    // Remembered, a word a rule once took for a value would leave every later request
+    // through the registry, wherever it stands.
+    let e = engine();
+    for (text, value) in [
+        ("DB_PASSWORD=thisismypassword", "thisismypassword"),
+        ("passphrase: \"open sesame\"", "open sesame"),
+    ] {
+        let out = e.redact(text.as_bytes());
+        let redacted = String::from_utf8(out.as_bytes().to_vec()).unwrap();
+        assert!(
+            !redacted.contains(value),
+            "{text}: not replaced: {redacted}"
+        );
+        assert!(out.detected().is_empty(), "{text}: offered for learning");
+    }
+    // With a digit or a symbol in it, a value is a password's, and is offered.
+    let out = e.redact(b"DB_PASSWORD=thisismypassw0rd");
+    assert_eq!(out.detected().len(), 1);
+    assert_eq!(out.detected()[0].expose(), b"thisismypassw0rd");
+}
