@@ -356,11 +356,11 @@ impl Entropy {
             let context = self.context_before(text, start);
             if !random_enough(run, Alphabet::Mixed, context)
                 || in_ssh_key(text, start)
-                || in_named_digest(text, start)
                 || self
                     .hash
                     .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
                 || holds_ids_or_media(text, start)
+                || in_named_digest(text, start)
             {
                 continue;
             }
@@ -468,16 +468,16 @@ impl Entropy {
         if alphabet == Alphabet::Hex && self.hash.is_match(before) {
             return None;
         }
-        if alphabet == Alphabet::Mixed
-            && (in_named_digest(text, start) || !context && is_mangled_symbol(token))
-        {
-            return None;
-        }
         // Data URLs, number literals, and SSH public keys.
         if before.ends_with(b"base64,") || token.starts_with(b"0x") || in_ssh_key(text, start) {
             return None;
         }
         if holds_ids_or_media(text, start) {
+            return None;
+        }
+        if alphabet == Alphabet::Mixed
+            && (!context && is_mangled_symbol(token) || in_named_digest(text, start))
+        {
             return None;
         }
         Some(alphabet)
