@@ -500,7 +500,7 @@ fn random_enough(judged: &[u8], alphabet: Alphabet, context: bool) -> bool {
 const DIGEST_BASE64_LENGTHS: [usize; 6] = [22, 27, 38, 43, 64, 86];
 
 /// Hash algorithms as lockfiles, manifests and HTTP headers name them before a digest in
-/// base64 (`h1` is the hash of a Go module in `go.sum`).
+/// base64 (`h1` is the hash of a Go module in `go.sum`), and names of digests.
 const DIGEST_NAMES: &[&str] = &[
     "md5",
     "content-md5",
@@ -521,6 +521,8 @@ const DIGEST_NAMES: &[&str] = &[
     "blake2s",
     "blake3",
     "h1",
+    // OAuth PKCE: the SHA-256 of the verifier, which the client sends in the clear.
+    "code_challenge",
 ];
 
 fn is_digest_name(word: &[u8]) -> bool {
@@ -585,8 +587,8 @@ fn in_named_digest(text: &[u8], start: usize) -> bool {
         let name_len = before
             .iter()
             .rev()
-            .take(12)
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+            .take(16)
+            .take_while(|b| b.is_ascii_alphanumeric() || b"-_".contains(b))
             .count();
         separators > 0 && is_digest_name(&before[before.len() - name_len..])
     }

@@ -386,6 +386,10 @@ fn digests_in_base64_after_their_algorithm_are_left_alone() {
             format!("<script src=\"/app.js\" integrity=\"sha384-{}\" crossorigin></script>", digest(BASE64, 64, "")),
             format!("Digest: sha-256={}\nContent-MD5: {}", digest(BASE64, 43, "="), digest(BASE64, 22, "==")),
             format!("{{\"sha256\": \"{}\"}}", digest(BASE64, 43, "=")),
+            format!(
+                "GET /authorize?response_type=code&code_challenge={}&code_challenge_method=S256",
+                digest(BASE64_URL, 43, "")
+            ),
         ];
         for text in texts {
             assert!(
