@@ -7,7 +7,8 @@
 //! tokens that are all digits or all letters, UUIDs, hex digests after a hash word (`sha256`,
 //! `integrity`, `commit`, ...), base64 digests of a digest's exact length after their
 //! algorithm's name (lockfiles' `sha512-...`, `go.sum`'s `h1:...`, a wheel's `sha256=...`),
-//! mangled C++ symbols (`_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw`), placeholder-looking values
+//! mangled C++ symbols (`_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw`), names in code (a path or a call
+//! after them, a declaration keyword before: `XSalsa20Poly1305::new`), placeholder-looking values
 //! (`xxxx`, `****`, `EXAMPLE`), provider object ids (`toolu_`, `call_`, `msg_`, ...), values
 //! of JSON keys that hold ids, signatures or media (`id`, `*_id`, `signature`,
 //! `encrypted_content`, `data`), base64 after `base64,` (data URLs), or tokens longer than
@@ -476,7 +477,9 @@ impl Entropy {
             return None;
         }
         if alphabet == Alphabet::Mixed
-            && (!context && is_mangled_symbol(token) || in_named_digest(text, start))
+            && (!context && is_mangled_symbol(token)
+                || is_code_identifier(text, start, end)
+                || in_named_digest(text, start))
         {
             return None;
         }
@@ -592,6 +595,33 @@ fn in_named_digest(text: &[u8], start: usize) -> bool {
             .count();
         separators > 0 && is_digest_name(&before[before.len() - name_len..])
     }
+}
+
+/// Whether the token at `start..end` is a name in code: a path or a call goes on after it
+/// (`XSalsa20Poly1305::new(&key)`, `D3DKMTUpdateGpuVirtualAddress(`), or a declaration
+/// keyword stands before it (`pub const WHvX64RegisterFpMmx0: i32`, `struct
+/// Ed25519SigningKey {`). Code is full of context words (`key`, `token`), which lower the bar
+/// for the names around them; a secret is a literal, and never sits there.
+fn is_code_identifier(text: &[u8], start: usize, end: usize) -> bool {
+    let after = &text[end..text.len().min(end + 2)];
+    let before = &text[start.saturating_sub(10)..start];
+    after == b"::"
+        || after.first() == Some(&b'(')
+        || before.ends_with(b"::")
+        || [
+            &b"fn "[..],
+            b"struct ",
+            b"enum ",
+            b"impl ",
+            b"trait ",
+            b"const ",
+            b"static ",
+            b"class ",
+            b"def ",
+            b"interface ",
+        ]
+        .iter()
+        .any(|keyword| before.ends_with(keyword))
 }
 
 /// Whether the token is a C++ (or Rust) symbol as the Itanium ABI mangles it, as linker

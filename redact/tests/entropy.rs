@@ -48,6 +48,11 @@ fn random_tokens_are_caught() {
             "k3J9mQ2xV8pL4wR7",
         ),
         (
+            "before a parenthesis, after a space",
+            "api key Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS (prod)",
+            "Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS",
+        ),
+        (
             "base64 padded",
             "secret = dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
             "dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
@@ -96,6 +101,9 @@ fn look_alikes_are_left_alone() {
         ("traceparent", "traceparent: 00-cc3934d3c25c9eb8a64463da62ceccf1-c2162a6df803444d-01"),
         ("certificate", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu0aZkwCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----"),
         ("camel case with digits", "SplitByUtf8BoundaryIfWindows PrivatePkcs8KeyDer sv1578_preferredaffinity"),
+        // Names in code, where context words (`key`) abound: a path or a call after them, a
+        // declaration keyword before.
+        ("names in code", "let key = load();\nlet cipher = XSalsa20Poly1305::new(&key);\npub const D3DKMTUpdateGpuVirtualAddress: u32 = 1;\nstruct Ed25519SigningKey {\nlet k = X509KeyUsageFlags::DIGITAL_SIGNATURE;"),
         // Documentation's example keys: letters or digits counting through their alphabet
         // between the others, or a run of eight in a row.
         ("counting example key", "apiKey=px-api-a1b2c3d4-e5f6-g7h8-i8j0-k0l3m3n4o0p5"),
