@@ -9,9 +9,9 @@
 //! algorithm's name (lockfiles' `sha512-...`, `go.sum`'s `h1:...`, a wheel's `sha256=...`),
 //! mangled C++ symbols (`_ZNKSt5ctypeIwE8do_widenEPKcS2_Pw`), names in code (a path or a call
 //! after them, a declaration keyword before: `XSalsa20Poly1305::new`), placeholder-looking values
-//! (`xxxx`, `****`, `EXAMPLE`), provider object ids (`toolu_`, `call_`, `msg_`, ...), values
-//! of JSON keys that hold ids, signatures or media (`id`, `*_id`, `signature`,
-//! `encrypted_content`, `data`), base64 after `base64,` (data URLs), or tokens longer than
+//! (`xxxx`, `****`, `EXAMPLE`), provider object ids (`toolu_`, `call_`, `msg_`, Stripe's
+//! `cus_`, ...), values of JSON keys that hold ids, cursors, entity tags, signatures or media
+//! (`id`, `*_id`, `next_cursor`, `etag`, `signature`, `encrypted_content`, `data`), base64 after `base64,` (data URLs), or tokens longer than
 //! [`MAX_TOKEN`] (media and ciphertext, which the registry still scans).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -199,6 +199,26 @@ const ID_PREFIXES: &[&str] = &[
     "ws_",
     "ctc_",
     "mcp_",
+    // Stripe objects: cards, invoices, prices, products, subscriptions, payments, charges,
+    // accounts (not `tok_`, a card's one-time token, or `re_`, a Resend key's prefix).
+    "card_",
+    "in_",
+    "ii_",
+    "pi_",
+    "pm_",
+    "py_",
+    "ch_",
+    "cus_",
+    "sub_",
+    "si_",
+    "prod_",
+    "price_",
+    "txn_",
+    "seti_",
+    "src_",
+    "acct_",
+    "po_",
+    "tr_",
 ];
 /// JSON keys whose values are ids, signatures or media, never credentials.
 const SKIPPED_KEYS: &[&str] = &["signature", "encrypted_content", "data", "b64_json"];
@@ -460,6 +480,8 @@ impl Entropy {
         if looks_like_placeholder(core)
             || is_uuid(token)
             || ID_PREFIXES.iter().any(|p| token.starts_with(p.as_bytes()))
+                // A Stripe client secret is its object's id, `_secret_` and the secret.
+                && !token.windows(8).any(|w| w == b"_secret_")
         {
             return None;
         }
@@ -661,12 +683,16 @@ fn is_mangled_symbol(token: &[u8]) -> bool {
         && next.is_none_or(|b| b.is_ascii_digit() || b"CDEIKPRSv".contains(&b))
 }
 
-/// Whether the token at `start` is the value of a JSON key that holds ids, signatures or
-/// media (`id`, `*_id`, [`SKIPPED_KEYS`]).
+/// Whether the token at `start` is the value of a JSON key that holds ids, cursors, entity
+/// tags, signatures or media (`id`, `*_id`, `next_cursor`, `etag`, [`SKIPPED_KEYS`]).
 fn holds_ids_or_media(text: &[u8], start: usize) -> bool {
     json_key_before(text, start).is_some_and(|key| {
         let lower = key.to_ascii_lowercase();
-        lower.ends_with(b"id") || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes())
+        lower.ends_with(b"id")
+            // Pagination cursors (`next_cursor`, `endCursor`) and entity tags.
+            || lower.ends_with(b"cursor")
+            || lower.ends_with(b"etag")
+            || SKIPPED_KEYS.iter().any(|k| lower == k.as_bytes())
     })
 }
 

@@ -53,6 +53,11 @@ fn random_tokens_are_caught() {
             "Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS",
         ),
         (
+            "a stripe client secret, its object's id inside",
+            "open checkout with pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH now",
+            "pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH",
+        ),
+        (
             "base64 padded",
             "secret = dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
             "dGhpc0lzQVJhbmRvbVNlY3JldDEyMzQ1Njc4OTA=",
@@ -79,6 +84,8 @@ fn look_alikes_are_left_alone() {
         ("tool use id", r#"{"type":"tool_use","id":"toolu_01A09q90qw90lq917835lq9X","name":"exec"}"#),
         ("call id", r#"{"tool_call_id":"call_Z7kP2qW9xR4mT8vN3bL6cY1d"}"#),
         ("chat completion id", "chatcmpl-8Xz3Q2vN9kLmP4rT6yW1aB7cD"),
+        ("stripe objects", r#"{"default_source": "card_1MtxOm2eZvKYlo2CkU3bq4mz", "latest_invoice": "in_1MowQWLkdIwHu7ixuzkSPfKd"}"#),
+        ("cursor and etag", r#"{"next_cursor": "dGVhbTpDMDI0QkU5MUw9", "endCursor": "Y3Vyc29yOnYyOpHOAAm0Cw==", "etag": "XI7nbFXulYBIpL0ayR_gDh3eu1k"}"#),
         ("message id key", r#"{"messageId":"Z7kP2qW9xR4mT8vN3bL6cY1dF5gH0jS"}"#),
         ("thinking signature", r#"{"type":"thinking","signature":"EqQBCkgIARABGAIiQL7pK2xZ9mQ4vN8wR3tY6uB1cF5dG0hJ"}"#),
         ("image data", r#"{"type":"base64","media_type":"image/png","data":"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"}"#),
