@@ -196,23 +196,17 @@ fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
             .iter()
             .any(|stem| lower.windows(stem.len()).any(|w| w == *stem))
     };
-    // The runs of name bytes, each with where it ends.
-    let mut runs = Vec::new();
-    let mut run_start = 0;
-    for (i, b) in lead
-        .iter()
-        .enumerate()
-        .chain(std::iter::once((lead.len(), &b' ')))
-    {
-        if !name_byte(b) {
-            if run_start < i {
-                runs.push(run_start..i);
-            }
-            run_start = i + 1;
+    // The first run of name bytes that holds a stem.
+    let mut start = 0;
+    let name_at = loop {
+        if start >= lead.len() {
+            return true;
         }
-    }
-    let Some(name_at) = runs.into_iter().find(|run| holds_stem(&lead[run.clone()])) else {
-        return true;
+        let len = lead[start..].iter().take_while(|b| name_byte(b)).count();
+        if len > 0 && holds_stem(&lead[start..start + len]) {
+            break start..start + len;
+        }
+        start += len.max(1);
     };
     let (name, separator) = (&lead[name_at.clone()], &lead[name_at.end..]);
     // `pass` or `token` and a quoted word after a space is prose: `to pass "--quiet" down`,

@@ -566,19 +566,19 @@ fn is_digest_name(word: &[u8]) -> bool {
 /// disguised as a digest would have to be one's exact length and sit after the name.
 fn in_named_digest(text: &[u8], start: usize) -> bool {
     // Either base64 alphabet: the run is cut at the name's `=` or `:`, not at its `-`.
-    let base64_byte = |b: &u8| b.is_ascii_alphanumeric() || b"+/_-".contains(b);
+    let either_alphabet = |b: &u8| b.is_ascii_alphanumeric() || b"+/_-".contains(b);
     let run_start = start
         - text[..start]
             .iter()
             .rev()
             .take(MAX_TOKEN)
-            .take_while(|b| base64_byte(b))
+            .take_while(|b| either_alphabet(b))
             .count();
     let run_end = start
         + text[start..]
             .iter()
             .take(MAX_TOKEN)
-            .take_while(|b| base64_byte(b))
+            .take_while(|b| either_alphabet(b))
             .count();
     let mut run = &text[run_start..run_end];
     // SRI and Nix name the algorithm inside the run: `sha512-<digest>`.
