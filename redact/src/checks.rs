@@ -241,10 +241,12 @@ fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
                 .iter()
                 .any(|start| word.starts_with(start))
     };
-    // An object's field set from a variable: `self.token = nextchar`.
+    // An object's field set from a variable: `self.token = nextchar` (not from a string:
+    // `self.token = "..."`).
     let field_from_variable = words
         .first()
         .is_some_and(|first| [&b"self"[..], b"this", b"cls"].contains(&first.as_slice()))
+        && !separator.iter().any(|b| b"\"'`".contains(b))
         && value
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
@@ -415,6 +417,7 @@ mod tests {
         // A field set from a variable is code; from a literal, a value.
         assert!(!check("        self.token = ", "nextchar"));
         assert!(check("        self.token = ", "Xk9pQ2vL7wRt"));
+        assert!(check("        self.token = \"", "nextchar"));
     }
 
     use super::*;
