@@ -75,7 +75,25 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
     Ok(rules)
 }
 
-/// Builds the engine from `values` (what [`Vault::registry_values`] read), the rules in
+/// What the registry is built from: the vault's values (see [`Vault::registry_values`]),
+/// apart from learned ones that are no longer worth remembering (letters alone, which read as
+/// a word or a name: [`airlock_redact::worth_remembering`]), which earlier builds learned.
+/// They stay in the vault, where `airlock vault rm` removes them.
+pub fn registry_values(vault: &mut Vault) -> Result<Vec<(SecretName, Secret)>> {
+    let learned: std::collections::HashSet<SecretName> = vault
+        .list()?
+        .into_iter()
+        .filter(|info| info.source == airlock_vault::Source::Detected)
+        .map(|info| info.name)
+        .collect();
+    let mut values = vault.registry_values()?;
+    values.retain(|(name, value)| {
+        !learned.contains(name) || airlock_redact::worth_remembering(value.expose())
+    });
+    Ok(values)
+}
+
+/// Builds the engine from `values` (what [`registry_values`] read), the rules in
 /// force and the entropy setting. The values are passed in so that a caller which also needs
 /// them (the proxy's credentials) decrypts the vault once.
 pub fn build_redactor(

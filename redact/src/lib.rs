@@ -153,7 +153,7 @@ pub struct Detected {
 /// between them, reads as a word or a name (`access_token`, `Whitespace`, `open sesame`): a
 /// rule that took one for a value once would have the registry take that word out of every
 /// later request. Such a value is still replaced wherever a rule finds it.
-fn worth_remembering(value: &[u8]) -> bool {
+pub fn worth_remembering(value: &[u8]) -> bool {
     !value
         .iter()
         .all(|b| b.is_ascii_alphabetic() || b"_.:- ".contains(b))

@@ -32,7 +32,7 @@ impl Output {
 pub fn run(config: &Config, file: Option<std::path::PathBuf>, output: Output) -> Result<()> {
     let rules = engine::load_rules(config)?;
     let mut vault = engine::open_vault(config)?;
-    let values = vault.registry_values()?;
+    let values = engine::registry_values(&mut vault)?;
     let redactor = engine::build_redactor(&mut vault, config, rules, &values)?;
     let input = match file.as_deref() {
         None => read_stdin()?,

@@ -15,7 +15,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
     let rules = engine::load_rules(&config)?;
     let mut vault = engine::open_vault(&config)?;
-    let values = vault.registry_values()?;
+    let values = engine::registry_values(&mut vault)?;
     let redactor = engine::build_redactor(&mut vault, &config, rules, &values)?;
     let mut proxy_engine = airlock_proxy::Engine::new(redactor.clone());
     proxy_engine.set_credentials(current_values(&values));
@@ -264,18 +264,15 @@ fn reload(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // One read of the vault serves both the registry (every retained value) and the
     // credentials (the current ones).
-    let result = vault
-        .registry_values()
-        .map_err(anyhow::Error::from)
-        .and_then(|values| {
-            let mut builder = engine.current().rebuilder();
-            for (name, value) in &values {
-                builder.secret(name.as_str(), value.expose());
-            }
-            let redactor = Arc::new(builder.build()?);
-            engine.set_credentials(current_values(&values));
-            Ok(redactor)
-        });
+    let result = crate::engine::registry_values(vault).and_then(|values| {
+        let mut builder = engine.current().rebuilder();
+        for (name, value) in &values {
+            builder.secret(name.as_str(), value.expose());
+        }
+        let redactor = Arc::new(builder.build()?);
+        engine.set_credentials(current_values(&values));
+        Ok(redactor)
+    });
     match result {
         Ok(redactor) => {
             engine.replace(redactor);
@@ -360,7 +357,7 @@ fn reload_everything(
     let _turn = rebuilds
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let values = vault.registry_values()?;
+    let values = engine::registry_values(&mut vault)?;
     let redactor = engine::build_redactor(&mut vault, &config, rules, &values)?;
     // The proxy's part validates last; until it succeeds nothing was swapped in.
     reloader.reload(config.proxy)?;
