@@ -131,9 +131,8 @@ fn escape_runs(text: &[u8], found: &mut Vec<Decoded>) {
     let plain = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-' | b'+' | b'/' | b'=')
     };
-    let escape = |at: usize| -> Option<(u8, usize)> {
-        let rest = text.get(at..)?.strip_prefix(b"\\")?;
-        match rest {
+    let escape = |rest: &[u8]| -> Option<(u8, usize)> {
+        match rest.strip_prefix(b"\\")? {
             [b'x', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
                 Some((hex_pair(&[*high, *low]), 4))
             }
@@ -143,37 +142,71 @@ fn escape_runs(text: &[u8], found: &mut Vec<Decoded>) {
             _ => None,
         }
     };
-    let mut at = 0;
-    while let Some(offset) = memchr::memchr(b'\\', &text[at..]) {
-        let first = at + offset;
-        at = first + 1;
-        if escape(first).is_none() {
-            continue;
-        }
-        let mut start = first;
-        while start > 0 && plain(text[start - 1]) {
-            start -= 1;
-        }
-        let mut decoded = Zeroizing::new(text[start..first].to_vec());
-        let (mut end, mut hiding) = (first, 0);
-        loop {
-            if let Some((b, len)) = escape(end) {
-                hiding += usize::from(b.is_ascii_alphanumeric());
-                decoded.push(b);
-                end += len;
-            } else if text.get(end).is_some_and(|&b| plain(b)) {
-                decoded.push(text[end]);
-                end += 1;
-            } else {
-                break;
+    let runs = MixedRuns {
+        next: |rest: &[u8]| memchr::memchr(b'\\', rest),
+        plain,
+        escape,
+        hides: u8::is_ascii_alphanumeric,
+    };
+    runs.find(
+        text,
+        |decoded, hidden| hidden >= 4 && decoded.len() >= MIN_BYTE_LIST && readable(decoded),
+        found,
+    );
+}
+
+/// Runs of escapes mixed with plain characters, each found from a place `next` points at:
+/// the run reaches back over plain bytes (not into the run before it) and on while escapes
+/// or plain bytes follow, and is kept when `keep` accepts what it decodes to and how many of
+/// its escapes hide a byte `hides` names.
+struct MixedRuns<N, P, E> {
+    /// Where the next escape may start, in the text after the last run.
+    next: N,
+    plain: P,
+    /// The byte the escape at the start of a slice writes, and its length.
+    escape: E,
+    hides: fn(&u8) -> bool,
+}
+
+impl<N, P, E> MixedRuns<N, P, E>
+where
+    N: Fn(&[u8]) -> Option<usize>,
+    P: Fn(u8) -> bool,
+    E: Fn(&[u8]) -> Option<(u8, usize)>,
+{
+    fn find(&self, text: &[u8], keep: impl Fn(&[u8], usize) -> bool, found: &mut Vec<Decoded>) {
+        let mut at = 0;
+        while let Some(offset) = (self.next)(&text[at..]) {
+            let first = at + offset;
+            if (self.escape)(&text[first..]).is_none() {
+                at = first + 1;
+                continue;
             }
-        }
-        at = at.max(end);
-        if hiding >= 4 && decoded.len() >= MIN_BYTE_LIST && readable(&decoded) {
-            found.push(Decoded {
-                span: start..end,
-                text: decoded,
-            });
+            let mut start = first;
+            while start > at && (self.plain)(text[start - 1]) {
+                start -= 1;
+            }
+            let mut decoded = Zeroizing::new(text[start..first].to_vec());
+            let (mut end, mut hidden) = (first, 0);
+            loop {
+                if let Some((b, len)) = (self.escape)(&text[end..]) {
+                    hidden += usize::from((self.hides)(&b));
+                    decoded.push(b);
+                    end += len;
+                } else if text.get(end).is_some_and(|&b| (self.plain)(b)) {
+                    decoded.push(text[end]);
+                    end += 1;
+                } else {
+                    break;
+                }
+            }
+            at = end;
+            if keep(&decoded, hidden) {
+                found.push(Decoded {
+                    span: start..end,
+                    text: decoded,
+                });
+            }
         }
     }
 }
@@ -231,41 +264,21 @@ fn hidden(b: u8) -> bool {
 /// escapers write `&lt;` and `&amp;`, never a letter, so such a run spells out something
 /// that must not be recognised. The rules read them decoded.
 fn entity_runs(text: &[u8], found: &mut Vec<Decoded>) {
-    let plain = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'.' | b'_' | b'~' | b'-' | b'+' | b'/' | b'=' | b':')
-    };
     static REFERENCE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"&#"));
-    let mut at = 0;
-    while let Some(i) = REFERENCE.find(&text[at..]) {
-        let first = at + i;
-        let mut start = first;
-        while start > at && plain(text[start - 1]) {
-            start -= 1;
-        }
-        let mut decoded = Zeroizing::new(text[start..first].to_vec());
-        let mut end = first;
-        let mut hides = false;
-        loop {
-            if let Some((b, len)) = reference(&text[end..]) {
-                hides |= hidden(b);
-                decoded.push(b);
-                end += len;
-            } else if end < text.len() && plain(text[end]) {
-                decoded.push(text[end]);
-                end += 1;
-            } else {
-                break;
-            }
-        }
-        at = end.max(first + 2);
-        if hides && decoded.len() >= MIN_BASE64_RUN / 4 && readable(&decoded) {
-            found.push(Decoded {
-                span: start..end,
-                text: decoded,
-            });
-        }
-    }
+    let runs = MixedRuns {
+        next: |rest: &[u8]| REFERENCE.find(rest),
+        plain: |b: u8| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'_' | b'~' | b'-' | b'+' | b'/' | b'=' | b':')
+        },
+        escape: reference,
+        hides: |b: &u8| hidden(*b),
+    };
+    runs.find(
+        text,
+        |decoded, hidden| hidden > 0 && decoded.len() >= MIN_BASE64_RUN / 4 && readable(decoded),
+        found,
+    );
 }
 
 /// Lists of hex byte literals (`0x5a, 0x71, ...` in C, Rust, Python or JavaScript source): a
