@@ -2,6 +2,8 @@
 //! header that random look-alikes fail. A value that fails is not this rule's finding (the
 //! entropy layer still judges it on its own). Pure functions; values are never kept.
 
+use std::ops::Range;
+
 use serde::Deserialize;
 
 /// A rule's optional `check`.
@@ -45,17 +47,27 @@ pub enum Check {
 }
 
 impl Check {
-    /// Whether `value` (the span the rule found) has the structure, where `lead` is the
-    /// rule's match up to the value.
-    pub(crate) fn passes_after(self, lead: &[u8], value: &[u8]) -> bool {
+    /// Whether `value` (the span the rule found in `text`) has the structure, where `lead`
+    /// is the rule's match up to the value.
+    pub(crate) fn passes_found(self, text: &[u8], lead: Range<usize>, value: &[u8]) -> bool {
         match self {
-            Check::NamesASecret => names_a_secret(lead, value),
+            Check::NamesASecret => {
+                // A match can start inside a name (at a keyword: `com|pass`): the lead is
+                // read from where the name starts.
+                let name_before = text[..lead.start]
+                    .iter()
+                    .rev()
+                    .take(64)
+                    .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
+                    .count();
+                names_a_secret(&text[lead.start - name_before..lead.end], value)
+            }
             _ => self.passes(value),
         }
     }
 
     /// Whether `value` (the span the rule found) has the structure. Checks that read the name
-    /// before a value pass here: see [`Check::passes_after`].
+    /// before a value pass here: see [`Check::passes_found`].
     pub(crate) fn passes(self, value: &[u8]) -> bool {
         match self {
             Check::NamesASecret => true,
@@ -384,7 +396,8 @@ mod tests {
     #[test]
     fn names_of_secrets_pass_and_names_about_them_do_not() {
         let check = |lead: &str, value: &str| {
-            Check::NamesASecret.passes_after(lead.as_bytes(), value.as_bytes())
+            let text = format!("{lead}{value}");
+            Check::NamesASecret.passes_found(text.as_bytes(), 0..lead.len(), value.as_bytes())
         };
         for lead in [
             "password = ",

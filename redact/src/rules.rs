@@ -256,16 +256,7 @@ impl Rule {
         let value = &text[start..end];
         let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
             || self.check.is_some_and(|check| {
-                // A match can start inside a name (at a keyword: `com|pass`): the lead
-                // starts where the name does.
-                let lead_start = match_start.min(start);
-                let name_before = text[..lead_start]
-                    .iter()
-                    .rev()
-                    .take(64)
-                    .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
-                    .count();
-                !check.passes_after(&text[lead_start - name_before..start], value)
+                !check.passes_found(text, match_start.min(start)..start, value)
             });
         if start < end && !ignored {
             out.push((start, end));
