@@ -559,7 +559,7 @@ fn is_digest_name(word: &[u8]) -> bool {
 /// Whether the token at `start` lies in a digest written in base64 right after the name of
 /// its algorithm: `"integrity": "sha512-<digest>"` (npm, yarn, pnpm, HTML), `h1:<digest>`
 /// (`go.sum`), `sha256=<digest>` (a wheel's `RECORD`), `Digest: sha-256=<digest>`,
-/// `Content-MD5: <digest>`. A lockfile holds hundreds of them, all random by construction.
+/// `Content-MD5: <digest>`. A lockfile holds one for every package, random by construction.
 ///
 /// The base64 around the token must be exactly a digest's length (with its padding or none),
 /// so a token after a hash word that is not a digest's size is still judged: a secret
