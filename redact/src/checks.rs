@@ -137,6 +137,65 @@ const NOT_SECRET_STARTS: &[&[u8]] = &[
     b"getpass",
 ];
 
+/// Words before `key` that make it a key that opens nothing: a database's or a map's key, a
+/// public or publishable key, a keyboard's (`primary_key`, `sortKey`, `RECAPTCHA_SITE_KEY`,
+/// `hotkey`). `storage_key` stays a secret (an Azure storage account's key).
+const NOT_SECRET_KEYS: &[&[u8]] = &[
+    b"public",
+    b"pub",
+    b"publishable",
+    b"site",
+    b"primary",
+    b"foreign",
+    b"sort",
+    b"partition",
+    b"hash",
+    b"range",
+    b"row",
+    b"composite",
+    b"unique",
+    b"index",
+    b"cache",
+    b"idempotency",
+    b"dedup",
+    b"dedupe",
+    b"lookup",
+    b"map",
+    b"dict",
+    b"object",
+    b"s3",
+    b"bucket",
+    b"group",
+    b"routing",
+    b"cluster",
+    b"shard",
+    b"column",
+    b"field",
+    b"element",
+    b"list",
+    b"item",
+    b"node",
+    b"entry",
+    b"record",
+    b"table",
+    b"i18n",
+    b"translation",
+    b"hot",
+    b"short",
+    b"shortcut",
+    b"next",
+    b"start",
+    b"last",
+    b"page",
+    b"continuation",
+    b"resume",
+    b"gpg",
+    b"pgp",
+    b"react",
+    b"sub",
+    b"search",
+];
+
 /// Last words of a name that say something about a secret, not what it is.
 const ATTRIBUTE_WORDS: &[&[u8]] = &[
     b"type",
@@ -247,6 +306,22 @@ fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
     let last_is_attribute = words
         .last()
         .is_some_and(|last| ATTRIBUTE_WORDS.contains(&last.as_slice()));
+    // A key named for what it keys, when `key` is the name's last word: `primary_key`. A
+    // bare `key` names nothing (a map's, a list item's, a setting's).
+    let key_of_something_else = match words.as_slice() {
+        [.., before, last] if last == b"key" => NOT_SECRET_KEYS.contains(&before.as_slice()),
+        [only] if only == b"key" => true,
+        [.., last] => [
+            &b"hotkey"[..],
+            b"monkey",
+            b"turkey",
+            b"donkey",
+            b"whiskey",
+            b"passkey",
+        ]
+        .contains(&last.as_slice()),
+        [] => false,
+    };
     let not_secret = |word: &Vec<u8>| {
         NOT_SECRET_WORDS.contains(&word.as_slice())
             || NOT_SECRET_STARTS
@@ -262,7 +337,10 @@ fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
         && value
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
-    !last_is_attribute && !field_from_variable && !words.iter().any(not_secret)
+    !last_is_attribute
+        && !key_of_something_else
+        && !field_from_variable
+        && !words.iter().any(not_secret)
 }
 
 fn crc32_base62(value: &[u8]) -> bool {
@@ -409,6 +487,11 @@ mod tests {
             "aws_secret_access_key = ",
             "password '",
             "self.api_key = ",
+            "AZURE_FUNCTION_KEY=",
+            "adobeKey = ",
+            "x-functions-key: ",
+            "Ocp-Apim-Subscription-Key: ",
+            "storage_key: \"",
         ] {
             assert!(check(lead, "Xk9pQ2vL7wRt"), "{lead}");
         }
@@ -424,6 +507,13 @@ mod tests {
             "pi.bypass_hosts = ",
             "getpass = ",
             "MODULE_PWD_STATE=",
+            "primary_key = ",
+            "sortKey: \"",
+            "RECAPTCHA_SITE_KEY=",
+            "STRIPE_PUBLISHABLE_KEY=",
+            "hotkey = ",
+            "key: ",
+            "\"Key\": \"",
         ] {
             assert!(!check(lead, "Xk9pQ2vL7wRt"), "{lead}");
         }
