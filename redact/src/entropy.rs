@@ -945,7 +945,7 @@ fn word_coverage(token: &[u8]) -> f64 {
 /// (`abcdef0123456789`), a run of eight (`...-ABCDEFGHIJKL-...`), or letters or digits that
 /// count up or down through their alphabet between the others (`a1b2c3d4e5f6...`,
 /// `X9y8Z7a6B5c4...`): the example keys of documentation.
-fn looks_like_sequence(token: &[u8]) -> bool {
+pub(crate) fn looks_like_sequence(token: &[u8]) -> bool {
     // One pass, no allocation: this runs on every slash-joined run the entropy layer reads,
     // most of them paths.
     let (mut steps, mut run, mut longest_run) = (0, 0, 0);

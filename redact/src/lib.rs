@@ -152,11 +152,14 @@ pub struct Detected {
 /// everywhere, in any context. A value of letters alone, with at most `_ . : -` or spaces
 /// between them, reads as a word or a name (`access_token`, `Whitespace`, `open sesame`): a
 /// rule that took one for a value once would have the registry take that word out of every
-/// later request. Such a value is still replaced wherever a rule finds it.
+/// later request. So does a documentation example that counts through the alphabet
+/// (`AbCdEf...123456`, `a1b2c3d4...`): a key's slot holding one is replaced, but the example
+/// is no one's secret. Such values are still replaced wherever a rule finds them.
 pub fn worth_remembering(value: &[u8]) -> bool {
     !value
         .iter()
         .all(|b| b.is_ascii_alphabetic() || b"_.:- ".contains(b))
+        && !entropy::looks_like_sequence(value)
 }
 
 impl Detected {

@@ -821,13 +821,22 @@ fn a_keypair_written_as_bytes_is_replaced_and_the_json_still_parses() {
 }
 
 #[test]
-fn values_of_letters_alone_are_replaced_but_not_offered_for_learning() {
+fn words_and_counting_examples_are_replaced_but_not_offered_for_learning() {
     // Remembered, a word a rule once took for a value would leave every later request
     // through the registry, wherever it stands.
     let e = engine();
     for (text, value) in [
         ("DB_PASSWORD=thisismypassword", "thisismypassword"),
         ("passphrase: \"open sesame\"", "open sesame"),
+        // A documentation example in a key's slot.
+        (
+            "AZURE_FUNCTION_KEY=AbCdEfGhIjKlMnOpQrStUvWxYz1234567890",
+            "AbCdEfGhIjKlMnOpQrStUvWxYz1234567890",
+        ),
+        (
+            "DD_APPLICATION_KEY=a1b2c3d4e5f6g7h8i9j0k1l2m3n4",
+            "a1b2c3d4e5f6g7h8i9j0k1l2m3n4",
+        ),
     ] {
         let out = e.redact(text.as_bytes());
         let redacted = String::from_utf8(out.as_bytes().to_vec()).unwrap();
