@@ -60,7 +60,8 @@ impl Check {
                     .take(64)
                     .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
                     .count();
-                names_a_secret(&text[lead.start - name_before..lead.end], value)
+                let after = text.get(lead.end + value.len()..).unwrap_or_default();
+                names_a_secret(&text[lead.start - name_before..lead.end], value, after)
             }
             _ => self.passes(value),
         }
@@ -285,7 +286,7 @@ const ATTRIBUTE_WORDS: &[&[u8]] = &[
     b"mode",
 ];
 
-fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
+fn names_a_secret(lead: &[u8], value: &[u8], after: &[u8]) -> bool {
     let name_byte = |b: &u8| b.is_ascii_alphanumeric() || b"_.-".contains(b);
     let holds_stem = |name: &[u8]| {
         let lower = name.to_ascii_lowercase();
@@ -313,6 +314,13 @@ fn names_a_secret(lead: &[u8], value: &[u8]) -> bool {
         .any(|word| name.eq_ignore_ascii_case(word))
         && separator.iter().all(|b| b" \t\"'".contains(b));
     if prose_verb {
+        return false;
+    }
+    // A quoted label after a name and a space, then a brace, is a block of HCL (Terraform's
+    // `credentials "app.terraform.io" {`), not an assignment.
+    let label_then_block = separator.iter().all(|b| b" \t\"'".contains(b))
+        && after.iter().find(|b| !b"\"' \t".contains(b)) == Some(&b'{');
+    if label_then_block {
         return false;
     }
     // Words split at `_`, `-`, `.` and where a lower-case letter meets a capital (camelCase).
@@ -544,6 +552,16 @@ mod tests {
         ] {
             assert!(!check(lead, "Xk9pQ2vL7wRt"), "{lead}");
         }
+        // A quoted label before a block is HCL, not a value; before anything else, a value.
+        // (Built with format!, so that this file holds no assignment the rules would take.)
+        let in_text = |text: &str, lead: &str, value: &str| {
+            Check::NamesASecret.passes_found(text.as_bytes(), 0..lead.len(), value.as_bytes())
+        };
+        let (lead, host, value) = ("credentials \"", "app.terraform.io", "Xk9pQ2vL7wRt");
+        let block = format!("{lead}{host}\" {{\n  token = var.t\n}}");
+        assert!(!in_text(&block, lead, host));
+        let prose = format!("{lead}{value}\" for the staging box");
+        assert!(in_text(&prose, lead, value));
         // A field set from a variable is code; from a literal, a value.
         assert!(!check("        self.token = ", "nextchar"));
         assert!(check("        self.token = ", "Xk9pQ2vL7wRt"));

@@ -381,6 +381,7 @@ impl Entropy {
                     .hash
                     .is_match(&text[start.saturating_sub(CONTEXT_WINDOW)..start])
                 || holds_ids_or_media(text, start)
+                || in_public_slot(text, start)
                 || in_named_digest(text, start)
             {
                 continue;
@@ -495,7 +496,7 @@ impl Entropy {
         if before.ends_with(b"base64,") || token.starts_with(b"0x") || in_ssh_key(text, start) {
             return None;
         }
-        if holds_ids_or_media(text, start) {
+        if holds_ids_or_media(text, start) || in_public_slot(text, start) {
             return None;
         }
         if alphabet == Alphabet::Mixed
@@ -1000,6 +1001,34 @@ impl Counting {
     fn counts(&self) -> bool {
         self.seen >= 8 && self.stepping * 4 >= (self.seen - 1) * 3
     }
+}
+
+/// Whether the token at `start` is the value of a name that says it is public
+/// (`PublicKey = ...` in a WireGuard config, `"publicKey": "..."`, `VAPID_PUBLIC_KEY=`,
+/// `pubkey:`): random by construction and meant to be shared. The name's `key` is a context
+/// word, which would otherwise lower the bar for it.
+fn in_public_slot(text: &[u8], start: usize) -> bool {
+    // Back over what is allowed between a name and its value, one kind at a time.
+    let back = |mut i: usize, skip: fn(u8) -> bool| {
+        while i > 0 && skip(text[i - 1]) {
+            i -= 1;
+        }
+        i
+    };
+    let quote = |b: u8| b == b'"' || b == b'\'';
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    let before_operator = back(back(start, quote), blank);
+    let operator = back(before_operator, |b| b == b'=' || b == b':');
+    if operator == before_operator || before_operator - operator > 2 {
+        return false;
+    }
+    let name_end = back(back(operator, blank), quote);
+    let name_start = back(name_end, |b| {
+        b.is_ascii_alphanumeric() || b"_.-".contains(&b)
+    })
+    .max(name_end.saturating_sub(64));
+    let name = text[name_start..name_end].to_ascii_lowercase();
+    name.windows(6).any(|w| w == b"public" || w == b"pubkey")
 }
 
 fn looks_like_placeholder(token: &[u8]) -> bool {

@@ -453,3 +453,25 @@ fn mangled_symbols_in_linker_errors_are_left_alone() {
         ["_ZNx7kQ9vT2mXk7LpR4sWz8NcY3bHf6JdA1eGu"]
     );
 }
+
+#[test]
+fn public_keys_in_their_slots_are_left_alone() {
+    let e = engine();
+    let key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    assert_left_alone(
+        &e,
+        [
+            format!("[Peer]\nPublicKey = {key}\nAllowedIPs = 10.0.0.0/24"),
+            format!(r#"{{"publicKey": "{key}"}}"#),
+            format!("VAPID_PUBLIC_KEY={key}"),
+            format!("server_pubkey: '{key}'"),
+        ],
+    );
+    // The same bytes in a private or unnamed slot are a secret.
+    for text in [
+        format!("[Interface]\nPrivateKey = {key}"),
+        format!(r#"{{"secret": "{key}"}}"#),
+    ] {
+        assert_eq!(flagged(&e, &text), [key], "{text}");
+    }
+}
