@@ -139,8 +139,8 @@ const NOT_SECRET_STARTS: &[&[u8]] = &[
 ];
 
 /// Words before `key` that make it a key that opens nothing: a database's or a map's key, a
-/// public or publishable key, a keyboard's (`primary_key`, `sortKey`, `RECAPTCHA_SITE_KEY`,
-/// `hotkey`). `storage_key` stays a secret (an Azure storage account's key).
+/// public or publishable key, a shortcut's (`primary_key`, `sortKey`, `RECAPTCHA_SITE_KEY`,
+/// `short_key`). `storage_key` stays a secret (an Azure storage account's key).
 const NOT_SECRET_KEYS: &[&[u8]] = &[
     b"public",
     b"pub",
@@ -221,6 +221,11 @@ const NOT_SECRET_KEYS: &[&[u8]] = &[
     b"redis",
     b"lock",
     b"queue",
+];
+
+/// Words that end in `key` and are no key of anyone's (`hotkey = ...`).
+const KEY_ENDED_WORDS: &[&[u8]] = &[
+    b"hotkey", b"monkey", b"turkey", b"donkey", b"whiskey", b"passkey",
 ];
 
 /// Last words of a name that say something about a secret, not what it is.
@@ -345,15 +350,7 @@ fn names_a_secret(lead: &[u8], value: &[u8], after: &[u8]) -> bool {
     let key_of_something_else = match words.as_slice() {
         [.., before, last] if last == b"key" => NOT_SECRET_KEYS.contains(&before.as_slice()),
         [only] if only == b"key" => true,
-        [.., last] => [
-            &b"hotkey"[..],
-            b"monkey",
-            b"turkey",
-            b"donkey",
-            b"whiskey",
-            b"passkey",
-        ]
-        .contains(&last.as_slice()),
+        [.., last] => KEY_ENDED_WORDS.contains(&last.as_slice()),
         [] => false,
     };
     let not_secret = |word: &Vec<u8>| {
