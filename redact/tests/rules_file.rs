@@ -851,3 +851,35 @@ fn words_and_counting_examples_are_replaced_but_not_offered_for_learning() {
     assert_eq!(out.detected().len(), 1);
     assert_eq!(out.detected()[0].expose(), b"thisismypassw0rd");
 }
+
+mod symbol_first_passwords {
+    use super::*;
+    use proptest::prelude::*;
+
+    static ENGINE: std::sync::LazyLock<Redactor> = std::sync::LazyLock::new(engine);
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        /// A generated password may start with any symbol: one that opens with `+`, `.`, `(`
+        /// or `{` (or `/` with a `+` later, as base64 does) is still a password in a
+        /// password's slot, not concatenation, a call, a template or a path.
+        #[test]
+        fn a_password_that_starts_with_a_symbol_is_replaced(
+            first in prop::sample::select(vec!['+', '.', '(', '{', '/']),
+            body in "[A-Za-z0-9!#%*@_-]{6,14}",
+            digit in 0u8..10,
+            slot in 0usize..4,
+        ) {
+            let plus = if first == '/' { "+" } else { "" };
+            let value = format!("{first}{body}{digit}{plus}Q");
+            let text = match slot {
+                0 => format!("{{\"password\": \"{value}\"}}"),
+                1 => format!("db:\n  password: \"{value}\"\n"),
+                2 => format!("DB_PASSWORD='{value}'\n"),
+                _ => format!("client_secret = \"{value}\"\n"),
+            };
+            let out = redacted(&ENGINE, &text);
+            prop_assert!(!out.contains(&value), "{} kept in {}", value, out);
+        }
+    }
+}
