@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -94,8 +94,9 @@ pub struct Rule {
     keywords: Vec<String>,
     examples: Vec<String>,
     negative_examples: Vec<String>,
-    /// One regex over the `ignore_values` alternatives, if the rule has any.
-    ignore: Option<Regex>,
+    /// The value filters: one regex per `[ignore_sets]` entry the rule names (compiled once
+    /// for every rule that names it) and one over its own `ignore_values`.
+    ignore: Vec<Regex>,
     window: usize,
     look_behind: usize,
     check: Option<Check>,
@@ -109,7 +110,7 @@ enum Matcher {
     /// Tried once, at the window's start (the anchor). Searched for instead, the regex
     /// scanned every byte of every window (the two generic assignment rules' windows were the
     /// larger part of the regex layer's time).
-    Anchored(Anchor, regex_automata::meta::Regex),
+    Anchored(Anchor, Regex),
 }
 
 impl Rule {
@@ -155,8 +156,9 @@ impl Rule {
     ) {
         match &self.matcher {
             Matcher::Searched(regex) => {
+                let mut caps = regex.create_captures();
                 for window in windows {
-                    self.find_searched(regex, text, window.clone(), out);
+                    self.find_searched(regex, &mut caps, text, window.clone(), out);
                 }
             }
             Matcher::Anchored(_, anchored) => {
@@ -174,29 +176,27 @@ impl Rule {
     fn find_searched(
         &self,
         regex: &Regex,
+        caps: &mut regex_automata::util::captures::Captures,
         text: &[u8],
         window: Range<usize>,
         out: &mut Vec<(usize, usize)>,
     ) {
         let haystack = &text[..window.end];
-        let has_group = regex.captures_len() > 1;
         let mut at = window.start;
         while at <= haystack.len() {
-            let Some(caps) = regex.captures_at(haystack, at) else {
+            regex.search_captures(&regex_automata::Input::new(haystack).range(at..), caps);
+            let Some(whole) = caps.get_match() else {
                 break;
             };
-            let Some(whole) = caps.get(0) else { break };
             at = if whole.end() > whole.start() {
                 whole.end()
             } else {
                 whole.end() + 1
             };
-            let span = if has_group {
-                caps.iter().skip(1).flatten().next().unwrap_or(whole)
-            } else {
-                whole
-            };
-            self.keep(text, whole.start(), span.start(), span.end(), out);
+            let span = (1..caps.group_len())
+                .find_map(|group| caps.get_group(group))
+                .unwrap_or(whole.span());
+            self.keep(text, whole.start(), span.start, span.end, out);
         }
     }
 
@@ -204,7 +204,7 @@ impl Rule {
     /// window's start.
     fn find_anchored(
         &self,
-        anchored: &regex_automata::meta::Regex,
+        anchored: &Regex,
         caps: &mut regex_automata::util::captures::Captures,
         text: &[u8],
         window: Range<usize>,
@@ -254,7 +254,7 @@ impl Rule {
             end += 1;
         }
         let value = &text[start..end];
-        let ignored = self.ignore.as_ref().is_some_and(|i| i.is_match(value))
+        let ignored = self.ignore.iter().any(|i| i.is_match(value))
             || self.check.is_some_and(|check| {
                 !check.passes_found(text, match_start.min(start)..start, value)
             });
@@ -262,6 +262,49 @@ impl Rule {
             out.push((start, end));
         }
     }
+}
+
+/// A rule's regex: bytes, ASCII classes, no one-pass DFA. The one-pass DFA is built when the
+/// regex is compiled, one state per position of a counted repetition: it was 19 KB of the
+/// 35 KB of a `[A-Za-z0-9_-]{64}` rule, and 3.3 MB of the rule set's 13.8 MB. The captures of
+/// a match come from the bounded backtracker instead, over the match's few bytes (the
+/// captures and fixtures redacted as fast, measured side by side).
+fn rule_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            regex_automata::meta::Config::new()
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .utf8_empty(false)
+                .onepass(false),
+        )
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
+/// One regex over `patterns` as alternatives, compiled once per distinct list: a set such as
+/// `not_a_value` is named by dozens of rules, and compiled into each rule's own filter (27
+/// distinct lists) it cost its memory again in each: 0.7 MB of the proxy's idle RSS.
+fn compiled_ignore(
+    compiled: &mut HashMap<String, Regex>,
+    patterns: &[String],
+) -> Result<Regex, String> {
+    let pattern = patterns
+        .iter()
+        .map(|v| format!("(?:{v})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    if let Some(regex) = compiled.get(&pattern) {
+        return Ok(regex.clone());
+    }
+    let regex = rule_regex(&pattern)
+        .map_err(|e| format!("an ignore_values regex does not compile: {e}"))?;
+    compiled.insert(pattern, regex.clone());
+    Ok(regex)
 }
 
 /// A failed example, as [`RuleSet::check_examples`] reports it.
@@ -372,43 +415,23 @@ impl RuleSet {
             }
             // ASCII semantics: token formats are ASCII, and a Unicode `\b` on non-ASCII text
             // would push the regex engine off its fast path (measured: 14 MB/s against 600).
-            let mut patterns: Vec<&String> = Vec::new();
+            let mut ignore: Vec<Regex> = Vec::new();
             for name in &spec.ignore {
                 let set = file.ignore_sets.get(name).ok_or_else(|| {
                     bad(format!(
                         "ignore names {name:?}, which is not an [ignore_sets] entry of this file"
                     ))
                 })?;
-                patterns.extend(set);
+                ignore.push(compiled_ignore(&mut compiled_ignores, set).map_err(&bad)?);
             }
-            patterns.extend(&spec.ignore_values);
-            let ignore = if patterns.is_empty() {
-                None
-            } else {
-                let alternatives: Vec<String> =
-                    patterns.iter().map(|v| format!("(?:{v})")).collect();
-                let pattern = alternatives.join("|");
-                match compiled_ignores.get(&pattern) {
-                    Some(regex) => Some(regex.clone()),
-                    None => {
-                        let regex = RegexBuilder::new(&pattern)
-                            .unicode(false)
-                            .size_limit(REGEX_SIZE_LIMIT)
-                            .build()
-                            .map_err(|e| {
-                                bad(format!("an ignore_values regex does not compile: {e}"))
-                            })?;
-                        compiled_ignores.insert(pattern, regex.clone());
-                        Some(regex)
-                    }
-                }
-            };
+            if !spec.ignore_values.is_empty() {
+                ignore.push(
+                    compiled_ignore(&mut compiled_ignores, &spec.ignore_values).map_err(&bad)?,
+                );
+            }
             let matcher = match spec.anchor {
                 None => Matcher::Searched(
-                    RegexBuilder::new(&spec.regex)
-                        .unicode(false)
-                        .size_limit(REGEX_SIZE_LIMIT)
-                        .build()
+                    rule_regex(&spec.regex)
                         .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
                 ),
                 Some(_) if spec.keywords.is_empty() => {
@@ -421,18 +444,7 @@ impl RuleSet {
                 }
                 Some(anchor) => Matcher::Anchored(
                     anchor,
-                    regex_automata::meta::Regex::builder()
-                        .syntax(
-                            regex_automata::util::syntax::Config::new()
-                                .unicode(false)
-                                .utf8(false),
-                        )
-                        .configure(
-                            regex_automata::meta::Config::new()
-                                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                                .utf8_empty(false),
-                        )
-                        .build(&spec.regex)
+                    rule_regex(&spec.regex)
                         .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
                 ),
             };
