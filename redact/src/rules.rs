@@ -264,11 +264,14 @@ impl Rule {
     }
 }
 
-/// A rule's regex: bytes, ASCII classes, no one-pass DFA. The one-pass DFA is built when the
-/// regex is compiled, one state per position of a counted repetition: it was 19 KB of the
-/// 35 KB of a `[A-Za-z0-9_-]{64}` rule, and 3.3 MB of the rule set's 13.8 MB. The captures of
-/// a match come from the bounded backtracker instead, over the match's few bytes (the
-/// captures and fixtures redacted as fast, measured side by side).
+/// A rule's regex: bytes, ASCII classes, no one-pass DFA.
+///
+/// ASCII: token formats are ASCII, and a Unicode `\b` on non-ASCII text would push the regex
+/// engine off its fast path (measured: 14 MB/s against 600). No one-pass DFA: it is built
+/// when the regex is compiled, one state per position of a counted repetition, and was 19 KB
+/// of the 35 KB of a `[A-Za-z0-9_-]{64}` rule and 3.3 MB of the rule set's 13.8 MB. The
+/// captures of a match come from the bounded backtracker instead, over the match's few bytes
+/// (the captures and fixtures redacted as fast, measured side by side).
 fn rule_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(
@@ -413,8 +416,6 @@ impl RuleSet {
             if spec.keywords.iter().any(|k| k.is_empty()) {
                 return Err(bad("keywords must not be empty strings".into()));
             }
-            // ASCII semantics: token formats are ASCII, and a Unicode `\b` on non-ASCII text
-            // would push the regex engine off its fast path (measured: 14 MB/s against 600).
             let mut ignore: Vec<Regex> = Vec::new();
             for name in &spec.ignore {
                 let set = file.ignore_sets.get(name).ok_or_else(|| {
