@@ -90,7 +90,12 @@ pub struct Rule {
     line: usize,
     description: String,
     group: Option<String>,
-    matcher: Matcher,
+    regex: Regex,
+    /// Where the regex is tried: once at each window's start (the anchor), or searched for
+    /// through the window, match after match. Searched for instead, an anchored rule scanned
+    /// every byte of every window (the two generic assignment rules' windows were the larger
+    /// part of the regex layer's time).
+    anchor: Option<Anchor>,
     keywords: Vec<String>,
     examples: Vec<String>,
     negative_examples: Vec<String>,
@@ -100,17 +105,6 @@ pub struct Rule {
     window: usize,
     look_behind: usize,
     check: Option<Check>,
-}
-
-/// How a rule's regex is run over a window.
-#[derive(Clone)]
-enum Matcher {
-    /// Searched for from the window's start, match after match.
-    Searched(Regex),
-    /// Tried once, at the window's start (the anchor). Searched for instead, the regex
-    /// scanned every byte of every window (the two generic assignment rules' windows were the
-    /// larger part of the regex layer's time).
-    Anchored(Anchor, Regex),
 }
 
 impl Rule {
@@ -154,81 +148,45 @@ impl Rule {
         windows: &[Range<usize>],
         out: &mut Vec<(usize, usize)>,
     ) {
-        match &self.matcher {
-            Matcher::Searched(regex) => {
-                let mut caps = regex.create_captures();
-                for window in windows {
-                    self.find_searched(regex, &mut caps, text, window.clone(), out);
-                }
+        // One set of capture slots for all the windows: one per hit was an allocation per
+        // keyword hit.
+        let mut caps = self.regex.create_captures();
+        for window in windows {
+            let haystack = regex_automata::Input::new(&text[..window.end]);
+            if self.anchor.is_some() {
+                let input = haystack
+                    .range(window.start..)
+                    .anchored(regex_automata::Anchored::Yes);
+                self.regex.search_captures(&input, &mut caps);
+                self.keep_captured(text, &caps, out);
+                continue;
             }
-            Matcher::Anchored(_, anchored) => {
-                // One set of capture slots for all the windows: one per hit was an
-                // allocation per keyword hit.
-                let mut caps = anchored.create_captures();
-                for window in windows {
-                    self.find_anchored(anchored, &mut caps, text, window.clone(), out);
-                }
+            let mut at = window.start;
+            while at <= window.end {
+                self.regex
+                    .search_captures(&haystack.clone().range(at..), &mut caps);
+                let Some(whole) = self.keep_captured(text, &caps, out) else {
+                    break;
+                };
+                at = whole.end.max(whole.start + 1);
             }
         }
     }
 
-    /// [`Rule::find_spans`] for a searched regex in one window: match after match.
-    fn find_searched(
+    /// Keeps the span of a match in `caps` (its first group that took part, else the whole
+    /// match) and returns the whole match's span; `None` when nothing matched.
+    fn keep_captured(
         &self,
-        regex: &Regex,
-        caps: &mut regex_automata::util::captures::Captures,
         text: &[u8],
-        window: Range<usize>,
+        caps: &regex_automata::util::captures::Captures,
         out: &mut Vec<(usize, usize)>,
-    ) {
-        let haystack = &text[..window.end];
-        let mut at = window.start;
-        while at <= haystack.len() {
-            regex.search_captures(&regex_automata::Input::new(haystack).range(at..), caps);
-            let Some(whole) = caps.get_match() else {
-                break;
-            };
-            at = if whole.end() > whole.start() {
-                whole.end()
-            } else {
-                whole.end() + 1
-            };
-            let span = (1..caps.group_len())
-                .find_map(|group| caps.get_group(group))
-                .unwrap_or(whole.span());
-            self.keep(text, whole.start(), span.start, span.end, out);
-        }
-    }
-
-    /// [`Rule::find_spans`] for an anchored regex in one window: one match, starting at the
-    /// window's start.
-    fn find_anchored(
-        &self,
-        anchored: &Regex,
-        caps: &mut regex_automata::util::captures::Captures,
-        text: &[u8],
-        window: Range<usize>,
-        out: &mut Vec<(usize, usize)>,
-    ) {
-        let input = regex_automata::Input::new(&text[..window.end])
-            .range(window.start..)
-            .anchored(regex_automata::Anchored::Yes);
-        anchored.search_captures(&input, caps);
-        let Some(whole) = caps.get_match() else {
-            return;
-        };
+    ) -> Option<Range<usize>> {
+        let whole = caps.get_match()?.span();
         let span = (1..caps.group_len())
             .find_map(|group| caps.get_group(group))
-            .unwrap_or(whole.span());
-        self.keep(text, whole.start(), span.start, span.end, out);
-    }
-
-    /// Where this rule's matches start, if it knows.
-    fn anchor(&self) -> Option<Anchor> {
-        match self.matcher {
-            Matcher::Searched(_) => None,
-            Matcher::Anchored(anchor, _) => Some(anchor),
-        }
+            .unwrap_or(whole);
+        self.keep(text, whole.start, span.start, span.end, out);
+        Some(whole.range())
     }
 
     /// Adds a found span, widened to whole characters, unless it is empty or its value is
@@ -430,11 +388,7 @@ impl RuleSet {
                     compiled_ignore(&mut compiled_ignores, &spec.ignore_values).map_err(&bad)?,
                 );
             }
-            let matcher = match spec.anchor {
-                None => Matcher::Searched(
-                    rule_regex(&spec.regex)
-                        .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
-                ),
+            match spec.anchor {
                 Some(_) if spec.keywords.is_empty() => {
                     return Err(bad("an anchored rule needs keywords to anchor at".into()));
                 }
@@ -443,14 +397,13 @@ impl RuleSet {
                         "an anchored rule starts at its keywords: it takes no look_behind".into(),
                     ));
                 }
-                Some(anchor) => Matcher::Anchored(
-                    anchor,
-                    rule_regex(&spec.regex)
-                        .map_err(|e| bad(format!("the regex does not compile: {e}")))?,
-                ),
-            };
+                _ => {}
+            }
+            let regex = rule_regex(&spec.regex)
+                .map_err(|e| bad(format!("the regex does not compile: {e}")))?;
             rules.push(Rule {
-                matcher,
+                regex,
+                anchor: spec.anchor,
                 ignore,
                 window: spec.window.unwrap_or(DEFAULT_WINDOW),
                 look_behind: spec.look_behind.unwrap_or(LOOK_BEHIND),
@@ -587,7 +540,7 @@ impl RuleSet {
             }
             for &index in &self.keyword_rules[m.keyword] {
                 let rule = &self.rules[index];
-                let start = match rule.anchor() {
+                let start = match rule.anchor {
                     Some(Anchor::Keyword) => m.start,
                     Some(Anchor::Line) => match line_start(text, m.start, rule.look_behind) {
                         Some(start) => start,
@@ -623,7 +576,7 @@ impl RuleSet {
         opened.sort_unstable_by_key(|(i, w)| (*i, w.start));
         let mut per_rule: Vec<(usize, Vec<Range<usize>>)> = Vec::new();
         for (i, w) in opened {
-            let anchored = self.rules[i].anchor().is_some();
+            let anchored = self.rules[i].anchor.is_some();
             match per_rule.last_mut() {
                 // Overlapping or touching windows of one rule merge, so that no byte is
                 // scanned twice. An anchored rule's windows keep their starts (each is a
@@ -644,7 +597,7 @@ impl RuleSet {
         // overlapping windows its own belongs to (a quoted value longer than one window, with
         // more keywords inside it, is read to its end either way).
         for (i, windows) in &mut per_rule {
-            if self.rules[*i].anchor().is_none() {
+            if self.rules[*i].anchor.is_none() {
                 continue;
             }
             let mut group = 0;
