@@ -881,5 +881,42 @@ mod symbol_first_passwords {
             let out = redacted(&ENGINE, &text);
             prop_assert!(!out.contains(&value), "{} kept in {}", value, out);
         }
+
+        /// A password may hold a bracket after a letter or two and never close it
+        /// (`OFI(gUdkrZV3`, `IFXZ[53Nc`): code closes what it opens, or is cut where a line or
+        /// a string ends, where only names are left (`re.compile(r`).
+        #[test]
+        fn a_password_with_a_bracket_it_never_closes_is_replaced(
+            name in "[A-Za-z]{1,5}",
+            bracket in prop::sample::select(vec!['(', '[']),
+            first in "[A-Z0-9]",
+            body in "[A-Za-z0-9!#%*@_-]{3,10}",
+            slot in 0usize..5,
+        ) {
+            let value = format!("{name}{bracket}{first}{body}7Q");
+            let text = match slot {
+                0 => format!("{{\"password\": \"{value}\"}}"),
+                1 => format!("db:\n  password: {value}\n"),
+                2 => format!("DB_PASSWORD={value}\n"),
+                3 => format!("[db]\npassword = {value}\n"),
+                _ => format!("The database password is {value}\n"),
+            };
+            let out = redacted(&ENGINE, &text);
+            prop_assert!(!out.contains(&value), "{} kept in {}", value, out);
+        }
+
+        /// In an env file the value runs to the line's end, a `;` or `,` there included: no
+        /// run of the password is left behind a bracket, `&` or `|` inside it.
+        #[test]
+        fn an_env_file_password_ending_in_a_separator_is_replaced_whole(
+            head in "[A-Za-z0-9]{3,8}",
+            stop in prop::sample::select(vec![']', ')', '&', '|']),
+            tail in "[A-Za-z0-9#%*?=]{6,12}",
+            end in prop::sample::select(vec![';', ',']),
+        ) {
+            let text = format!("DB_PASSWORD={head}{stop}{tail}{end}\n");
+            let out = redacted(&ENGINE, &text);
+            prop_assert!(!out.contains(&tail), "{} kept in {}", tail, out);
+        }
     }
 }
