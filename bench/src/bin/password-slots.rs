@@ -1,0 +1,238 @@
+//! Generated passwords in the places an agent meets them: how many survive redaction.
+//!
+//! Usage: `cargo run --release -p airlock-bench --bin password-slots -- [SEEDS] [PER_SEED]`
+//! (`SEEDS` a range such as `101..111`, default `101..111`; `PER_SEED` passwords per seed and
+//! slot, default 300; `REDACT_RULES=FILE` runs it with that rule file in place of the shipped
+//! one; `--show` prints each survivor's document).
+//!
+//! Each password is 8-20 characters drawn from letters, digits and 28 symbols, with at least
+//! one digit, as a password manager makes them. It is written into each slot with the slot's
+//! own escaping (XML entities, percent-encoding in URLs, no quote of the slot's kind inside a
+//! quoted value) and the document is redacted alone, with every layer on. A password survives
+//! when any 6-byte run of it is still in the output: what a reader could take from it.
+//!
+//! This measures the generic rules (a name about a secret, then a value), which take a value
+//! by its place, not by its shape; a symbol in the wrong spot can make a value look like code,
+//! a template or a path to them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+
+use airlock_bench::Rng;
+
+const SYMBOLS: &[u8] = b"!#$%&()*+,-./:;<=>?@[]^_{|}~";
+
+/// How a slot escapes what it holds.
+#[derive(Clone, Copy)]
+enum Escape {
+    /// No `'` (a value that runs to the line's end, or one in single quotes).
+    NoSingleQuote,
+    /// No `"` or `\` (a value in double quotes).
+    NoDoubleQuote,
+    /// XML entities for `&`, `<`, `>` and `"`.
+    Xml,
+    /// Percent-encoded outside the unreserved characters (URLs).
+    Percent,
+    /// No `'`, and no `|` (a Markdown table cell).
+    TableCell,
+    /// No `'`, and no `;` (a connection string's field).
+    ConnectionField,
+}
+
+const SLOTS: &[(&str, &str, Escape)] = &[
+    ("json", "{\"password\": \"{v}\"}", Escape::NoDoubleQuote),
+    ("yaml", "db:\n  password: \"{v}\"\n", Escape::NoDoubleQuote),
+    (
+        "yaml_plain",
+        "db:\n  password: {v}\n",
+        Escape::NoSingleQuote,
+    ),
+    ("env_sq", "DB_PASSWORD='{v}'\n", Escape::NoSingleQuote),
+    ("env_plain", "DB_PASSWORD={v}\n", Escape::NoSingleQuote),
+    ("ini", "[db]\npassword = {v}\n", Escape::NoSingleQuote),
+    ("py", "client_secret = \"{v}\"\n", Escape::NoDoubleQuote),
+    (
+        "prose",
+        "The database password is {v}\n",
+        Escape::NoSingleQuote,
+    ),
+    ("cli", "mysql -u root -p'{v}' app\n", Escape::NoSingleQuote),
+    ("url", "postgres://app:{v}@db:5432/app\n", Escape::Percent),
+    (
+        "xml_el",
+        "<config>\n  <password>{v}</password>\n</config>\n",
+        Escape::Xml,
+    ),
+    (
+        "xml_attr",
+        "<add key=\"DbPassword\" value=\"{v}\" />\n",
+        Escape::Xml,
+    ),
+    (
+        "toml",
+        "[database]\npassword = \"{v}\"\n",
+        Escape::NoDoubleQuote,
+    ),
+    (
+        "php_array",
+        "$config = [\n  'password' => '{v}',\n];\n",
+        Escape::NoSingleQuote,
+    ),
+    (
+        "properties",
+        "spring.datasource.password={v}\n",
+        Escape::NoSingleQuote,
+    ),
+    (
+        "compose",
+        "    environment:\n      - POSTGRES_PASSWORD={v}\n",
+        Escape::NoSingleQuote,
+    ),
+    (
+        "k8s",
+        "        - name: DB_PASSWORD\n          value: \"{v}\"\n",
+        Escape::NoDoubleQuote,
+    ),
+    (
+        "md_table",
+        "| user | password |\n|---|---|\n| admin | {v} |\n",
+        Escape::TableCell,
+    ),
+    (
+        "connection",
+        "Server=db;Database=app;User Id=sa;Password={v};\n",
+        Escape::ConnectionField,
+    ),
+    (
+        "jdbc",
+        "jdbc:mysql://db:3306/app?user=app&password={v}&useSSL=true\n",
+        Escape::Percent,
+    ),
+    (
+        "curl",
+        "curl -u admin:{v} https://api.example.com\n",
+        Escape::NoSingleQuote,
+    ),
+    (
+        "netrc",
+        "machine api.example.com login bob password {v}\n",
+        Escape::NoSingleQuote,
+    ),
+    (
+        "nested_json",
+        "{\"credentials\": {\"username\": \"bob\", \"secret\": \"{v}\"}}",
+        Escape::NoDoubleQuote,
+    ),
+];
+
+fn password(rng: &mut Rng) -> String {
+    let alphabet: Vec<u8> = airlock_bench::ALNUM
+        .iter()
+        .chain(SYMBOLS)
+        .copied()
+        .collect();
+    let len = 8 + (rng.next_u64() % 13) as usize;
+    let mut value = rng.string(&alphabet, len);
+    if !value.bytes().any(|b| b.is_ascii_digit()) {
+        value.pop();
+        value.push(char::from(b'0' + (rng.next_u64() % 10) as u8));
+    }
+    value
+}
+
+fn escaped(value: &str, escape: Escape) -> String {
+    let replace = |bad: &[char]| -> String {
+        value
+            .chars()
+            .map(|c| if bad.contains(&c) { 'x' } else { c })
+            .collect()
+    };
+    match escape {
+        Escape::NoSingleQuote => replace(&['\'']),
+        Escape::NoDoubleQuote => replace(&['"', '\\']),
+        Escape::TableCell => replace(&['\'', '|']),
+        Escape::ConnectionField => replace(&['\'', ';']),
+        Escape::Xml => value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+        Escape::Percent => value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    }
+}
+
+fn survives(value: &str, output: &[u8]) -> bool {
+    let value = value.as_bytes();
+    let window = 6.min(value.len());
+    value
+        .windows(window)
+        .any(|run| memchr::memmem::find(output, run).is_some())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let show = args.iter().any(|a| a == "--show");
+    let mut numbers = args.iter().filter(|a| !a.starts_with("--"));
+    let seeds = numbers
+        .next()
+        .and_then(|r| r.split_once(".."))
+        .map(|(a, b)| a.parse::<u64>().unwrap()..b.parse::<u64>().unwrap())
+        .unwrap_or(101..111);
+    let per_seed: usize = numbers.next().map(|n| n.parse().unwrap()).unwrap_or(300);
+
+    let mut engine = airlock_bench::engine(&[], true).expect("engine");
+    if let Ok(path) = std::env::var("REDACT_RULES") {
+        let text = std::fs::read_to_string(&path).expect("readable rule file");
+        let mut builder = engine.rebuilder();
+        builder
+            .rules(airlock_redact::RuleSet::from_toml(&path, &text).expect("rule file compiles"));
+        engine = builder.build().expect("engine");
+    }
+
+    let mut survived = vec![0usize; SLOTS.len()];
+    let mut placed = 0usize;
+    for seed in seeds.clone() {
+        let mut rng = Rng::new(seed);
+        for _ in 0..per_seed {
+            let value = password(&mut rng);
+            for (i, (_, template, escape)) in SLOTS.iter().enumerate() {
+                let value = escaped(&value, *escape);
+                let document = template.replace("{v}", &value);
+                let out = engine.redact(document.as_bytes());
+                if survives(&value, out.as_bytes()) {
+                    survived[i] += 1;
+                    if show {
+                        // A closed pipe (`| head`) ends the listing, not the run.
+                        let mut stdout = std::io::stdout().lock();
+                        let _ = writeln!(stdout, "{}", document.trim_end().replace('\n', " / "));
+                    }
+                }
+            }
+            placed += 1;
+        }
+    }
+    println!(
+        "seeds {}..{}, {placed} passwords in each of {} slots",
+        seeds.start,
+        seeds.end,
+        SLOTS.len()
+    );
+    for ((name, _, _), count) in SLOTS.iter().zip(&survived) {
+        println!("  {name:<12} {count:>5} survive");
+    }
+    let total: usize = survived.iter().sum();
+    println!(
+        "survived: {total} of {} ({:.2} %)",
+        placed * SLOTS.len(),
+        100.0 * total as f64 / (placed * SLOTS.len()) as f64
+    );
+}
