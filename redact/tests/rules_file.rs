@@ -858,6 +858,18 @@ mod symbol_first_passwords {
 
     static ENGINE: std::sync::LazyLock<Redactor> = std::sync::LazyLock::new(engine);
 
+    /// A password's places, quoted and not: `{v}` stands for it.
+    const SLOTS: [&str; 8] = [
+        "{\"password\": \"{v}\"}",
+        "db:\n  password: \"{v}\"\n",
+        "DB_PASSWORD='{v}'\n",
+        "client_secret = \"{v}\"\n",
+        "db:\n  password: {v}\n",
+        "DB_PASSWORD={v}\n",
+        "[db]\npassword = {v}\n",
+        "The database password is {v}\n",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
         /// A generated password may start with any symbol: one that opens with `+`, `.`, `(`
@@ -868,16 +880,11 @@ mod symbol_first_passwords {
             first in prop::sample::select(vec!['+', '.', '(', '{', '/']),
             body in "[A-Za-z0-9!#%*@_-]{6,14}",
             digit in 0u8..10,
-            slot in 0usize..4,
+            slot in 0..SLOTS.len(),
         ) {
             let plus = if first == '/' { "+" } else { "" };
             let value = format!("{first}{body}{digit}{plus}Q");
-            let text = match slot {
-                0 => format!("{{\"password\": \"{value}\"}}"),
-                1 => format!("db:\n  password: \"{value}\"\n"),
-                2 => format!("DB_PASSWORD='{value}'\n"),
-                _ => format!("client_secret = \"{value}\"\n"),
-            };
+            let text = SLOTS[slot].replace("{v}", &value);
             let out = redacted(&ENGINE, &text);
             prop_assert!(!out.contains(&value), "{} kept in {}", value, out);
         }
@@ -891,16 +898,10 @@ mod symbol_first_passwords {
             bracket in prop::sample::select(vec!['(', '[']),
             first in "[A-Z0-9]",
             body in "[A-Za-z0-9!#%*@_-]{3,10}",
-            slot in 0usize..5,
+            slot in 0..SLOTS.len(),
         ) {
             let value = format!("{name}{bracket}{first}{body}7Q");
-            let text = match slot {
-                0 => format!("{{\"password\": \"{value}\"}}"),
-                1 => format!("db:\n  password: {value}\n"),
-                2 => format!("DB_PASSWORD={value}\n"),
-                3 => format!("[db]\npassword = {value}\n"),
-                _ => format!("The database password is {value}\n"),
-            };
+            let text = SLOTS[slot].replace("{v}", &value);
             let out = redacted(&ENGINE, &text);
             prop_assert!(!out.contains(&value), "{} kept in {}", value, out);
         }
