@@ -3,7 +3,8 @@
 //! Usage: `cargo run --release -p airlock-bench --bin password-slots -- [SEEDS] [PER_SEED]`
 //! (`SEEDS` a range such as `101..111`, default `101..111`; `PER_SEED` passwords per seed and
 //! slot, default 300; `REDACT_RULES=FILE` runs it with that rule file in place of the shipped
-//! one; `--show` prints each survivor's document).
+//! one; `--show` prints each survivor's document; `--max-percent P` exits with 1 when more
+//! than P % survive, as CI runs it).
 //!
 //! Each password is 8-20 characters drawn from letters, digits and 28 symbols, with at least
 //! one digit, as a password manager makes them. It is written into each slot with the slot's
@@ -179,9 +180,18 @@ fn survives(value: &str, output: &[u8]) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     let show = args.iter().any(|a| a == "--show");
-    let mut numbers = args.iter().filter(|a| !a.starts_with("--"));
+    args.retain(|a| a != "--show");
+    let max_percent: Option<f64> = args.iter().position(|a| a == "--max-percent").map(|at| {
+        let value = args
+            .get(at + 1)
+            .expect("--max-percent takes a number")
+            .parse();
+        args.drain(at..at + 2);
+        value.expect("--max-percent takes a number")
+    });
+    let mut numbers = args.iter();
     let seeds = numbers
         .next()
         .and_then(|r| r.split_once(".."))
@@ -230,9 +240,15 @@ fn main() {
         println!("  {name:<12} {count:>5} survive");
     }
     let total: usize = survived.iter().sum();
+    let percent = 100.0 * total as f64 / (placed * SLOTS.len()) as f64;
     println!(
-        "survived: {total} of {} ({:.2} %)",
-        placed * SLOTS.len(),
-        100.0 * total as f64 / (placed * SLOTS.len()) as f64
+        "survived: {total} of {} ({percent:.2} %)",
+        placed * SLOTS.len()
     );
+    if let Some(max) = max_percent {
+        if percent > max {
+            eprintln!("password-slots: {percent:.2} % survived, more than {max} %");
+            std::process::exit(1);
+        }
+    }
 }
