@@ -70,6 +70,14 @@ impl Rng {
     }
 }
 
+/// Whether `output` still holds any `run`-byte piece of `value` (all of it, when shorter):
+/// what a reader could take from a redaction that missed part of a secret.
+pub fn leaves_a_run(output: &[u8], value: &[u8], run: usize) -> bool {
+    value
+        .windows(run.clamp(1, value.len().max(1)))
+        .any(|piece| memchr::memmem::find(output, piece).is_some())
+}
+
 /// Letters and digits.
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

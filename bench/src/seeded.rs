@@ -123,7 +123,8 @@ pub fn escape_non_ascii(text: &str) -> String {
     out
 }
 
-fn percent(value: &str, upper: bool) -> String {
+/// `value` percent-encoded outside RFC 3986's unreserved characters, in either hex case.
+pub fn percent_encoded(value: &str, upper: bool) -> String {
     value
         .bytes()
         .map(|b| {
@@ -162,7 +163,7 @@ fn encode(rng: &mut Rng, value: &str, encoding: Encoding) -> (String, String) {
             (args, escaped[1..escaped.len() - 1].to_owned())
         }
         Encoding::PercentUpper | Encoding::PercentLower => {
-            let encoded = percent(value, encoding == Encoding::PercentUpper);
+            let encoded = percent_encoded(value, encoding == Encoding::PercentUpper);
             (
                 format!("callback https://hooks.example.test/cb?key={encoded}&x=1"),
                 encoded,

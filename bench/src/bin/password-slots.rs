@@ -26,38 +26,28 @@ const SYMBOLS: &[u8] = b"!#$%&()*+,-./:;<=>?@[]^_{|}~";
 /// How a slot escapes what it holds.
 #[derive(Clone, Copy)]
 enum Escape {
-    /// No `'` (a value that runs to the line's end, or one in single quotes).
-    NoSingleQuote,
-    /// No `"` or `\` (a value in double quotes).
-    NoDoubleQuote,
+    /// These characters cannot stand in the slot (its quote, a table's `|`, a connection
+    /// string's `;`): each becomes an `x`.
+    Without(&'static [char]),
     /// XML entities for `&`, `<`, `>` and `"`.
     Xml,
     /// Percent-encoded outside the unreserved characters (URLs).
     Percent,
-    /// No `'`, and no `|` (a Markdown table cell).
-    TableCell,
-    /// No `'`, and no `;` (a connection string's field).
-    ConnectionField,
 }
 
+const NO_SINGLE_QUOTE: Escape = Escape::Without(&['\'']);
+const NO_DOUBLE_QUOTE: Escape = Escape::Without(&['"', '\\']);
+
 const SLOTS: &[(&str, &str, Escape)] = &[
-    ("json", "{\"password\": \"{v}\"}", Escape::NoDoubleQuote),
-    ("yaml", "db:\n  password: \"{v}\"\n", Escape::NoDoubleQuote),
-    (
-        "yaml_plain",
-        "db:\n  password: {v}\n",
-        Escape::NoSingleQuote,
-    ),
-    ("env_sq", "DB_PASSWORD='{v}'\n", Escape::NoSingleQuote),
-    ("env_plain", "DB_PASSWORD={v}\n", Escape::NoSingleQuote),
-    ("ini", "[db]\npassword = {v}\n", Escape::NoSingleQuote),
-    ("py", "client_secret = \"{v}\"\n", Escape::NoDoubleQuote),
-    (
-        "prose",
-        "The database password is {v}\n",
-        Escape::NoSingleQuote,
-    ),
-    ("cli", "mysql -u root -p'{v}' app\n", Escape::NoSingleQuote),
+    ("json", "{\"password\": \"{v}\"}", NO_DOUBLE_QUOTE),
+    ("yaml", "db:\n  password: \"{v}\"\n", NO_DOUBLE_QUOTE),
+    ("yaml_plain", "db:\n  password: {v}\n", NO_SINGLE_QUOTE),
+    ("env_sq", "DB_PASSWORD='{v}'\n", NO_SINGLE_QUOTE),
+    ("env_plain", "DB_PASSWORD={v}\n", NO_SINGLE_QUOTE),
+    ("ini", "[db]\npassword = {v}\n", NO_SINGLE_QUOTE),
+    ("py", "client_secret = \"{v}\"\n", NO_DOUBLE_QUOTE),
+    ("prose", "The database password is {v}\n", NO_SINGLE_QUOTE),
+    ("cli", "mysql -u root -p'{v}' app\n", NO_SINGLE_QUOTE),
     ("url", "postgres://app:{v}@db:5432/app\n", Escape::Percent),
     (
         "xml_el",
@@ -69,40 +59,36 @@ const SLOTS: &[(&str, &str, Escape)] = &[
         "<add key=\"DbPassword\" value=\"{v}\" />\n",
         Escape::Xml,
     ),
-    (
-        "toml",
-        "[database]\npassword = \"{v}\"\n",
-        Escape::NoDoubleQuote,
-    ),
+    ("toml", "[database]\npassword = \"{v}\"\n", NO_DOUBLE_QUOTE),
     (
         "php_array",
         "$config = [\n  'password' => '{v}',\n];\n",
-        Escape::NoSingleQuote,
+        NO_SINGLE_QUOTE,
     ),
     (
         "properties",
         "spring.datasource.password={v}\n",
-        Escape::NoSingleQuote,
+        NO_SINGLE_QUOTE,
     ),
     (
         "compose",
         "    environment:\n      - POSTGRES_PASSWORD={v}\n",
-        Escape::NoSingleQuote,
+        NO_SINGLE_QUOTE,
     ),
     (
         "k8s",
         "        - name: DB_PASSWORD\n          value: \"{v}\"\n",
-        Escape::NoDoubleQuote,
+        NO_DOUBLE_QUOTE,
     ),
     (
         "md_table",
         "| user | password |\n|---|---|\n| admin | {v} |\n",
-        Escape::TableCell,
+        Escape::Without(&['\'', '|']),
     ),
     (
         "connection",
         "Server=db;Database=app;User Id=sa;Password={v};\n",
-        Escape::ConnectionField,
+        Escape::Without(&['\'', ';']),
     ),
     (
         "jdbc",
@@ -112,28 +98,23 @@ const SLOTS: &[(&str, &str, Escape)] = &[
     (
         "curl",
         "curl -u admin:{v} https://api.example.com\n",
-        Escape::NoSingleQuote,
+        NO_SINGLE_QUOTE,
     ),
     (
         "netrc",
         "machine api.example.com login bob password {v}\n",
-        Escape::NoSingleQuote,
+        NO_SINGLE_QUOTE,
     ),
     (
         "nested_json",
         "{\"credentials\": {\"username\": \"bob\", \"secret\": \"{v}\"}}",
-        Escape::NoDoubleQuote,
+        NO_DOUBLE_QUOTE,
     ),
 ];
 
-fn password(rng: &mut Rng) -> String {
-    let alphabet: Vec<u8> = airlock_bench::ALNUM
-        .iter()
-        .chain(SYMBOLS)
-        .copied()
-        .collect();
+fn password(rng: &mut Rng, alphabet: &[u8]) -> String {
     let len = 8 + (rng.next_u64() % 13) as usize;
-    let mut value = rng.string(&alphabet, len);
+    let mut value = rng.string(alphabet, len);
     if !value.bytes().any(|b| b.is_ascii_digit()) {
         value.pop();
         value.push(char::from(b'0' + (rng.next_u64() % 10) as u8));
@@ -142,41 +123,18 @@ fn password(rng: &mut Rng) -> String {
 }
 
 fn escaped(value: &str, escape: Escape) -> String {
-    let replace = |bad: &[char]| -> String {
-        value
+    match escape {
+        Escape::Without(bad) => value
             .chars()
             .map(|c| if bad.contains(&c) { 'x' } else { c })
-            .collect()
-    };
-    match escape {
-        Escape::NoSingleQuote => replace(&['\'']),
-        Escape::NoDoubleQuote => replace(&['"', '\\']),
-        Escape::TableCell => replace(&['\'', '|']),
-        Escape::ConnectionField => replace(&['\'', ';']),
+            .collect(),
         Escape::Xml => value
             .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;"),
-        Escape::Percent => value
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect(),
+        Escape::Percent => airlock_bench::seeded::percent_encoded(value, true),
     }
-}
-
-fn survives(value: &str, output: &[u8]) -> bool {
-    let value = value.as_bytes();
-    let window = 6.min(value.len());
-    value
-        .windows(window)
-        .any(|run| memchr::memmem::find(output, run).is_some())
 }
 
 fn main() {
@@ -208,17 +166,22 @@ fn main() {
         engine = builder.build().expect("engine");
     }
 
+    let alphabet: Vec<u8> = airlock_bench::ALNUM
+        .iter()
+        .chain(SYMBOLS)
+        .copied()
+        .collect();
     let mut survived = vec![0usize; SLOTS.len()];
     let mut placed = 0usize;
     for seed in seeds.clone() {
         let mut rng = Rng::new(seed);
         for _ in 0..per_seed {
-            let value = password(&mut rng);
+            let value = password(&mut rng, &alphabet);
             for (i, (_, template, escape)) in SLOTS.iter().enumerate() {
                 let value = escaped(&value, *escape);
                 let document = template.replace("{v}", &value);
                 let out = engine.redact(document.as_bytes());
-                if survives(&value, out.as_bytes()) {
+                if airlock_bench::leaves_a_run(out.as_bytes(), value.as_bytes(), 6) {
                     survived[i] += 1;
                     if show {
                         // A closed pipe (`| head`) ends the listing, not the run.
