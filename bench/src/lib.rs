@@ -99,12 +99,16 @@ pub fn registry_secrets(count: usize, seed: u64) -> Vec<(String, String)> {
 
 /// Builds an engine with the shipped rules and `secrets` in the registry.
 ///
+/// `REDACT_RULES=FILE` in the environment puts that rule file in place of the shipped one, so
+/// every bench tool can measure a rule change against the last commit's file without a
+/// rebuild.
+///
 /// # Errors
-/// When the rules or secrets are refused.
+/// When the rules or secrets are refused, or `REDACT_RULES` names a file that cannot be read.
 pub fn engine(
     secrets: &[(String, String)],
     rules: bool,
-) -> Result<airlock_redact::Redactor, airlock_redact::BuildError> {
+) -> Result<airlock_redact::Redactor, EngineError> {
     let key = airlock_redact::PlaceholderKey::from_bytes(&[42u8; 32])?;
     let mut builder = airlock_redact::Redactor::builder(key);
     for (name, value) in secrets {
@@ -112,10 +116,37 @@ pub fn engine(
     }
     if rules {
         builder.entropy(true);
-        builder.rules(airlock_redact::RuleSet::from_toml(
-            "rules/redaction.toml",
-            include_str!("../../rules/redaction.toml"),
-        )?);
+        let ruleset = match std::env::var_os("REDACT_RULES") {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| EngineError::RuleFile {
+                        path: path.clone().into(),
+                        source,
+                    })?;
+                airlock_redact::RuleSet::from_toml(&path.to_string_lossy(), &text)?
+            }
+            None => airlock_redact::RuleSet::from_toml(
+                "rules/redaction.toml",
+                include_str!("../../rules/redaction.toml"),
+            )?,
+        };
+        builder.rules(ruleset);
     }
-    builder.build()
+    Ok(builder.build()?)
+}
+
+/// Why [`engine`] could not build.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The rules (shipped or from `REDACT_RULES`) or the secrets were refused.
+    #[error(transparent)]
+    Build(#[from] airlock_redact::BuildError),
+    /// The rule file `REDACT_RULES` names cannot be read.
+    #[error("REDACT_RULES={}: {source}", path.display())]
+    RuleFile {
+        /// The file named.
+        path: std::path::PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
 }

@@ -157,14 +157,7 @@ fn main() {
         .unwrap_or(101..111);
     let per_seed: usize = numbers.next().map(|n| n.parse().unwrap()).unwrap_or(300);
 
-    let mut engine = airlock_bench::engine(&[], true).expect("engine");
-    if let Ok(path) = std::env::var("REDACT_RULES") {
-        let text = std::fs::read_to_string(&path).expect("readable rule file");
-        let mut builder = engine.rebuilder();
-        builder
-            .rules(airlock_redact::RuleSet::from_toml(&path, &text).expect("rule file compiles"));
-        engine = builder.build().expect("engine");
-    }
+    let engine = airlock_bench::engine(&[], true).expect("engine");
 
     let alphabet: Vec<u8> = airlock_bench::ALNUM
         .iter()

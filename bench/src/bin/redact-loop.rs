@@ -25,18 +25,7 @@ fn main() {
     let mut rng = airlock_bench::Rng::new(2);
     secrets
         .extend((0..short).map(|i| (format!("short_{i}"), rng.string(airlock_bench::ALNUM, 10))));
-    let mut engine = airlock_bench::engine(&secrets, true).unwrap();
-    // A rule file to try in place of the shipped one (A/B of a rule change without a rebuild).
-    if let Ok(path) = std::env::var("REDACT_RULES") {
-        let text = std::fs::read_to_string(&path).expect("readable rule file");
-        let mut builder = engine.rebuilder();
-        builder
-            .rules(airlock_redact::RuleSet::from_toml(&path, &text).expect("rule file compiles"));
-        for (name, value) in &secrets {
-            builder.secret(name, value.as_bytes());
-        }
-        engine = builder.build().unwrap();
-    }
+    let engine = airlock_bench::engine(&secrets, true).unwrap();
     let cold_mb: usize = std::env::var("COLD_MB")
         .ok()
         .and_then(|s| s.parse().ok())
