@@ -281,15 +281,18 @@ fn entity_runs(text: &[u8], found: &mut Vec<Decoded>) {
     );
 }
 
-/// Lists of hex byte literals (`0x5a, 0x71, ...` in C, Rust, Python or JavaScript source): a
-/// value written as an array of its bytes, which no rule or vault form reads. Runs of at
-/// least [`MIN_BYTE_LIST`] that read as text are read decoded.
+/// Lists of hex byte literals (`0x5a, 0x71, ...` in C, Rust, Python or JavaScript source, or
+/// `0x5a 0x71 ...` as a debugger prints them): a value written as an array of its bytes,
+/// which no rule or vault form reads. Runs of at least [`MIN_BYTE_LIST`] that read as text
+/// are read decoded.
 fn byte_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
     static PREFIX: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"0x"));
     let mut at = 0;
     while let Some(i) = PREFIX.find(&text[at..]) {
         let start = at + i;
-        let (bytes, end) = byte_list(text, start, |at| byte_literal(&text[at..]));
+        // `0x` marks each item, so spaces alone may part them (a debugger's or a script's
+        // printout); bare numbers need their commas.
+        let (bytes, end) = byte_list(text, start, true, |at| byte_literal(&text[at..]));
         at = end.max(start + 2);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -343,7 +346,7 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
         if number(start).is_none() {
             continue;
         }
-        let (bytes, end) = byte_list(text, start, number);
+        let (bytes, end) = byte_list(text, start, false, number);
         at = at.max(end);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -356,10 +359,11 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
 
 /// The bytes of the list whose first item starts at `start`, and where its last item ends:
 /// items (`item` reads one at an offset, with its length) one comma apart, with spaces or line
-/// breaks around the comma.
+/// breaks around the comma, or with `spaced`, spaces or line breaks alone.
 fn byte_list(
     text: &[u8],
     start: usize,
+    spaced: bool,
     item: impl Fn(usize) -> Option<(u8, usize)>,
 ) -> (Zeroizing<Vec<u8>>, usize) {
     let mut bytes = Zeroizing::new(Vec::new());
@@ -373,7 +377,9 @@ fn byte_list(
             .take_while(|b| matches!(b, b',' | b' ' | b'\t' | b'\n' | b'\r'))
             .count();
         let next = end + gap;
-        if text[end..next].iter().filter(|&&b| b == b',').count() != 1 || item(next).is_none() {
+        let commas = text[end..next].iter().filter(|&&b| b == b',').count();
+        let parted = commas == 1 || (spaced && commas == 0 && next > end);
+        if !parted || item(next).is_none() {
             break;
         }
         end = next;

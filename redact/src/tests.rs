@@ -1286,7 +1286,13 @@ mod invisible_characters {
         let c_array = c_array.join(", ");
         let rust_array: Vec<String> = secret.bytes().map(|b| format!("    0x{b:02X},")).collect();
         let rust_array = rust_array.join("\n");
+        let printed: Vec<String> = secret.bytes().map(|b| format!("0x{b:x}")).collect();
+        let printed = printed.join(" ");
         for (what, text) in [
+            (
+                "byte literals parted by spaces",
+                format!("(gdb) x/17xb pw\n{printed}\n"),
+            ),
             (
                 "a C byte array",
                 format!("static const uint8_t pw[] = {{{c_array}}};"),
@@ -1304,7 +1310,9 @@ mod invisible_characters {
             assert!(out.contains("SECRET_REF(office_pw)"), "{what}: {out}");
             assert!(!out.contains(&unicode) && !out.contains(&entities) && !out.contains(&twice));
             assert!(
-                !out.contains("0x53, 0x75") && !out.contains("0x75,\n"),
+                !out.contains("0x53, 0x75")
+                    && !out.contains("0x75,\n")
+                    && !out.contains("0x53 0x75"),
                 "{what}: {out}"
             );
             assert_eq!(
