@@ -203,8 +203,15 @@ fn a_bad_config_file_is_a_clear_error() {
             "missing.pem",
         ),
     ];
+    // The metrics port taken by something else: the config's own fault is still what the
+    // operator reads.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics = format!(
+        "\n[metrics]\nlisten = \"{}\"\n",
+        taken.local_addr().unwrap()
+    );
     for (text, needle) in cases {
-        std::fs::write(&config, text).unwrap();
+        std::fs::write(&config, format!("{text}{metrics}")).unwrap();
         let out = Command::new(BIN)
             .args(["serve", "--config", config.to_str().unwrap()])
             .env("AIRLOCK_HOME", home.path())

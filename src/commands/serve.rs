@@ -67,13 +67,15 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<()> {
         drop(redactor);
         let shutdown = shutdown_signal()?;
         let metrics = Arc::new(airlock_proxy::Metrics::new());
-        let (metrics_addr, _metrics_task) =
-            airlock_proxy::serve_metrics(config.metrics_listen, metrics.clone()).await?;
-        tracing::info!("metrics on http://{metrics_addr}/metrics");
         let listen = config.proxy.listen;
-        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine.clone(), metrics)
+        // The proxy first: binding it checks the upstreams, and a bad upstream must be the
+        // error the operator reads, not a metrics port that happens to be taken.
+        let proxy = airlock_proxy::Proxy::bind(config.proxy, proxy_engine.clone(), metrics.clone())
             .await?
             .with_local_ca(ca);
+        let (metrics_addr, _metrics_task) =
+            airlock_proxy::serve_metrics(config.metrics_listen, metrics).await?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
         let addr = proxy.local_addr().context("reading the bound address")?;
         let reloader = proxy.reloader();
         tokio::spawn(reload_on_sighup(
