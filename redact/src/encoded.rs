@@ -292,7 +292,9 @@ fn byte_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
         let start = at + i;
         // `0x` marks each item, so spaces alone may part them (a debugger's or a script's
         // printout); bare numbers need their commas.
-        let (bytes, end) = byte_list(text, start, true, |at| byte_literal(&text[at..]));
+        let (bytes, end) = byte_list(text, start, Parting::CommaOrSpace, |at| {
+            byte_literal(&text[at..])
+        });
         at = end.max(start + 2);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -346,7 +348,7 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
         if number(start).is_none() {
             continue;
         }
-        let (bytes, end) = byte_list(text, start, false, number);
+        let (bytes, end) = byte_list(text, start, Parting::Comma, number);
         at = at.max(end);
         if bytes.len() >= MIN_BYTE_LIST && readable(&bytes) {
             found.push(Decoded {
@@ -357,13 +359,21 @@ fn decimal_list_runs(text: &[u8], found: &mut Vec<Decoded>) {
     }
 }
 
+/// What may stand between two items of a byte list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parting {
+    /// One comma, with spaces or line breaks around it.
+    Comma,
+    /// That, or spaces or line breaks alone.
+    CommaOrSpace,
+}
+
 /// The bytes of the list whose first item starts at `start`, and where its last item ends:
-/// items (`item` reads one at an offset, with its length) one comma apart, with spaces or line
-/// breaks around the comma, or with `spaced`, spaces or line breaks alone.
+/// items (`item` reads one at an offset, with its length) parted as `parting` allows.
 fn byte_list(
     text: &[u8],
     start: usize,
-    spaced: bool,
+    parting: Parting,
     item: impl Fn(usize) -> Option<(u8, usize)>,
 ) -> (Zeroizing<Vec<u8>>, usize) {
     let mut bytes = Zeroizing::new(Vec::new());
@@ -378,7 +388,7 @@ fn byte_list(
             .count();
         let next = end + gap;
         let commas = text[end..next].iter().filter(|&&b| b == b',').count();
-        let parted = commas == 1 || (spaced && commas == 0 && next > end);
+        let parted = commas == 1 || (parting == Parting::CommaOrSpace && commas == 0 && next > end);
         if !parted || item(next).is_none() {
             break;
         }
