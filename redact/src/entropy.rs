@@ -705,6 +705,25 @@ fn base64_byte(b: u8) -> bool {
 
 /// The spans of PEM blocks that hold public material (certificates, public keys, CSRs).
 fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+    pem_blocks(text)
+        .into_iter()
+        .filter(|(_, armor)| *armor == Armor::Public)
+        .map(|(span, _)| span)
+        .collect()
+}
+
+/// What a PEM block's label says it holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Armor {
+    /// A private key (`PRIVATE` in the label).
+    Private,
+    /// Certificates, public keys, requests: public by nature.
+    Public,
+}
+
+/// The spans of the PEM blocks in `text`, in order, each from its `-----BEGIN ` to the end of
+/// the next `-----END ` (or to the text's end, for a block cut off), with what it holds.
+pub(crate) fn pem_blocks(text: &[u8]) -> Vec<(std::ops::Range<usize>, Armor)> {
     // Built once: a searcher costs more to build than a scan of a chat request.
     static BEGIN_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(BEGIN));
     static END_AT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(END));
@@ -725,9 +744,12 @@ fn public_blocks(text: &[u8]) -> Vec<std::ops::Range<usize>> {
         let end = END_AT
             .find(&text[label_end..])
             .map_or(text.len(), |o| label_end + o + END.len());
-        if !label.windows(7).any(|w| w == b"PRIVATE") {
-            blocks.push(start..end);
-        }
+        let armor = if label.windows(7).any(|w| w == b"PRIVATE") {
+            Armor::Private
+        } else {
+            Armor::Public
+        };
+        blocks.push((start..end, armor));
         at = end.max(start + 1);
     }
     blocks

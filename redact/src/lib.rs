@@ -717,6 +717,7 @@ impl Redactor {
                 // The view of the input, built above.
                 if let (Some(view), Some(classes)) = (&view, &classes) {
                     self.pattern_candidates(
+                        rules::Scope::All,
                         view,
                         &chains,
                         classes,
@@ -727,30 +728,44 @@ impl Redactor {
                 }
             } else if self.scans_patterns() {
                 // (A registry-only engine has nothing to look for again.)
-                let changed = segments
+                let changed: Vec<Range<usize>> = segments
                     .iter()
                     .filter(|s| {
                         fresh
                             .binary_search_by_key(&s.input.start, |f| f.start)
                             .is_ok()
                     })
-                    .map(|s| s.text.clone());
-                for region in neighbourhoods(&text, changed, self.rules.reach() + REGION_SLACK) {
+                    .map(|s| s.text.clone())
+                    .collect();
+                // Every layer reads a few hundred bytes around each change (and a token that
+                // ends at one); the few rules that reach further (a private key's body) read
+                // regions of their own.
+                let near = self.rules.reach(rules::Scope::Near).max(entropy::MAX_TOKEN);
+                for region in neighbourhoods(&text, changed.iter().cloned(), near + REGION_SLACK) {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
                     let classes = classify(view.text(), false);
                     let chains = literal_chains(&view);
                     self.pattern_candidates(
+                        rules::Scope::Near,
                         &view,
                         &chains,
                         &classes,
                         &mut candidates,
                         &mut Vec::new(),
                     );
-                    for candidate in &mut candidates[first..] {
-                        candidate.start += region.start;
-                        candidate.end += region.start;
+                    place_found(&mut candidates, first, &region, near);
+                }
+                if let Some(wide) = self.rules.wide_rules() {
+                    let reach = wide.reach(rules::Scope::All);
+                    for region in
+                        neighbourhoods(&text, changed.iter().cloned(), reach + REGION_SLACK)
+                    {
+                        let first = candidates.len();
+                        let view = json_view::View::new(&text[region.clone()]);
+                        self.wide_candidates(wide, &view, &mut candidates);
+                        place_found(&mut candidates, first, &region, reach);
                     }
                 }
             }
@@ -860,6 +875,7 @@ impl Redactor {
     /// masks its [`classify`].
     fn pattern_candidates(
         &self,
+        scope: rules::Scope,
         view: &json_view::View<'_>,
         chains: &[concat::Chain],
         (opaque, masks): &(Vec<Range<usize>>, runs::Masks),
@@ -871,40 +887,21 @@ impl Redactor {
         }
         let input = view.raw();
         let text = view.text();
-        let mut push = |layer: Layer, rank: u8, rule_id: &str, start: usize, end: usize| {
-            let mut end = nested_string_end(text, start, end);
-            let (raw_start, mut raw_end) = view.raw_span(start, end);
-            // The view decodes `\"`, so a greedy capture can run past the quote that closes a
-            // JSON string; the secret cannot continue there, and the quote must stay. The value
-            // ends there too: what is hashed into the handle and learned is what is replaced,
-            // so the handle is the one the same value gets anywhere else.
-            if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
-                raw_end = raw_start + quote;
-                end = (start..end)
-                    .rev()
-                    .find(|&v| view.raw_span(start, v).1 <= raw_end)
-                    .unwrap_or(start);
-            }
-            if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
-                return;
-            }
-            candidates.push(Candidate::detected(
-                (layer, rank, rule_id),
-                raw_start,
-                raw_end,
-                self.key.detected(rule_id, &text[start..end]),
-                Some(Zeroizing::new(text[start..end].to_vec())),
-            ));
-        };
-        self.scan_layers(text, opaque, masks, |layer, rank, rule_id, start, end| {
-            push(layer, rank, rule_id, start, end);
-        });
+        self.scan_layers(
+            scope,
+            text,
+            opaque,
+            masks,
+            |layer, rank, rule_id, start, end| {
+                candidates.extend(self.found_candidate(view, (layer, rank, rule_id), start..end));
+            },
+        );
         // A token split across joined string literals (`"ghp_" + "..."`, `'ghp_' . '...'`):
         // the rules read the literals joined, and a match that spans two or more of them is
         // replaced piece by piece under one handle. Not the entropy layer: joined code strings are
         // random-looking too often (split base64 of public certificates, test vectors).
         for chain in chains {
-            self.scan_rules(&chain.text, &[], &mut |layer, rank, rule_id, start, end| {
+            let found = &mut |layer, rank, rule_id: &str, start, end| {
                 if chain.spans(start..end).nth(1).is_none() {
                     // Inside one literal: the scan of the text found it already.
                     return;
@@ -925,7 +922,8 @@ impl Redactor {
                         learned.take(),
                     ));
                 }
-            });
+            };
+            self.scan_rules(&self.rules, scope, &chain.text, &[], found);
         }
         // Text sent encoded: a finding in what a run decodes to replaces the whole run, under
         // the handle of the value found inside (learned, it is then caught in every encoding).
@@ -963,6 +961,58 @@ impl Redactor {
                 candidates.extend(self.run_candidate(input, span, &run.text, found));
             }
         }
+    }
+
+    /// The candidate for a span of the view (`found`) that a rule or the entropy layer
+    /// reported; none for an empty span or one already a placeholder.
+    fn found_candidate(
+        &self,
+        view: &json_view::View<'_>,
+        (layer, rank, rule_id): (Layer, u8, &str),
+        found: Range<usize>,
+    ) -> Option<Candidate> {
+        let input = view.raw();
+        let text = view.text();
+        let start = found.start;
+        let mut end = nested_string_end(text, start, found.end);
+        let (raw_start, mut raw_end) = view.raw_span(start, end);
+        // The view decodes `\"`, so a greedy capture can run past the quote that closes a
+        // JSON string; the secret cannot continue there, and the quote must stay. The value
+        // ends there too: what is hashed into the handle and learned is what is replaced,
+        // so the handle is the one the same value gets anywhere else.
+        if let Some(quote) = structural_quote(&input[raw_start..raw_end]) {
+            raw_end = raw_start + quote;
+            end = (start..end)
+                .rev()
+                .find(|&v| view.raw_span(start, v).1 <= raw_end)
+                .unwrap_or(start);
+        }
+        if raw_start >= raw_end || is_placeholder_at(input, raw_start, raw_end) {
+            return None;
+        }
+        Some(Candidate::detected(
+            (layer, rank, rule_id),
+            raw_start,
+            raw_end,
+            self.key.detected(rule_id, &text[start..end]),
+            Some(Zeroizing::new(text[start..end].to_vec())),
+        ))
+    }
+
+    /// The candidates of the `wide` rules (and of the table pass their keyword scan feeds) in
+    /// a region read again after a replacement. The entropy layer, joined literals and
+    /// encoded runs reach no further than the near rules, whose regions read them.
+    fn wide_candidates(
+        &self,
+        wide: &RuleSet,
+        view: &json_view::View<'_>,
+        candidates: &mut Vec<Candidate>,
+    ) {
+        let opaque = opaque::runs(view.text());
+        let found = &mut |layer, rank, rule_id: &str, start, end| {
+            candidates.extend(self.found_candidate(view, (layer, rank, rule_id), start..end));
+        };
+        self.scan_rules(wide, rules::Scope::All, view.text(), &opaque, found);
     }
 
     /// The regex and entropy layers' candidates in values spelled out a character at a time:
@@ -1019,6 +1069,7 @@ impl Redactor {
         let opaque = opaque::runs(text);
         let mut first = None;
         self.scan_layers(
+            rules::Scope::All,
             text,
             &opaque,
             &runs::Masks::new(text, &opaque),
@@ -1040,12 +1091,13 @@ impl Redactor {
     /// given), reporting each span found.
     fn scan_layers(
         &self,
+        scope: rules::Scope,
         text: &[u8],
         opaque: &[Range<usize>],
         masks: &runs::Masks,
         mut found: impl FnMut(Layer, u8, &str, usize, usize),
     ) {
-        self.scan_rules(text, opaque, &mut found);
+        self.scan_rules(&self.rules, scope, text, opaque, &mut found);
         if let Some(entropy) = &self.entropy {
             entropy.scan(text, opaque, masks, |start, end, alphabet| {
                 found(Layer::Entropy, 0, alphabet.rule_id(), start, end);
@@ -1053,17 +1105,19 @@ impl Redactor {
         }
     }
 
-    /// The regex layer alone (rules and the table pass) over `text`.
+    /// The regex layer alone (the `scope` of `rules`, and the table pass) over `text`.
     fn scan_rules(
         &self,
+        rules: &RuleSet,
+        scope: rules::Scope,
         text: &[u8],
         opaque: &[Range<usize>],
         found: &mut impl FnMut(Layer, u8, &str, usize, usize),
     ) {
         let mut spans = Vec::new();
         let mut stems = Vec::new();
-        for (index, windows) in self.rules.windows(text, opaque, &mut stems) {
-            let rule = &self.rules.rules()[index];
+        for (index, windows) in rules.windows(text, opaque, scope, &mut stems) {
+            let rule = &rules.rules()[index];
             spans.clear();
             rule.find_spans(text, &windows, &mut spans);
             // Windows are disjoint, but one match may run from one into the next.
@@ -1574,6 +1628,41 @@ const REGION_SLACK: usize = 256;
 /// grows to the text's edge).
 const CUT_SEARCH: usize = 64 * 1024;
 
+/// Where a region that would start at `start` starts instead: not inside a PEM block, whose
+/// lines the entropy layer reads as public only under its `-----BEGIN` line, kilobytes back
+/// in a certificate chain. (Context a token is judged by that sits just before it, such as a
+/// hash word or an SSH key's type, is cut off only for what [`place_found`] drops.) `pem`:
+/// the text's PEM blocks, in order.
+fn context_start(start: usize, pem: &[(Range<usize>, entropy::Armor)]) -> usize {
+    let block = pem.partition_point(|(span, _)| span.end <= start);
+    match pem.get(block) {
+        Some((span, _)) if span.start < start => span.start,
+        _ => start,
+    }
+}
+
+/// Moves the candidates a scan of `region` found (from `first` on) to text coordinates, and
+/// drops those that end in its first `reach` bytes when it starts inside the text.
+///
+/// The region reaches `reach` (and more) before each change it was cut around, and a match or
+/// token that a change can alter reads the changed bytes or ends next to them: one that ends
+/// that far before every change was there, alike, in the pass before. But near its edge a
+/// region cuts off what a finding is judged by (the hash word before a digest): what is found
+/// there is found for the cut, not for the change.
+fn place_found(candidates: &mut Vec<Candidate>, first: usize, region: &Range<usize>, reach: usize) {
+    let found = candidates.split_off(first);
+    let trusted_from = if region.start > 0 {
+        region.start + reach
+    } else {
+        0
+    };
+    candidates.extend(found.into_iter().filter_map(|mut candidate| {
+        candidate.start += region.start;
+        candidate.end += region.start;
+        (candidate.end >= trusted_from).then_some(candidate)
+    }));
+}
+
 /// The merged regions of `text` within `reach` bytes of each changed range, their edges moved
 /// outwards to safe cut points.
 fn neighbourhoods(
@@ -1587,6 +1676,7 @@ fn neighbourhoods(
             b' ' | b'\n' | b'\r' | b'\t' | b',' | b'{' | b'}' | b'[' | b']'
         )
     };
+    let pem = entropy::pem_blocks(text);
     let mut regions: Vec<Range<usize>> = Vec::new();
     for range in changed {
         let mut start = range.start.saturating_sub(reach);
@@ -1597,6 +1687,7 @@ fn neighbourhoods(
         if start == floor {
             start = 0;
         }
+        let start = context_start(start, &pem);
         let mut end = text.len().min(range.end.saturating_add(reach));
         let ceiling = text.len().min(end.saturating_add(CUT_SEARCH));
         while end < ceiling && !is_cut(text[end]) {

@@ -108,6 +108,13 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// How far from a changed byte a match of this rule that reads it can reach: the
+    /// look-behind before a keyword, the keyword and the window after it.
+    fn reach(&self) -> usize {
+        let longest_keyword = self.keywords.iter().map(String::len).max().unwrap_or(0);
+        self.look_behind + longest_keyword + self.window
+    }
+
     /// The rule's id, as it appears in placeholders.
     pub fn id(&self) -> &str {
         &self.id
@@ -307,6 +314,23 @@ impl std::fmt::Display for ExampleFailure {
     }
 }
 
+/// A rule that can reach further than this from a change (its look-behind, keyword and
+/// window) is wide: the passes that look again around what was replaced run it over regions
+/// of its own. The rest reach a few hundred bytes, the widest (a private key's body, a JSON
+/// `"value"` pair) tens of kilobytes, and looking that far around every replacement with
+/// every rule scanned a 40 KB request with one secret in it twice.
+const WIDE_REACH: usize = 2048;
+
+/// Which of a set's rules a scan runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Scope {
+    /// Every rule.
+    All,
+    /// Only the rules that are not wide: their regions are scanned by the set's
+    /// [`RuleSet::wide_rules`].
+    Near,
+}
+
 /// A set of compiled rules and the keyword prefilter over them. Cloning is cheap: compiled
 /// regexes and automata are shared.
 #[derive(Clone)]
@@ -320,6 +344,9 @@ pub struct RuleSet {
     table_stems: Vec<bool>,
     /// Rules with no keyword: they run on every input.
     always: Vec<usize>,
+    /// Which rules are wide (see [`WIDE_REACH`]), and those rules as a set of their own.
+    wide: Vec<bool>,
+    wide_set: Option<std::sync::Arc<RuleSet>>,
 }
 
 impl RuleSet {
@@ -331,6 +358,8 @@ impl RuleSet {
             keyword_rules: Vec::new(),
             table_stems: Vec::new(),
             always: Vec::new(),
+            wide: Vec::new(),
+            wide_set: None,
         }
     }
 
@@ -421,6 +450,23 @@ impl RuleSet {
     }
 
     fn index(rules: Vec<Rule>) -> Result<Self, BuildError> {
+        let wide: Vec<bool> = rules.iter().map(|r| r.reach() > WIDE_REACH).collect();
+        let wide_set = if wide.contains(&true) {
+            let wide_rules = rules.iter().zip(&wide).filter(|(_, &w)| w);
+            let set = Self::index_flat(wide_rules.map(|(r, _)| r.clone()).collect());
+            Some(std::sync::Arc::new(set))
+        } else {
+            None
+        };
+        Ok(RuleSet {
+            wide,
+            wide_set,
+            ..Self::index_flat(rules)
+        })
+    }
+
+    /// The set's keyword scan and rule lists, with no rule wide.
+    fn index_flat(rules: Vec<Rule>) -> Self {
         let mut always = Vec::new();
         let mut distinct: Vec<String> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
@@ -461,27 +507,33 @@ impl RuleSet {
             .collect();
         let keywords =
             (!distinct.is_empty()).then(|| std::sync::Arc::new(KeywordScanner::new(&distinct)));
-        Ok(RuleSet {
+        RuleSet {
+            wide: vec![false; rules.len()],
+            wide_set: None,
             rules,
             keywords,
             keyword_rules,
             table_stems,
             always,
-        })
+        }
     }
 
-    /// How far from a change a rule match that involves it can reach: the look-behind before
-    /// a keyword, the longest keyword and the widest window after it.
-    pub(crate) fn reach(&self) -> usize {
-        let widest = self.rules.iter().map(|r| r.window).max().unwrap_or(0);
-        let furthest_back = self.rules.iter().map(|r| r.look_behind).max().unwrap_or(0);
-        let longest_keyword = self
-            .rules
+    /// How far from a change a match of one of the `scope`'s rules that involves it can
+    /// reach (see [`Rule::reach`]).
+    pub(crate) fn reach(&self, scope: Scope) -> usize {
+        self.rules
             .iter()
-            .flat_map(|r| r.keywords.iter().map(String::len))
+            .zip(&self.wide)
+            .filter(|(_, &wide)| scope == Scope::All || !wide)
+            .map(|(rule, _)| rule.reach())
             .max()
-            .unwrap_or(0);
-        furthest_back + longest_keyword + widest
+            .unwrap_or(0)
+    }
+
+    /// The wide rules (see [`WIDE_REACH`]) as a set of their own, if there are any: a scan
+    /// of [`Scope::Near`] leaves them out.
+    pub(crate) fn wide_rules(&self) -> Option<&RuleSet> {
+        self.wide_set.as_deref()
     }
 
     /// The rules, in file order.
@@ -517,12 +569,18 @@ impl RuleSet {
         &self,
         text: &[u8],
         opaque: &[Range<usize>],
+        scope: Scope,
         stems: &mut Vec<usize>,
     ) -> Vec<(usize, Vec<Range<usize>>)> {
+        let runs = |index: &usize| scope == Scope::All || !self.wide[*index];
         // (rule, window) pairs, sorted and merged at the end: most inputs open few rules, so
         // nothing is allocated per rule of the set.
-        let mut opened: Vec<(usize, Range<usize>)> =
-            self.always.iter().map(|&i| (i, 0..text.len())).collect();
+        let mut opened: Vec<(usize, Range<usize>)> = self
+            .always
+            .iter()
+            .filter(|i| runs(i))
+            .map(|&i| (i, 0..text.len()))
+            .collect();
         let Some(ac) = &self.keywords else {
             return self.finish(text, opened, opaque);
         };
@@ -538,7 +596,7 @@ impl RuleSet {
             if self.table_stems[m.keyword] {
                 stems.push(m.start);
             }
-            for &index in &self.keyword_rules[m.keyword] {
+            for &index in self.keyword_rules[m.keyword].iter().filter(|i| runs(i)) {
                 let rule = &self.rules[index];
                 let start = match rule.anchor {
                     Some(Anchor::Keyword) => m.start,
@@ -629,7 +687,8 @@ impl RuleSet {
                 let view = crate::json_view::View::new(text.as_bytes());
                 let mut spans = Vec::new();
                 let opaque = crate::opaque::runs(view.text());
-                for (index, windows) in self.windows(view.text(), &opaque, &mut Vec::new()) {
+                let windows = self.windows(view.text(), &opaque, Scope::All, &mut Vec::new());
+                for (index, windows) in windows {
                     if index == i {
                         rule.find_spans(view.text(), &windows, &mut spans);
                     }

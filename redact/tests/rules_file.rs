@@ -921,3 +921,50 @@ mod symbol_first_passwords {
         }
     }
 }
+
+/// Text that is public by its context (a certificate under its `-----BEGIN` line, a digest
+/// after its hash word, an SSH key after its type) stays as it is at any distance before a
+/// secret. The passes after the first read again only around what they replaced, and a
+/// region that starts inside such text must neither cut its context off nor flag it for that.
+#[test]
+fn public_material_at_any_distance_before_a_secret_is_left_as_it_is() {
+    // A fixed pseudo-random stream: random-looking bytes, the same on every run.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut random = |alphabet: &[u8], len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(alphabet[(state % alphabet.len() as u64) as usize])
+            })
+            .collect()
+    };
+    let base64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let certificate = format!(
+        "-----BEGIN CERTIFICATE-----\n{}-----END CERTIFICATE-----\n",
+        (0..40)
+            .map(|_| random(base64, 64) + "\n")
+            .collect::<String>()
+    );
+    let digest = format!("Digest = {}\n", random(b"0123456789abcdef", 128));
+    let ssh_key = format!(
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ{} deploy@build\n",
+        random(base64, 520)
+    );
+    let token = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+    let e = engine();
+    for public in [&certificate, &digest, &ssh_key] {
+        for gap in (0..3000).step_by(53) {
+            let filler = "lorem ipsum dolor ".repeat(gap / 18 + 1);
+            let text = format!("{public}{filler}\nGITHUB_TOKEN={token}\n");
+            let out = redacted(&e, &text);
+            assert!(!out.contains(token), "token kept at gap {gap}");
+            assert!(
+                out.starts_with(public.as_str()),
+                "changed at gap {gap}: {}",
+                &out[..public.len().min(out.len())]
+            );
+        }
+    }
+}
