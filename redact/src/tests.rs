@@ -906,6 +906,76 @@ mod encodings {
     }
 }
 
+mod base85 {
+    //! A value inside text encoded in base85, as Python's `a85encode` and `b85encode` write it.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `data` in base85 with `digit` for each base-85 digit: whole groups of four bytes as
+    /// five digits (`z` for a zero group in Ascii85), a last partial group as one digit more
+    /// than its bytes.
+    fn encode(data: &[u8], digit: &dyn Fn(u32) -> char, zero: Option<char>) -> String {
+        let mut out = String::new();
+        for group in data.chunks(4) {
+            let mut bytes = [0u8; 4];
+            bytes[..group.len()].copy_from_slice(group);
+            let mut number = u32::from_be_bytes(bytes);
+            match zero {
+                Some(z) if number == 0 && group.len() == 4 => out.push(z),
+                _ => {
+                    let mut digits = [' '; 5];
+                    for d in digits.iter_mut().rev() {
+                        *d = digit(number % 85);
+                        number /= 85;
+                    }
+                    out.extend(&digits[..group.len() + 1]);
+                }
+            }
+        }
+        out
+    }
+
+    fn ascii85(data: &[u8]) -> String {
+        encode(data, &|d| char::from(b'!' + d as u8), Some('z'))
+    }
+
+    fn rfc1924(data: &[u8]) -> String {
+        const DIGITS: &[u8] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+        encode(data, &|d| char::from(DIGITS[d as usize]), None)
+    }
+
+    #[test]
+    fn the_encoders_write_what_python_writes() {
+        // base64.a85encode(b"hello world") and base64.b85encode(b"hello world").
+        assert_eq!(ascii85(b"hello world"), "BOu!rD]j7BEbo7");
+        assert_eq!(rfc1924(b"hello world"), "Xk~0{Zy<MXa%^M");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn a_secret_in_base85_text_is_found_at_any_alignment(
+            prefix in "[ -~]{0,20}",
+            secret in "[!-~]{12,32}",
+            suffix in "[ -~]{0,20}",
+        ) {
+            let e = engine(&[("planted", &secret)]);
+            let whole = format!("{prefix}{secret}{suffix}");
+            for (name, encoded) in [
+                ("ascii85", ascii85(whole.as_bytes())),
+                ("rfc1924", rfc1924(whole.as_bytes())),
+            ] {
+                let in_json = serde_json::json!({ "content": encoded }).to_string();
+                for text in [&encoded, &in_json] {
+                    let out = redact(&e, text);
+                    prop_assert!(out.contains("SECRET_REF(planted)"), "{}: not found in {}", name, text);
+                }
+            }
+        }
+    }
+}
+
 mod bytes_written_out {
     //! A value written as its bytes, one by one: hex pairs between colons, octal or hex
     //! backslash escapes. Registry values and rule formats alike are read decoded.

@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 ///   longer encoded blob (a Basic auth header, a `.env` file encoded whole): only the
 ///   characters that depend on the value's bytes alone are kept;
 /// - base32 (RFC 4648, upper case) at each of the five alignments, the same way;
+/// - base85 (Ascii85, also JSON-escaped, and RFC 1924's alphabet) at each of the four
+///   alignments, the same way;
 /// - the value written backwards, in capitals, in small letters, spaced out, joined by
 ///   dashes, in groups of four between spaces or dashes, and in ROT13;
 /// - its bytes as numbers: hex pairs between spaces, `\x` escapes (also JSON-escaped), and
@@ -62,6 +64,18 @@ pub(crate) fn encoded_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
         push(base32_core(value, alignment));
     }
     push(Zeroizing::new(value.iter().rev().copied().collect()));
+    // Base85, as Python's `base64.a85encode` (Ascii85) and `b85encode` (RFC 1924's alphabet,
+    // as git's binary patches use) write it: the 4-byte groups the value fills alone, at each
+    // of the four alignments. Ascii85 holds `"` and `\`, so its forms come JSON-escaped too.
+    for alphabet in [Base85::Ascii85, Base85::Rfc1924] {
+        for alignment in 0..4 {
+            let core = base85_core(value, alignment, alphabet);
+            if alphabet == Base85::Ascii85 {
+                push(json_escaped(&core, Unicode::AsIs, false));
+            }
+            push(core);
+        }
+    }
     // And three ways it rewrites one "so that it is not the secret": in capitals, in small
     // letters (either leaves little to guess: two cases a letter), and spaced out a
     // character at a time. A value of letters alone is a word whose other cases are ordinary
@@ -317,6 +331,49 @@ fn base32_core(value: &[u8], alignment: usize) -> Zeroizing<Vec<u8>> {
     let first = (8 * alignment).div_ceil(5);
     let last = (8 * (alignment + value.len())) / 5;
     Zeroizing::new(encoded[first..last.min(encoded.len())].to_vec())
+}
+
+/// The two base85 alphabets in use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Base85 {
+    /// Adobe's Ascii85 (`!` to `u`; `z` for a group of four zero bytes).
+    Ascii85,
+    /// RFC 1924's digits, letters and punctuation, as Python's `b85encode` and git write them.
+    Rfc1924,
+}
+
+impl Base85 {
+    fn digit(self, d: u32) -> u8 {
+        const RFC1924: &[u8; 85] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+        match self {
+            // `d` < 85.
+            Base85::Ascii85 => b'!' + d as u8,
+            Base85::Rfc1924 => RFC1924[d as usize],
+        }
+    }
+}
+
+/// The base85 characters that encode `value` alone when it starts `alignment` bytes into a
+/// 4-byte group: five for each group it fills whole (a group's digits are one number, so a
+/// group shared with the bytes around the value has none of its own).
+fn base85_core(value: &[u8], alignment: usize, alphabet: Base85) -> Zeroizing<Vec<u8>> {
+    let own = value.get((4 - alignment % 4) % 4..).unwrap_or_default();
+    let mut out = Zeroizing::new(Vec::with_capacity(own.len() / 4 * 5));
+    for group in own.chunks_exact(4) {
+        let mut number = u32::from_be_bytes([group[0], group[1], group[2], group[3]]);
+        if number == 0 && alphabet == Base85::Ascii85 {
+            out.push(b'z');
+            continue;
+        }
+        let mut digits = Zeroizing::new([0u8; 5]);
+        for digit in digits.iter_mut().rev() {
+            *digit = alphabet.digit(number % 85);
+            number /= 85;
+        }
+        out.extend_from_slice(&*digits);
+    }
+    out
 }
 
 /// The base64 characters that encode `value` alone when it starts `alignment` bytes into a
