@@ -741,7 +741,12 @@ impl Redactor {
                 // ends at one); the few rules that reach further (a private key's body) read
                 // regions of their own.
                 let near = self.rules.reach(rules::Scope::Near).max(entropy::MAX_TOKEN);
-                for region in neighbourhoods(&text, changed.iter().cloned(), near + REGION_SLACK) {
+                // Found once for both kinds of region: no region starts inside one.
+                let pem: Vec<Range<usize>> = entropy::pem_blocks(&text)
+                    .into_iter()
+                    .map(|(span, _)| span)
+                    .collect();
+                for region in neighbourhoods(&text, &changed, &pem, near + REGION_SLACK) {
                     let first = candidates.len();
                     // Documents were all seen in the first pass; a region may cut one.
                     let view = json_view::View::new(&text[region.clone()]);
@@ -759,9 +764,7 @@ impl Redactor {
                 }
                 if let Some(wide) = self.rules.wide_rules() {
                     let reach = wide.reach(rules::Scope::All);
-                    for region in
-                        neighbourhoods(&text, changed.iter().cloned(), reach + REGION_SLACK)
-                    {
+                    for region in neighbourhoods(&text, &changed, &pem, reach + REGION_SLACK) {
                         let first = candidates.len();
                         let view = json_view::View::new(&text[region.clone()]);
                         self.wide_candidates(wide, &view, &mut candidates);
@@ -1633,10 +1636,10 @@ const CUT_SEARCH: usize = 64 * 1024;
 /// in a certificate chain. (Context a token is judged by that sits just before it, such as a
 /// hash word or an SSH key's type, is cut off only for what [`place_found`] drops.) `pem`:
 /// the text's PEM blocks, in order.
-fn context_start(start: usize, pem: &[(Range<usize>, entropy::Armor)]) -> usize {
-    let block = pem.partition_point(|(span, _)| span.end <= start);
+fn context_start(start: usize, pem: &[Range<usize>]) -> usize {
+    let block = pem.partition_point(|span| span.end <= start);
     match pem.get(block) {
-        Some((span, _)) if span.start < start => span.start,
+        Some(span) if span.start < start => span.start,
         _ => start,
     }
 }
@@ -1663,11 +1666,12 @@ fn place_found(candidates: &mut Vec<Candidate>, first: usize, region: &Range<usi
     }));
 }
 
-/// The merged regions of `text` within `reach` bytes of each changed range, their edges moved
-/// outwards to safe cut points.
+/// The merged regions of `text` within `reach` bytes of each changed range (in order), their
+/// edges moved outwards to safe cut points and their starts out of the `pem` blocks.
 fn neighbourhoods(
     text: &[u8],
-    changed: impl Iterator<Item = Range<usize>>,
+    changed: &[Range<usize>],
+    pem: &[Range<usize>],
     reach: usize,
 ) -> Vec<Range<usize>> {
     let is_cut = |b: u8| {
@@ -1676,7 +1680,6 @@ fn neighbourhoods(
             b' ' | b'\n' | b'\r' | b'\t' | b',' | b'{' | b'}' | b'[' | b']'
         )
     };
-    let pem = entropy::pem_blocks(text);
     let mut regions: Vec<Range<usize>> = Vec::new();
     for range in changed {
         let mut start = range.start.saturating_sub(reach);
@@ -1687,7 +1690,7 @@ fn neighbourhoods(
         if start == floor {
             start = 0;
         }
-        let start = context_start(start, &pem);
+        let start = context_start(start, pem);
         let mut end = text.len().min(range.end.saturating_add(reach));
         let ceiling = text.len().min(end.saturating_add(CUT_SEARCH));
         while end < ceiling && !is_cut(text[end]) {
